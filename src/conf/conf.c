@@ -1,0 +1,1067 @@
+/*
+ * conf.c - load and check lengthguard's configuration file.
+ *
+ * inih splits the file into sections and "key = value" pairs. Our line
+ * reader sits in front of it: it counts lines (this inih does not pass line
+ * numbers to the handler, which it calls right after the reader returned the
+ * line) and it rejects the lines inih would misread or only report once:
+ * over-long lines, lines that are not blank, a comment, a [section] or
+ * "key = value", and unknown sections. Such a line is reported and handed to
+ * inih as a blank one, so that every problem in the file gets reported.
+ *
+ * The handler checks each value as it comes; the checks that need the whole
+ * file (required keys, limits against each other, paths) run at the end.
+ */
+#define _XOPEN_SOURCE 700
+
+#include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ini.h>
+
+#include "conf.h"
+
+#define CONF_LINE_MAX	1024		/* bytes on a line, end of line excluded */
+#define COMMENT_CHARS	"#;"		/* start a comment, also after a blank */
+#define MIN_REQUEST_LINE 64
+
+enum section {
+	S_PROXY,
+	S_POLICY,
+	S_LIMITS,
+	S_TIMEOUTS,
+	S_PAGES,
+	S_LOG,
+	S_COUNT,
+};
+
+static const char *const sections[S_COUNT] = {
+	[S_PROXY] = "proxy",
+	[S_POLICY] = "policy",
+	[S_LIMITS] = "limits",
+	[S_TIMEOUTS] = "timeouts",
+	[S_PAGES] = "pages",
+	[S_LOG] = "log",
+};
+
+enum key {
+	K_LISTEN,
+	K_UPSTREAM,
+	K_WORKERS,
+	K_MAX_CONNECTIONS,
+	K_UPSTREAM_POOL_SIZE,
+	K_CHUNKED,
+	K_REQUIRE_LENGTH,
+	K_VIA,
+	K_X_FORWARDED_FOR,
+	K_X_FORWARDED_PROTO,
+	K_MAX_HEADER_SIZE,
+	K_MAX_REQUEST_LINE,
+	K_MAX_HEADERS,
+	K_MAX_BODY_SIZE,
+	K_CLIENT_HEADER,
+	K_CLIENT_BODY,
+	K_KEEPALIVE,
+	K_UPSTREAM_CONNECT,
+	K_UPSTREAM_RESPONSE,
+	K_LINGER,
+	K_SHUTDOWN,
+	K_PAGES_DIR,
+	K_ACCESS_LOG,
+	K_ERROR_LOG,
+	K_LOG_LEVEL,
+	K_COUNT,
+	K_NONE = -1,
+};
+
+enum type {
+	T_ADDR,				/* repeatable host:port */
+	T_WORKERS,			/* number or "auto" */
+	T_NUMBER,
+	T_BOOL,
+	T_SIZE,
+	T_DURATION,			/* in ms */
+	T_CHUNKED,
+	T_METHODS,
+	T_PATH,
+	T_LOG,
+	T_LEVEL,
+};
+
+static const struct keydef {
+	enum section	 section;
+	const char	*name;
+	enum type	 type;
+	uint64_t	 min, max;	/* T_WORKERS, T_NUMBER, T_SIZE, T_DURATION */
+} keys[K_COUNT] = {
+	[K_LISTEN] =		{ S_PROXY, "listen", T_ADDR, 0, 0 },
+	[K_UPSTREAM] =		{ S_PROXY, "upstream", T_ADDR, 0, 0 },
+	[K_WORKERS] =		{ S_PROXY, "workers", T_WORKERS, 1, 64 },
+	[K_MAX_CONNECTIONS] =	{ S_PROXY, "max_connections", T_NUMBER,
+				  1, 1000000 },
+	[K_UPSTREAM_POOL_SIZE] = { S_PROXY, "upstream_pool_size", T_NUMBER,
+				  0, 65535 },
+	[K_CHUNKED] =		{ S_POLICY, "chunked", T_CHUNKED, 0, 0 },
+	[K_REQUIRE_LENGTH] =	{ S_POLICY, "require_length", T_METHODS, 0, 0 },
+	[K_VIA] =		{ S_POLICY, "via", T_BOOL, 0, 0 },
+	[K_X_FORWARDED_FOR] =	{ S_POLICY, "x_forwarded_for", T_BOOL, 0, 0 },
+	[K_X_FORWARDED_PROTO] =	{ S_POLICY, "x_forwarded_proto", T_BOOL, 0, 0 },
+	[K_MAX_HEADER_SIZE] =	{ S_LIMITS, "max_header_size", T_SIZE,
+				  FRAMING_MIN_HEAD, FRAMING_MAX_HEAD },
+	[K_MAX_REQUEST_LINE] =	{ S_LIMITS, "max_request_line", T_SIZE,
+				  MIN_REQUEST_LINE, FRAMING_MAX_HEAD },
+	[K_MAX_HEADERS] =	{ S_LIMITS, "max_headers", T_NUMBER, 1, 10000 },
+	[K_MAX_BODY_SIZE] =	{ S_LIMITS, "max_body_size", T_SIZE,
+				  0, UINT64_MAX },
+	[K_CLIENT_HEADER] =	{ S_TIMEOUTS, "client_header", T_DURATION,
+				  1, UINT_MAX },
+	[K_CLIENT_BODY] =	{ S_TIMEOUTS, "client_body", T_DURATION,
+				  1, UINT_MAX },
+	[K_KEEPALIVE] =		{ S_TIMEOUTS, "keepalive", T_DURATION,
+				  1, UINT_MAX },
+	[K_UPSTREAM_CONNECT] =	{ S_TIMEOUTS, "upstream_connect", T_DURATION,
+				  1, UINT_MAX },
+	[K_UPSTREAM_RESPONSE] =	{ S_TIMEOUTS, "upstream_response", T_DURATION,
+				  1, UINT_MAX },
+	[K_LINGER] =		{ S_TIMEOUTS, "linger", T_DURATION,
+				  0, UINT_MAX },
+	[K_SHUTDOWN] =		{ S_TIMEOUTS, "shutdown", T_DURATION,
+				  1, UINT_MAX },
+	[K_PAGES_DIR] =		{ S_PAGES, "dir", T_PATH, 0, 0 },
+	[K_ACCESS_LOG] =	{ S_LOG, "access", T_LOG, 0, 0 },
+	[K_ERROR_LOG] =		{ S_LOG, "error", T_LOG, 0, 0 },
+	[K_LOG_LEVEL] =		{ S_LOG, "level", T_LEVEL, 0, 0 },
+};
+
+static const char *const levels[] = {
+	[CONF_LOG_ERROR] = "error",
+	[CONF_LOG_WARN] = "warn",
+	[CONF_LOG_INFO] = "info",
+	[CONF_LOG_DEBUG] = "debug",
+};
+
+/* One conf_load() run. */
+struct loader {
+	const char	*file;		/* as the caller named it, for messages */
+	FILE		*in;
+	FILE		*errs;
+	int		 line;		/* of the line inih is working on */
+	int		 nerr;
+	int		 read_errno;
+	int		 skip;		/* in a bad [section]: ignore its keys */
+	int		 where[K_COUNT];	/* line a key was last set on */
+	char		*raw[K_COUNT];	/* T_PATH and T_LOG values as written */
+	struct conf	 c;
+};
+
+static void	lerr(struct loader *, int, enum key, const char *, ...)
+		    __attribute__((format(printf, 4, 5)));
+
+/*
+ * Report "file:line: [section] key: message" (without the key part for
+ * K_NONE) and count it.
+ */
+static void
+lerr(struct loader *ld, int line, enum key k, const char *fmt, ...)
+{
+	va_list ap;
+
+	ld->nerr++;
+	if (ld->errs == NULL)
+		return;
+	fprintf(ld->errs, "%s:%d: ", ld->file, line);
+	if (k != K_NONE)
+		fprintf(ld->errs, "[%s] %s: ", sections[keys[k].section],
+		    keys[k].name);
+	va_start(ap, fmt);
+	vfprintf(ld->errs, fmt, ap);
+	va_end(ap);
+	fputc('\n', ld->errs);
+}
+
+/* Parse decimal digits (no sign, no blank) up to *end. -1 on overflow. */
+static int
+parse_digits(const char *s, uint64_t *out, const char **end)
+{
+	uint64_t v = 0, d;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		d = (uint64_t)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	*end = s;
+	return 0;
+}
+
+static int
+parse_number(const char *s, uint64_t *out)
+{
+	const char *end;
+
+	if (parse_digits(s, out, &end) == -1 || *end != '\0')
+		return -1;
+	return 0;
+}
+
+int
+conf_parse_size(const char *s, uint64_t *out)
+{
+	const char *end;
+	uint64_t v;
+	int shift;
+
+	if (parse_digits(s, &v, &end) == -1)
+		return -1;
+	switch (*end) {
+	case '\0':
+		shift = 0;
+		break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	default:
+		return -1;
+	}
+	if (shift != 0 && end[1] != '\0')
+		return -1;
+	if (v > UINT64_MAX >> shift)
+		return -1;
+	*out = v << shift;
+	return 0;
+}
+
+int
+conf_parse_duration(const char *s, unsigned *out_ms)
+{
+	const char *end;
+	uint64_t v, unit;
+
+	if (parse_digits(s, &v, &end) == -1)
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		unit = 1;
+	else if (*end == '\0' || strcmp(end, "s") == 0)
+		unit = 1000;
+	else if (strcmp(end, "m") == 0)
+		unit = 60 * 1000;
+	else
+		return -1;
+	if (v > UINT_MAX / unit)
+		return -1;
+	*out_ms = (unsigned)(v * unit);
+	return 0;
+}
+
+/* A host name: letters, digits, '.', '-', '_'; dotted digits must be IPv4. */
+static int
+valid_host(const char *h)
+{
+	struct in_addr a4;
+	const char *p;
+	int name = 0;
+
+	for (p = h; *p != '\0'; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		    *p == '-' || *p == '_')
+			name = 1;
+		else if ((*p < '0' || *p > '9') && *p != '.')
+			return -1;
+	}
+	if (!name && inet_pton(AF_INET, h, &a4) != 1)
+		return -1;
+	return 0;
+}
+
+/*
+ * conf_parse_addr() that also says why `s` is not valid: *why is set to a
+ * static string when -1 is returned.
+ */
+static int
+parse_addr(const char *s, struct conf_addr *out, const char **why)
+{
+	struct in6_addr a6;
+	const char *host, *port, *end;
+	size_t hlen;
+	uint64_t v;
+
+	memset(out, 0, sizeof(*out));
+	if (*s == '[') {
+		host = s + 1;
+		if ((end = strchr(host, ']')) == NULL) {
+			*why = "missing \"]\" after the IPv6 address";
+			return -1;
+		}
+		hlen = (size_t)(end - host);
+		port = end + 1;
+	} else {
+		host = s;
+		if ((end = strrchr(s, ':')) == NULL) {
+			*why = "missing \":port\"";
+			return -1;
+		}
+		hlen = (size_t)(end - host);
+		port = end;
+		if (memchr(host, ':', hlen) != NULL) {
+			*why = "an IPv6 address needs brackets: [addr]:port";
+			return -1;
+		}
+	}
+	if (hlen == 0) {
+		*why = "missing host (\"*\" means all addresses)";
+		return -1;
+	}
+	if (hlen >= sizeof(out->host)) {
+		*why = "host longer than 255 characters";
+		return -1;
+	}
+	memcpy(out->host, host, hlen);
+	out->host[hlen] = '\0';
+	if (*s == '[') {
+		if (inet_pton(AF_INET6, out->host, &a6) != 1) {
+			*why = "not an IPv6 address between the brackets";
+			return -1;
+		}
+	} else if (strcmp(out->host, "*") != 0 && valid_host(out->host) == -1) {
+		*why = "not a valid host name or address";
+		return -1;
+	}
+	if (*port != ':' || port[1] == '\0') {
+		*why = "missing \":port\"";
+		return -1;
+	}
+	if (parse_number(port + 1, &v) == -1 || v < 1 || v > 65535) {
+		*why = "the port must be a number from 1 to 65535";
+		return -1;
+	}
+	out->port = (uint16_t)v;
+	return 0;
+}
+
+int
+conf_parse_addr(const char *s, struct conf_addr *out)
+{
+	const char *why;
+
+	return parse_addr(s, out, &why);
+}
+
+static int
+parse_bool(const char *s, uint64_t *out)
+{
+	static const char *const words[][2] = {
+		{ "off", "on" }, { "no", "yes" }, { "false", "true" },
+		{ "0", "1" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		if (strcmp(s, words[i][0]) == 0 || strcmp(s, words[i][1]) == 0) {
+			*out = strcmp(s, words[i][1]) == 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* "8k" for 8192: the shortest exact spelling of a size, into buf. */
+static const char *
+fmt_size(char *buf, size_t len, uint64_t v)
+{
+	static const char suffix[] = "gmk";
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		uint64_t unit = 1ull << (10 * (3 - i));
+
+		if (v != 0 && v % unit == 0) {
+			snprintf(buf, len, "%" PRIu64 "%c", v / unit, suffix[i]);
+			return buf;
+		}
+	}
+	snprintf(buf, len, "%" PRIu64, v);
+	return buf;
+}
+
+/* Store a checked value in its field. */
+static void
+store(struct conf *c, enum key k, uint64_t v)
+{
+	switch (k) {
+	case K_WORKERS:
+		c->workers = (int)v;
+		break;
+	case K_MAX_CONNECTIONS:
+		c->max_connections = (unsigned)v;
+		break;
+	case K_UPSTREAM_POOL_SIZE:
+		c->upstream_pool_size = (unsigned)v;
+		break;
+	case K_CHUNKED:
+		c->policy.chunked = (enum framing_chunked)v;
+		break;
+	case K_REQUIRE_LENGTH:
+		c->policy.require_length = v;
+		break;
+	case K_VIA:
+		c->policy.add_via = v != 0;
+		break;
+	case K_X_FORWARDED_FOR:
+		c->policy.add_x_forwarded_for = v != 0;
+		break;
+	case K_X_FORWARDED_PROTO:
+		c->policy.add_x_forwarded_proto = v != 0;
+		break;
+	case K_MAX_HEADER_SIZE:
+		c->policy.max_head_size = (uint32_t)v;
+		break;
+	case K_MAX_REQUEST_LINE:
+		c->policy.max_request_line = (uint32_t)v;
+		break;
+	case K_MAX_HEADERS:
+		c->policy.max_headers = (uint32_t)v;
+		break;
+	case K_MAX_BODY_SIZE:
+		c->policy.max_body_size = v;
+		break;
+	case K_CLIENT_HEADER:
+		c->client_header_timeout = (unsigned)v;
+		break;
+	case K_CLIENT_BODY:
+		c->client_body_timeout = (unsigned)v;
+		break;
+	case K_KEEPALIVE:
+		c->keepalive_timeout = (unsigned)v;
+		break;
+	case K_UPSTREAM_CONNECT:
+		c->upstream_connect_timeout = (unsigned)v;
+		break;
+	case K_UPSTREAM_RESPONSE:
+		c->upstream_response_timeout = (unsigned)v;
+		break;
+	case K_LINGER:
+		c->linger_timeout = (unsigned)v;
+		break;
+	case K_SHUTDOWN:
+		c->shutdown_timeout = (unsigned)v;
+		break;
+	case K_LOG_LEVEL:
+		c->log_level = (enum conf_log_level)v;
+		break;
+	default:
+		break;
+	}
+}
+
+/* A listen or upstream address: appended to its list. */
+static void
+set_addr(struct loader *ld, enum key k, const char *value)
+{
+	struct conf_addr a, *list;
+	const char *why;
+	int *n, i;
+
+	if (parse_addr(value, &a, &why) == -1) {
+		lerr(ld, ld->line, k, "invalid address \"%s\": %s", value, why);
+		return;
+	}
+	a.line = ld->line;
+	if (k == K_LISTEN) {
+		list = ld->c.listen;
+		n = &ld->c.nlisten;
+	} else {
+		list = ld->c.upstream;
+		n = &ld->c.nupstream;
+		if (strcmp(a.host, "*") == 0) {
+			lerr(ld, ld->line, k, "\"*\" only makes sense for "
+			    "listen: name the upstream's host");
+			return;
+		}
+	}
+	for (i = 0; i < *n; i++) {
+		if (strcmp(list[i].host, a.host) == 0 &&
+		    list[i].port == a.port) {
+			lerr(ld, ld->line, k, "\"%s\" is already given on "
+			    "line %d", value, list[i].line);
+			return;
+		}
+	}
+	if (*n == CONF_MAX_ADDRS) {
+		lerr(ld, ld->line, k, "too many (at most %d)", CONF_MAX_ADDRS);
+		return;
+	}
+	list[(*n)++] = a;
+}
+
+/* Check `value` for key k and store it; report what is wrong with it. */
+static void
+set(struct loader *ld, enum key k, const char *value)
+{
+	const struct keydef *kd = &keys[k];
+	char lo[32], hi[32];
+	uint64_t v = 0;
+	size_t bad, i;
+	unsigned ms;
+
+	switch (kd->type) {
+	case T_ADDR:
+		set_addr(ld, k, value);
+		return;
+	case T_WORKERS:
+		if (strcmp(value, "auto") == 0) {
+			store(&ld->c, k, 0);
+			return;
+		}
+		/* FALLTHROUGH */
+	case T_NUMBER:
+		if (parse_number(value, &v) == -1) {
+			lerr(ld, ld->line, k, "invalid number \"%s\"%s", value,
+			    kd->type == T_WORKERS ? " (use a number or auto)" :
+			    "");
+			return;
+		}
+		if (v < kd->min || v > kd->max) {
+			lerr(ld, ld->line, k, "%s is out of range (%" PRIu64
+			    " .. %" PRIu64 ")", value, kd->min, kd->max);
+			return;
+		}
+		break;
+	case T_SIZE:
+		if (conf_parse_size(value, &v) == -1) {
+			lerr(ld, ld->line, k, "invalid size \"%s\" (use digits "
+			    "with an optional k, m or g)", value);
+			return;
+		}
+		if (v < kd->min || v > kd->max) {
+			lerr(ld, ld->line, k, "%s is out of range (%s .. %s)",
+			    value, fmt_size(lo, sizeof(lo), kd->min),
+			    fmt_size(hi, sizeof(hi), kd->max));
+			return;
+		}
+		break;
+	case T_DURATION:
+		if (conf_parse_duration(value, &ms) == -1) {
+			lerr(ld, ld->line, k, "invalid duration \"%s\" (use ms, "
+			    "s or m)", value);
+			return;
+		}
+		if (ms < kd->min) {
+			lerr(ld, ld->line, k, "must be more than 0");
+			return;
+		}
+		v = ms;
+		break;
+	case T_BOOL:
+		if (parse_bool(value, &v) == -1) {
+			lerr(ld, ld->line, k, "invalid boolean \"%s\" (use on "
+			    "or off)", value);
+			return;
+		}
+		break;
+	case T_CHUNKED:
+		if (strcmp(value, "reject") != 0) {
+			lerr(ld, ld->line, k, "invalid value \"%s\" (only "
+			    "reject is supported)", value);
+			return;
+		}
+		v = FRAMING_CHUNKED_REJECT;
+		break;
+	case T_METHODS:
+		if (value[strspn(value, " \t")] != '\0' &&
+		    framing_policy_methods(value, &v, &bad) == -1) {
+			if (bad > strlen(value))
+				bad = 0;
+			lerr(ld, ld->line, k, "unknown method \"%.*s\"",
+			    (int)strcspn(value + bad, " \t"), value + bad);
+			return;
+		}
+		break;
+	case T_LEVEL:
+		for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+			if (strcmp(value, levels[i]) == 0)
+				break;
+		if (i == sizeof(levels) / sizeof(levels[0])) {
+			lerr(ld, ld->line, k, "invalid level \"%s\" (use error, "
+			    "warn, info or debug)", value);
+			return;
+		}
+		v = i;
+		break;
+	case T_LOG:
+		if (k == K_ERROR_LOG && strcmp(value, "off") == 0) {
+			lerr(ld, ld->line, k, "the error log cannot be off "
+			    "(use stderr or a file)");
+			return;
+		}
+		/* FALLTHROUGH */
+	case T_PATH:
+		if (*value == '\0') {
+			lerr(ld, ld->line, k, "empty value");
+			return;
+		}
+		if ((ld->raw[k] = strdup(value)) == NULL)
+			lerr(ld, ld->line, k, "out of memory");
+		return;
+	}
+	store(&ld->c, k, v);
+}
+
+/* The inih handler: called right after the reader returned the line. */
+static int
+handler(void *arg, const char *section, const char *name, const char *value)
+{
+	struct loader *ld = arg;
+	int k, s;
+
+	if (ld->skip)
+		return 1;
+	if (*section == '\0') {
+		lerr(ld, ld->line, K_NONE, "%s: key outside of any [section]",
+		    name);
+		return 1;
+	}
+	for (s = 0; s < S_COUNT; s++)
+		if (strcmp(section, sections[s]) == 0)
+			break;
+	for (k = 0; k < K_COUNT; k++)
+		if ((int)keys[k].section == s && strcmp(name, keys[k].name) == 0)
+			break;
+	if (k == K_COUNT) {
+		for (k = 0; k < K_COUNT; k++)
+			if (strcmp(name, keys[k].name) == 0)
+				break;
+		if (k < K_COUNT)
+			lerr(ld, ld->line, K_NONE, "[%s] %s: unknown key (it "
+			    "belongs in [%s])", section, name,
+			    sections[keys[k].section]);
+		else
+			lerr(ld, ld->line, K_NONE, "[%s] %s: unknown key",
+			    section, name);
+		return 1;
+	}
+	if (keys[k].type != T_ADDR && ld->where[k] != 0) {
+		lerr(ld, ld->line, k, "duplicate key (first set on line %d)",
+		    ld->where[k]);
+		return 1;
+	}
+	ld->where[k] = ld->line;
+	set(ld, k, value);
+	return 1;
+}
+
+/* inih's find_chars_or_comment(), with our comment characters. */
+static const char *
+find_or_comment(const char *s, const char *chars)
+{
+	int was_space = 0;
+
+	while (*s != '\0' && strchr(chars, *s) == NULL &&
+	    !(was_space && strchr(COMMENT_CHARS, *s) != NULL)) {
+		was_space = isspace((unsigned char)*s);
+		s++;
+	}
+	return s;
+}
+
+/*
+ * Check the syntax of one line (NUL-terminated, no line end), as inih will
+ * read it. Returns 0 if inih may have it, -1 (reported) if not.
+ */
+static int
+check_line(struct loader *ld, const char *s)
+{
+	const char *e, *rest;
+	size_t len;
+	int i;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0' || strchr(COMMENT_CHARS, *s) != NULL)
+		return 0;
+	if (*s == '[') {
+		ld->skip = 1;
+		e = find_or_comment(s + 1, "]");
+		if (*e != ']') {
+			lerr(ld, ld->line, K_NONE, "malformed section header "
+			    "(missing \"]\")");
+			return -1;
+		}
+		for (rest = e + 1; isspace((unsigned char)*rest); rest++)
+			;
+		if (*rest != '\0' && strchr(COMMENT_CHARS, *rest) == NULL) {
+			lerr(ld, ld->line, K_NONE, "malformed section header "
+			    "(text after \"]\")");
+			return -1;
+		}
+		len = (size_t)(e - (s + 1));
+		for (i = 0; i < S_COUNT; i++)
+			if (strlen(sections[i]) == len &&
+			    memcmp(sections[i], s + 1, len) == 0)
+				break;
+		if (i == S_COUNT) {
+			lerr(ld, ld->line, K_NONE, "unknown section [%.*s]",
+			    (int)len, s + 1);
+			return -1;
+		}
+		ld->skip = 0;
+		return 0;
+	}
+	e = find_or_comment(s, "=:");
+	if (*e != '=') {
+		lerr(ld, ld->line, K_NONE, "malformed line (expected "
+		    "\"key = value\", \"[section]\" or a comment)");
+		return -1;
+	}
+	if (e == s) {
+		lerr(ld, ld->line, K_NONE, "malformed line (no key before "
+		    "\"=\")");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The inih reader: fgets() that counts lines and hands inih a blank line in
+ * place of one it must not see (reported here).
+ */
+static char *
+reader(char *buf, int size, void *arg)
+{
+	struct loader *ld = arg;
+	size_t len = 0, max;
+	const char *s;
+	int ch, nul = 0;
+
+	if (size < 3)
+		return NULL;
+	max = (size_t)size - 3;
+	if (max > CONF_LINE_MAX)
+		max = CONF_LINE_MAX;
+	while ((ch = getc(ld->in)) != EOF && ch != '\n') {
+		if (ch == '\0')
+			nul = 1;
+		if (len <= max + 1)
+			buf[len] = (char)ch;
+		len++;
+	}
+	if (ch == EOF && ferror(ld->in)) {
+		ld->read_errno = errno;
+		return NULL;
+	}
+	if (ch == EOF && len == 0)
+		return NULL;
+	ld->line++;
+	if (len > 0 && len <= max + 1 && buf[len - 1] == '\r')
+		len--;			/* CRLF */
+	if (len > max) {
+		lerr(ld, ld->line, K_NONE, "line too long (more than %zu "
+		    "bytes)", max);
+		goto blank;
+	}
+	if (nul) {
+		lerr(ld, ld->line, K_NONE, "NUL byte in line");
+		goto blank;
+	}
+	buf[len] = '\0';
+	s = buf;
+	if (ld->line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
+		s += 3;			/* inih skips the BOM too */
+	if (check_line(ld, s) == -1)
+		goto blank;
+	buf[len] = '\n';
+	buf[len + 1] = '\0';
+	return buf;
+blank:
+	strcpy(buf, "\n");
+	return buf;
+}
+
+static char *
+path_join(const char *dir, const char *name)
+{
+	size_t dlen = strlen(dir), nlen = strlen(name);
+	char *p;
+
+	if (*name == '/')
+		return strdup(name);
+	if (dlen > 0 && dir[dlen - 1] == '/')
+		dlen--;
+	if ((p = malloc(dlen + 1 + nlen + 1)) == NULL)
+		return NULL;
+	memcpy(p, dir, dlen);
+	p[dlen] = '/';
+	memcpy(p + dlen + 1, name, nlen + 1);
+	return p;
+}
+
+/* The conf's directory, absolute and resolved; NULL with errno set. */
+static char *
+conf_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir, *abs;
+
+	if (slash == NULL)
+		return realpath(".", NULL);
+	if (slash == path)
+		return realpath("/", NULL);
+	if ((dir = strndup(path, (size_t)(slash - path))) == NULL)
+		return NULL;
+	abs = realpath(dir, NULL);
+	free(dir);
+	return abs;
+}
+
+/* [pages] dir, resolved against the conf's directory: must be a directory. */
+static void
+check_pages(struct loader *ld, const char *dir)
+{
+	const char *raw = ld->raw[K_PAGES_DIR];
+	int line = ld->where[K_PAGES_DIR];
+	struct stat st;
+	char *abs;
+
+	if (raw == NULL) {
+		if (line != 0)
+			return;		/* given, but invalid: reported */
+		raw = "../pages";
+	}
+	if ((abs = path_join(dir, raw)) == NULL) {
+		lerr(ld, line, K_PAGES_DIR, "out of memory");
+		return;
+	}
+	if (stat(abs, &st) == -1)
+		lerr(ld, line, K_PAGES_DIR, "\"%s\": %s", abs, strerror(errno));
+	else if (!S_ISDIR(st.st_mode))
+		lerr(ld, line, K_PAGES_DIR, "\"%s\" is not a directory", abs);
+	else if ((ld->c.pages_dir = realpath(abs, NULL)) == NULL)
+		lerr(ld, line, K_PAGES_DIR, "\"%s\": %s", abs, strerror(errno));
+	free(abs);
+}
+
+/*
+ * A log key: "stderr", "off" (NULL) or a file whose directory must exist.
+ * The file is stored as the resolved directory plus the file's name.
+ */
+static void
+check_log(struct loader *ld, enum key k, const char *dir, char **out)
+{
+	const char *raw = ld->raw[k], *base;
+	int line = ld->where[k];
+	char *abs = NULL, *parent = NULL, *real = NULL;
+	struct stat st;
+	size_t plen;
+
+	if (raw == NULL) {
+		if (line != 0)
+			return;		/* given, but invalid: reported */
+		raw = "stderr";
+	}
+	if (strcmp(raw, "off") == 0)
+		return;
+	if (strcmp(raw, "stderr") == 0) {
+		if ((*out = strdup(raw)) == NULL)
+			lerr(ld, line, k, "out of memory");
+		return;
+	}
+	if ((abs = path_join(dir, raw)) == NULL) {
+		lerr(ld, line, k, "out of memory");
+		goto fail;
+	}
+	base = strrchr(abs, '/') + 1;
+	if (*base == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+		lerr(ld, line, k, "\"%s\" is not a file name", raw);
+		goto fail;
+	}
+	plen = (size_t)(base - abs) - 1;
+	if ((parent = strndup(abs, plen == 0 ? 1 : plen)) == NULL) {
+		lerr(ld, line, k, "out of memory");
+		goto fail;
+	}
+	if (stat(parent, &st) == -1) {
+		lerr(ld, line, k, "directory \"%s\": %s", parent,
+		    strerror(errno));
+		goto fail;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		lerr(ld, line, k, "\"%s\" is not a directory", parent);
+		goto fail;
+	}
+	if (stat(abs, &st) == 0 && S_ISDIR(st.st_mode)) {
+		lerr(ld, line, k, "\"%s\" is a directory", abs);
+		goto fail;
+	}
+	if ((real = realpath(parent, NULL)) == NULL) {
+		lerr(ld, line, k, "directory \"%s\": %s", parent,
+		    strerror(errno));
+		goto fail;
+	}
+	if ((*out = path_join(real, base)) == NULL)
+		lerr(ld, line, k, "out of memory");
+fail:
+	free(real);
+	free(parent);
+	free(abs);
+}
+
+/* The checks that need the whole file. */
+static void
+check_all(struct loader *ld, const char *dir)
+{
+	struct conf *c = &ld->c;
+	char a[32], b[32];
+	int line;
+
+	if (c->nlisten == 0 && ld->where[K_LISTEN] == 0)
+		lerr(ld, 0, K_LISTEN, "missing (at least one address to "
+		    "listen on is required)");
+	if (c->nupstream == 0 && ld->where[K_UPSTREAM] == 0)
+		lerr(ld, 0, K_UPSTREAM, "missing (at least one upstream "
+		    "is required)");
+	if (c->policy.max_request_line > c->policy.max_head_size) {
+		line = ld->where[K_MAX_REQUEST_LINE];
+		if (line == 0)
+			line = ld->where[K_MAX_HEADER_SIZE];
+		lerr(ld, line, K_MAX_REQUEST_LINE, "%s%s is more than "
+		    "max_header_size (%s)",
+		    fmt_size(a, sizeof(a), c->policy.max_request_line),
+		    ld->where[K_MAX_REQUEST_LINE] ? "" : " (the default)",
+		    fmt_size(b, sizeof(b), c->policy.max_head_size));
+	}
+	check_pages(ld, dir);
+	check_log(ld, K_ACCESS_LOG, dir, &c->access_log);
+	check_log(ld, K_ERROR_LOG, dir, &c->error_log);
+}
+
+static void
+set_defaults(struct conf *c)
+{
+	framing_policy_default(&c->policy);
+	c->workers = 1;
+	c->max_connections = 10000;
+	c->upstream_pool_size = 32;
+	c->client_header_timeout = 10 * 1000;
+	c->client_body_timeout = 60 * 1000;
+	c->keepalive_timeout = 60 * 1000;
+	c->upstream_connect_timeout = 5 * 1000;
+	c->upstream_response_timeout = 60 * 1000;
+	c->linger_timeout = 2 * 1000;
+	c->shutdown_timeout = 30 * 1000;
+	c->log_level = CONF_LOG_INFO;
+}
+
+/* inih's options are process-wide: set all of those we depend on. */
+static void
+set_inih_options(void)
+{
+	static char comments[] = COMMENT_CHARS;
+
+	ini_allow_multiline = false;
+	ini_allow_bom = true;
+	ini_start_comment_prefixes = comments;
+	ini_allow_inline_comments = true;
+	ini_inline_comment_prefixes = comments;
+	ini_use_stack = true;
+	ini_max_line = CONF_LINE_MAX + 3;	/* room for "\r\n" and NUL */
+	ini_allow_realloc = false;
+	ini_stop_on_first_error = false;
+	ini_allow_no_value = false;
+}
+
+/*
+ * Not thread-safe: inih's options are globals, set here on every call.
+ */
+int
+conf_load(const char *path, struct conf *out, FILE *errs)
+{
+	struct loader ld;
+	struct stat st;
+	const char *base;
+	char *dir = NULL;
+	int k, r, rv = -1;
+
+	memset(out, 0, sizeof(*out));
+	memset(&ld, 0, sizeof(ld));
+	ld.file = path;
+	ld.errs = errs;
+	set_defaults(&ld.c);
+
+	if ((ld.in = fopen(path, "r")) == NULL) {
+		lerr(&ld, 0, K_NONE, "cannot open: %s", strerror(errno));
+		goto fail;
+	}
+	if (fstat(fileno(ld.in), &st) == 0 && S_ISDIR(st.st_mode)) {
+		lerr(&ld, 0, K_NONE, "cannot open: %s", strerror(EISDIR));
+		goto fail;
+	}
+	if ((dir = conf_dir(path)) == NULL) {
+		lerr(&ld, 0, K_NONE, "cannot find the file's directory: %s",
+		    strerror(errno));
+		goto fail;
+	}
+
+	set_inih_options();
+	r = ini_parse_stream(reader, &ld, handler, &ld);
+	if (ld.read_errno != 0)
+		lerr(&ld, ld.line, K_NONE, "read error: %s",
+		    strerror(ld.read_errno));
+	else if (r == -2)
+		lerr(&ld, ld.line, K_NONE, "out of memory");
+	else if (r != 0 && ld.nerr == 0)
+		lerr(&ld, r, K_NONE, "syntax error");
+
+	check_all(&ld, dir);
+	base = strrchr(path, '/');
+	base = base == NULL ? path : base + 1;
+	if ((ld.c.path = path_join(dir, base)) == NULL)
+		lerr(&ld, 0, K_NONE, "out of memory");
+	if (ld.nerr > 0)
+		goto fail;
+
+	*out = ld.c;
+	memset(&ld.c, 0, sizeof(ld.c));
+	rv = 0;
+fail:
+	conf_free(&ld.c);
+	for (k = 0; k < K_COUNT; k++)
+		free(ld.raw[k]);
+	free(dir);
+	if (ld.in != NULL)
+		fclose(ld.in);
+	return rv;
+}
+
+/* Free what conf_load() allocated; *c is zeroed, so a second call is a no-op. */
+void
+conf_free(struct conf *c)
+{
+	if (c == NULL)
+		return;
+	free(c->path);
+	free(c->pages_dir);
+	free(c->access_log);
+	free(c->error_log);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,89 @@
+/*
+ * conf.h - lengthguard's configuration file.
+ *
+ * The file is INI (parsed with inih). conf_load() reads it whole, reports
+ * every problem it finds as "file:line: message" and returns -1 if there was
+ * any; a struct conf is then either fully valid or not returned at all.
+ * Relative paths are resolved against the directory of the conf file.
+ * Sizes take k/m/g suffixes (powers of 1024), durations ms/s/m.
+ *
+ * Only main() and conf loading may exit; conf_load itself never does.
+ */
+#ifndef LG_CONF_H
+#define LG_CONF_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "framing.h"
+
+#define CONF_MAX_ADDRS 16
+
+/* A parsed "host:port" or "[v6]:port". host is a numeric address or a name. */
+struct conf_addr {
+	char     host[256];
+	uint16_t port;
+	int      line;			/* where it was configured */
+};
+
+enum conf_log_level {
+	CONF_LOG_ERROR = 0,
+	CONF_LOG_WARN,
+	CONF_LOG_INFO,
+	CONF_LOG_DEBUG,
+};
+
+struct conf {
+	char   *path;			/* absolute path of the conf file */
+
+	/* [proxy] */
+	struct conf_addr listen[CONF_MAX_ADDRS];
+	int      nlisten;
+	struct conf_addr upstream[CONF_MAX_ADDRS];
+	int      nupstream;
+	int      workers;		/* 0 = auto (one per CPU) */
+	unsigned max_connections;	/* per worker */
+	unsigned upstream_pool_size;	/* idle connections kept per upstream per worker */
+
+	/* [policy] and [limits]: handed to the core as is */
+	struct framing_policy policy;
+
+	/* [timeouts], in milliseconds */
+	unsigned client_header_timeout;
+	unsigned client_body_timeout;
+	unsigned keepalive_timeout;
+	unsigned upstream_connect_timeout;
+	unsigned upstream_response_timeout;
+	unsigned linger_timeout;
+	unsigned shutdown_timeout;
+
+	/* [pages] */
+	char   *pages_dir;		/* absolute */
+
+	/* [log]: NULL = off, "stderr" = stderr, otherwise an absolute path */
+	char   *access_log;
+	char   *error_log;
+	enum conf_log_level log_level;
+};
+
+/*
+ * Load and validate `path` into *out (which the caller owns and later frees
+ * with conf_free). Every error is printed to `errs` as "file:line: message"
+ * (line 0 when the error is about the file as a whole). Returns 0 when the
+ * configuration is valid, -1 otherwise; on -1 *out holds nothing to free.
+ */
+int  conf_load(const char *path, struct conf *out, FILE *errs);
+void conf_free(struct conf *);
+
+/*
+ * Value parsers, exposed for the tests. Each returns 0 and stores the value,
+ * or -1 if `s` is not a valid value.
+ *   size:     "1234", "8k", "10m", "1g" (1024-based; k/K etc.)
+ *   duration: "250ms", "10s", "2m"; a bare number is seconds
+ *   addr:     "127.0.0.1:8080", "localhost:80", "[::1]:8080", "*:8080"
+ */
+int conf_parse_size(const char *s, uint64_t *out);
+int conf_parse_duration(const char *s, unsigned *out_ms);
+int conf_parse_addr(const char *s, struct conf_addr *out);
+
+#endif /* LG_CONF_H */

@@ -1,0 +1,1292 @@
+/*
+ * framing.c - inspect a client's request stream and decide, per request,
+ * whether it may go upstream (see framing.h for the contract).
+ *
+ * llhttp (strict mode, no lenient flags) tokenises the head; this file
+ * copies the fields it will forward into a per-connection arena, applies the
+ * rules llhttp does not (shared FRAMING.md), and counts body bytes itself:
+ * on_headers_complete returns 1 ("no body") so that llhttp stops right after
+ * the head, and the body is skipped without being read.
+ *
+ * Arena layout, rebuilt for every head:  [target][Name: value\r\n]...
+ * Fields that are never forwarded (hop-by-hop, Content-Length, Expect) are
+ * written, inspected and rolled back, so the arena is the canonical field
+ * block by the end of the head.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <llhttp.h>
+
+#include "framing.h"
+
+enum framing_state {
+	ST_HEAD = 0,		/* reading a head with llhttp */
+	ST_BODY,		/* counting an approved body */
+	ST_CLOSED,		/* rejected, or the client asked to close */
+};
+
+/* Field names the core treats specially. */
+enum field_kind {
+	FK_OTHER = 0,
+	FK_CONTENT_LENGTH,
+	FK_TRANSFER_ENCODING,
+	FK_HOST,
+	FK_CONNECTION,
+	FK_HOP,			/* Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade */
+	FK_EXPECT,
+	FK_ACCEPT,
+	FK_X_FORWARDED_PROTO,
+};
+
+#define CONN_TOKENS_MAX	512	/* bytes of Connection options we honour */
+
+struct framing {
+	llhttp_t parser;
+	const struct framing_policy *policy;
+	enum framing_state state;
+
+	/* the feed in progress, and what came before it: the last byte that
+	 * was not SP/HTAB and how many SP/HTAB followed it */
+	const char *feed_begin;
+	char last_nonws;
+	uint32_t ws_run;
+
+	/* the current head */
+	uint32_t head_bytes;		/* bytes of it fed so far */
+	uint32_t nfields;
+	uint32_t target_len;		/* the target is at arena[0] */
+	uint32_t method_end, target_end;	/* offsets in the head */
+	uint32_t field_start;		/* arena offset of the current line */
+	uint32_t value_start;
+	uint32_t host_line, host_line_len;	/* the Host line, if any */
+	uint32_t accept_off, accept_len;
+	uint32_t authority_off, authority_len;	/* absolute-form target */
+	uint32_t path_off;		/* origin-form part of the target */
+	enum field_kind kind;
+	unsigned line_done:1;		/* the request line is complete */
+	unsigned version_seen:1;	/* a span of the version was seen */
+	uint8_t n_cl, n_te, n_host;	/* field lines seen, saturating */
+	unsigned te_chunked:1, te_bad:1, te_unknown:1;
+	unsigned host_bad:1;
+	unsigned conn_close:1, conn_keep_alive:1, conn_extra:1;
+	unsigned expect_continue:1, expect_other:1;
+	unsigned absolute_form:1;
+	uint64_t content_length;
+
+	/* the verdict */
+	uint64_t body_left;
+	int status;
+	const char *reason;
+	struct framing_request req;
+
+	uint32_t arena_len, arena_cap;
+	char arena[];
+};
+
+static const char *const method_names[] = {
+#define XX(num, name, string) [num] = #string,
+	HTTP_METHOD_MAP(XX)
+#undef XX
+};
+#define NMETHODS (sizeof(method_names) / sizeof(method_names[0]))
+
+/* ------------------------------------------------------------ helpers */
+
+static inline int
+lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+/* Case-insensitive compare of s[0..n) with a lower-case literal. */
+static int
+eq_lower(const char *s, size_t n, const char *lit, size_t litn)
+{
+	size_t i;
+
+	if (n != litn)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (lower((unsigned char)s[i]) != lit[i])
+			return 0;
+	return 1;
+}
+#define EQ(s, n, lit) eq_lower((s), (n), (lit), sizeof(lit) - 1)
+
+/* RFC 9110 §5.6.2: tchar. */
+static int
+is_tchar(int c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9'))
+		return 1;
+	return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static int
+reject(struct framing *f, int status, const char *reason)
+{
+	if (f->status == 0) {
+		f->status = status;
+		f->reason = reason;
+	}
+	return HPE_USER;
+}
+
+/*
+ * The last byte before `at` that is not SP or HTAB, looking back into
+ * earlier feeds if needed; *nws gets the number of SP/HTAB in between.
+ * llhttp hands out spans but not what separates them; this is how the core
+ * sees obs-fold and doubled spaces that llhttp lets through.
+ */
+static char
+byte_before(const struct framing *f, const char *at, uint32_t *nws)
+{
+	const char *p = at;
+
+	while (p > f->feed_begin && (p[-1] == ' ' || p[-1] == '\t'))
+		p--;
+	if (p > f->feed_begin) {
+		*nws = (uint32_t)(at - p);
+		return p[-1];
+	}
+	*nws = (uint32_t)(at - p) + f->ws_run;
+	return f->last_nonws;
+}
+
+/* Offset of `at` from the start of the current head. */
+static inline uint32_t
+stream_off(const struct framing *f, const char *at)
+{
+	return f->head_bytes + (uint32_t)(at - f->feed_begin);
+}
+
+static int
+arena_put(struct framing *f, const char *p, size_t n)
+{
+	if (n > f->arena_cap - f->arena_len)
+		return reject(f, 431, "request head too large");
+	memcpy(f->arena + f->arena_len, p, n);
+	f->arena_len += (uint32_t)n;
+	return 0;
+}
+
+static enum field_kind
+field_classify(const char *s, size_t n)
+{
+	switch (n) {
+	case 2:
+		if (EQ(s, n, "te"))
+			return FK_HOP;
+		break;
+	case 4:
+		if (EQ(s, n, "host"))
+			return FK_HOST;
+		break;
+	case 6:
+		if (EQ(s, n, "expect"))
+			return FK_EXPECT;
+		if (EQ(s, n, "accept"))
+			return FK_ACCEPT;
+		break;
+	case 7:
+		if (EQ(s, n, "trailer") || EQ(s, n, "upgrade"))
+			return FK_HOP;
+		break;
+	case 10:
+		if (EQ(s, n, "connection"))
+			return FK_CONNECTION;
+		if (EQ(s, n, "keep-alive"))
+			return FK_HOP;
+		break;
+	case 14:
+		if (EQ(s, n, "content-length"))
+			return FK_CONTENT_LENGTH;
+		break;
+	case 16:
+		if (EQ(s, n, "proxy-connection"))
+			return FK_HOP;
+		break;
+	case 17:
+		if (EQ(s, n, "transfer-encoding"))
+			return FK_TRANSFER_ENCODING;
+		if (EQ(s, n, "x-forwarded-proto"))
+			return FK_X_FORWARDED_PROTO;
+		break;
+	}
+	return FK_OTHER;
+}
+
+/*
+ * Walk a comma separated list (RFC 9110 §5.6.1), calling fn for each
+ * non-empty element with OWS trimmed. Empty elements are skipped, as
+ * §5.6.1.2 asks of recipients. Stops and returns fn's value if non-zero.
+ */
+static int
+list_each(const char *s, size_t n, int (*fn)(void *, const char *, size_t),
+    void *arg)
+{
+	size_t i = 0, b, e;
+	int rv;
+
+	while (i < n) {
+		while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == ','))
+			i++;
+		b = i;
+		while (i < n && s[i] != ',')
+			i++;
+		e = i;
+		while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t'))
+			e--;
+		if (e > b && (rv = fn(arg, s + b, e - b)) != 0)
+			return rv;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------- field value checks */
+
+/*
+ * Transfer-Encoding, one element. RFC 9112 §6.1: chunked must be the final
+ * coding and may not be applied twice; a coding we do not know is 501.
+ * Transfer codings are tokens, optionally with parameters (§7.3); chunked
+ * has none.
+ */
+static int
+te_element(void *arg, const char *s, size_t n)
+{
+	struct framing *f = arg;
+	size_t i, name = n;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == ';' || s[i] == ' ' || s[i] == '\t') {
+			name = i;
+			break;
+		}
+		if (!is_tchar((unsigned char)s[i])) {
+			f->te_bad = 1;
+			return 1;
+		}
+	}
+	if (f->te_chunked) {
+		/* §6.1: chunked is final, and not applied more than once */
+		f->te_bad = 1;
+		return 1;
+	}
+	if (EQ(s, name, "chunked")) {
+		if (name != n)
+			f->te_bad = 1;	/* chunked takes no parameters */
+		f->te_chunked = 1;
+		return 0;
+	}
+	if (!(EQ(s, name, "gzip") || EQ(s, name, "x-gzip") ||
+	    EQ(s, name, "deflate") || EQ(s, name, "compress") ||
+	    EQ(s, name, "x-compress")))
+		f->te_unknown = 1;
+	return 0;
+}
+
+static void
+te_check(struct framing *f, const char *v, size_t n)
+{
+	if (f->n_te++ > 0) {
+		/* FRAMING.md: more than one Transfer-Encoding field line */
+		f->te_bad = 1;
+		return;
+	}
+	f->te_chunked = 0;
+	list_each(v, n, te_element, f);
+	if (!f->te_chunked)
+		f->te_bad = 1;	/* §6.3 rule 4: final coding is not chunked */
+}
+
+/* Connection options (RFC 9110 §7.6.1): close, keep-alive, or a field name. */
+static int
+conn_element(void *arg, const char *s, size_t n)
+{
+	struct framing *f = arg;
+
+	if (EQ(s, n, "close"))
+		f->conn_close = 1;
+	else if (EQ(s, n, "keep-alive"))
+		f->conn_keep_alive = 1;
+	else
+		f->conn_extra = 1;
+	return 0;
+}
+
+/*
+ * Host (RFC 9112 §3.2, RFC 3986 §3.2.2): uri-host [ ":" port ], possibly
+ * empty. Anything else makes the request invalid (400).
+ */
+static int
+host_valid(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	if (n > 0 && s[0] == '[') {
+		for (i = 1; i < n && s[i] != ']'; i++)
+			if (!((s[i] >= '0' && s[i] <= '9') ||
+			    (lower((unsigned char)s[i]) >= 'a' &&
+			    lower((unsigned char)s[i]) <= 'f') ||
+			    s[i] == ':' || s[i] == '.'))
+				return 0;
+		if (i == n || i == 1)
+			return 0;
+		i++;
+	} else {
+		for (; i < n && s[i] != ':'; i++) {
+			unsigned char c = (unsigned char)s[i];
+
+			/* unreserved / pct-encoded / sub-delims */
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9') ||
+			    strchr("-._~%!$&'()*+,;=", c)))
+				return 0;
+		}
+	}
+	if (i == n)
+		return 1;
+	if (s[i] != ':')
+		return 0;
+	for (i++; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+/*
+ * Content-Length (RFC 9110 §8.6): 1*DIGIT. llhttp already refuses signs,
+ * lists, blanks and overflow; this is the same rule, kept here so that the
+ * core does not depend on the parser's leniency.
+ */
+static int
+cl_parse(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (n == 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (v > (UINT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* ---------------------------------------------------- llhttp callbacks */
+
+static int
+on_message_begin(llhttp_t *p)
+{
+	struct framing *f = (struct framing *)p;
+
+	f->nfields = 0;
+	f->target_len = 0;
+	f->arena_len = 0;
+	f->host_line_len = 0;
+	f->accept_len = 0;
+	f->line_done = 0;
+	f->version_seen = 0;
+	f->n_cl = f->n_te = f->n_host = 0;
+	f->te_chunked = f->te_bad = f->te_unknown = 0;
+	f->host_bad = 0;
+	f->conn_close = f->conn_keep_alive = f->conn_extra = 0;
+	f->expect_continue = f->expect_other = 0;
+	f->absolute_form = 0;
+	f->content_length = 0;
+	f->status = 0;
+	f->reason = NULL;
+	return 0;
+}
+
+static int
+on_url(llhttp_t *p, const char *at, size_t len)
+{
+	struct framing *f = (struct framing *)p;
+
+	/* RFC 9112 §3: method SP request-target, one space exactly */
+	if (f->target_len == 0 && stream_off(f, at) != f->method_end + 1)
+		return reject(f, 400, "invalid request line");
+	f->target_len += (uint32_t)len;
+	f->target_end = stream_off(f, at + len);
+	if (f->target_len > f->policy->max_request_line)
+		return reject(f, 414, "request target too long");
+	return arena_put(f, at, len);
+}
+
+static int
+on_version(llhttp_t *p, const char *at, size_t len)
+{
+	struct framing *f = (struct framing *)p;
+
+	(void)len;
+	/* RFC 9112 §3: request-target SP HTTP-version, one space exactly;
+	 * the span starts after "HTTP/" */
+	if (!f->version_seen && stream_off(f, at) != f->target_end + 6)
+		return reject(f, 400, "invalid request line");
+	f->version_seen = 1;
+	return 0;
+}
+
+static int
+on_method(llhttp_t *p, const char *at, size_t len)
+{
+	struct framing *f = (struct framing *)p;
+
+	f->method_end = stream_off(f, at + len);
+	return 0;
+}
+
+static int
+on_version_complete(llhttp_t *p)
+{
+	struct framing *f = (struct framing *)p;
+
+	f->line_done = 1;
+	f->field_start = f->arena_len;
+	/* RFC 9112 §2.3: we speak HTTP/1.0 and HTTP/1.1 only */
+	if (p->http_major != 1 || p->http_minor > 1)
+		return reject(f, 505, "HTTP version not supported");
+	return 0;
+}
+
+static int
+on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+	struct framing *f = (struct framing *)p;
+
+	return arena_put(f, at, len);
+}
+
+static int
+on_header_field_complete(llhttp_t *p)
+{
+	struct framing *f = (struct framing *)p;
+	uint32_t n = f->arena_len - f->field_start;
+
+	/* RFC 9110 §5.1: field-name = token, so never empty */
+	if (n == 0)
+		return reject(f, 400, "empty field name");
+	if (++f->nfields > f->policy->max_headers)
+		return reject(f, 431, "too many header fields");
+	f->kind = field_classify(f->arena + f->field_start, n);
+	if (arena_put(f, ": ", 2) != 0)
+		return HPE_USER;
+	f->value_start = f->arena_len;
+	return 0;
+}
+
+static int
+on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+	struct framing *f = (struct framing *)p;
+
+	uint32_t nws;
+
+	/*
+	 * RFC 9112 §5.2: obs-fold is rejected. llhttp accepts a folded line as
+	 * more of the value; a span that starts right after a line break (and
+	 * any SP/HTAB) is one.
+	 */
+	if (len > 0 && byte_before(f, at, &nws) == '\n')
+		return reject(f, 400, "obs-fold in header field");
+	return arena_put(f, at, len);
+}
+
+static int
+on_header_value_complete(llhttp_t *p)
+{
+	struct framing *f = (struct framing *)p;
+	const char *v;
+	uint32_t n;
+	int keep = 1;
+
+	/* RFC 9112 §5.1: OWS around the value is not part of it */
+	while (f->arena_len > f->value_start &&
+	    (f->arena[f->arena_len - 1] == ' ' ||
+	    f->arena[f->arena_len - 1] == '\t'))
+		f->arena_len--;
+	v = f->arena + f->value_start;
+	n = f->arena_len - f->value_start;
+
+	switch (f->kind) {
+	case FK_CONTENT_LENGTH:
+		/* FRAMING.md: one Content-Length field, never a list */
+		if (f->n_cl++ > 0)
+			return reject(f, 400, "more than one Content-Length");
+		if (cl_parse(v, n, &f->content_length) != 0)
+			return reject(f, 400, "invalid Content-Length");
+		keep = 0;	/* written again, canonically */
+		break;
+	case FK_TRANSFER_ENCODING:
+		te_check(f, v, n);
+		keep = 0;
+		break;
+	case FK_HOST:
+		/* RFC 9112 §3.2: exactly one Host, with a valid value */
+		if (f->n_host < 2)
+			f->n_host++;
+		if (!host_valid(v, n))
+			f->host_bad = 1;
+		f->host_line = f->field_start;
+		break;
+	case FK_CONNECTION:
+		list_each(v, n, conn_element, f);
+		/* close and keep-alive are ours; other options name fields
+		 * that are removed when the head is complete */
+		keep = f->conn_extra;
+		break;
+	case FK_HOP:
+		keep = 0;	/* RFC 9110 §7.6.1 */
+		break;
+	case FK_EXPECT:
+		/* RFC 9110 §10.1.1: 100-continue is answered by the proxy */
+		if (EQ(v, n, "100-continue"))
+			f->expect_continue = 1;
+		else
+			f->expect_other = 1;
+		keep = 0;
+		break;
+	case FK_ACCEPT:
+		f->accept_off = f->value_start;
+		f->accept_len = n;
+		break;
+	case FK_X_FORWARDED_PROTO:
+		keep = !f->policy->add_x_forwarded_proto;
+		break;
+	case FK_OTHER:
+		break;
+	}
+	if (keep) {
+		if (arena_put(f, "\r\n", 2) != 0)
+			return HPE_USER;
+		if (f->kind == FK_HOST)
+			f->host_line_len = f->arena_len - f->host_line;
+	} else {
+		f->arena_len = f->field_start;
+	}
+	f->field_start = f->arena_len;
+	return 0;
+}
+
+/*
+ * Remove the Connection lines and every field they name (RFC 9110 §7.6.1).
+ * Runs only when a Connection field named something other than close or
+ * keep-alive, so the common head never pays for it.
+ */
+static int
+conn_strip(struct framing *f)
+{
+	char opts[CONN_TOKENS_MAX];
+	size_t nopts = 0, r, w, end, name, i;
+	const char *a = f->arena;
+
+	/* collect the options, lower-cased, each followed by a NUL */
+	for (r = f->target_len; r < f->arena_len; r = end + 2) {
+		end = r;
+		while (a[end] != '\r')
+			end++;
+		name = r;
+		while (a[name] != ':')
+			name++;
+		if (!EQ(a + r, name - r, "connection"))
+			continue;
+		for (i = name + 2; i <= end; i++) {
+			char c = i < end ? a[i] : ',';
+
+			if (c == ' ' || c == '\t')
+				continue;
+			if (c == ',') {
+				if (nopts > 0 && opts[nopts - 1] != '\0')
+					opts[nopts++] = '\0';
+				continue;
+			}
+			if (nopts + 2 > sizeof(opts))
+				return reject(f, 431, "Connection field too long");
+			opts[nopts++] = (char)lower((unsigned char)c);
+		}
+	}
+
+	/* compact the arena without the named lines */
+	for (r = w = f->target_len; r < f->arena_len; r = end + 2) {
+		size_t o;
+		int drop = 0;
+
+		end = r;
+		while (f->arena[end] != '\r')
+			end++;
+		name = r;
+		while (f->arena[name] != ':')
+			name++;
+		if (EQ(f->arena + r, name - r, "connection"))
+			drop = 1;
+		for (o = 0; !drop && o < nopts; o += strlen(opts + o) + 1)
+			if (eq_lower(f->arena + r, name - r, opts + o,
+			    strlen(opts + o)))
+				drop = 1;
+		if (drop) {
+			if (f->accept_len && f->accept_off > r &&
+			    f->accept_off < end)
+				f->accept_len = 0;
+			if (f->host_line_len && f->host_line == r)
+				f->host_line_len = 0;
+			continue;
+		}
+		if (f->accept_len && f->accept_off > r && f->accept_off < end)
+			f->accept_off -= (uint32_t)(r - w);
+		if (f->host_line_len && f->host_line == r)
+			f->host_line = (uint32_t)w;
+		memmove(f->arena + w, f->arena + r, end + 2 - r);
+		w += end + 2 - r;
+	}
+	f->arena_len = (uint32_t)w;
+	return 0;
+}
+
+/*
+ * RFC 9112 §3.2: origin-form, absolute-form, or "*" for OPTIONS
+ * (authority-form is CONNECT's, refused earlier). A fragment is never
+ * part of a request target. An absolute-form target is rewritten to
+ * origin-form and its authority replaces Host (§3.2.2), so the upstream
+ * never sees the two disagree.
+ */
+static int
+target_check(struct framing *f)
+{
+	const char *t = f->arena;
+	size_t n = f->target_len, i, a, e;
+
+	if (memchr(t, '#', n) != NULL)
+		return reject(f, 400, "fragment in request target");
+	f->path_off = 0;
+	if (n > 0 && t[0] == '/')
+		return 0;
+	if (n == 1 && t[0] == '*') {
+		if (f->parser.method != HTTP_OPTIONS)
+			return reject(f, 400, "asterisk-form target without OPTIONS");
+		return 0;
+	}
+	/* absolute-form: scheme "://" authority path-abempty [ "?" query ] */
+	for (i = 0; i < n && t[i] != ':'; i++)
+		;
+	if (!(EQ(t, i, "http") || EQ(t, i, "https")) || n - i < 3 ||
+	    memcmp(t + i, "://", 3) != 0)
+		return reject(f, 400, "invalid request target");
+	a = i + 3;
+	for (e = a; e < n && t[e] != '/' && t[e] != '?'; e++)
+		if (t[e] == '@')	/* RFC 9110 §4.2.4: no userinfo */
+			return reject(f, 400, "userinfo in request target");
+	if (e == a || !host_valid(t + a, e - a))
+		return reject(f, 400, "invalid authority in request target");
+	f->absolute_form = 1;
+	f->authority_off = (uint32_t)a;
+	f->authority_len = (uint32_t)(e - a);
+	f->path_off = (uint32_t)e;
+	return 0;
+}
+
+/*
+ * The head is complete: apply the policy. Returns 1 (llhttp: "no body",
+ * the core counts it) to approve, HPE_USER to reject.
+ */
+static int
+on_headers_complete(llhttp_t *p)
+{
+	struct framing *f = (struct framing *)p;
+	const struct framing_policy *pol = f->policy;
+	struct framing_request *r = &f->req;
+
+	/* RFC 9110 §9.3.6, §7.8: no tunnels, no protocol switch (yet) */
+	if (p->method == HTTP_CONNECT)
+		return reject(f, 501, "CONNECT not supported");
+	if (p->upgrade)
+		return reject(f, 501, "protocol upgrade not supported");
+	if (p->method >= NMETHODS || method_names[p->method] == NULL)
+		return reject(f, 501, "method not implemented");
+
+	if (f->n_te > 0) {
+		/* RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing */
+		if (p->http_minor == 0)
+			return reject(f, 400, "Transfer-Encoding in HTTP/1.0");
+		/* RFC 9112 §6.3 rule 3: never with Content-Length */
+		if (f->n_cl > 0)
+			return reject(f, 400, "Content-Length with Transfer-Encoding");
+		if (f->te_bad)
+			return reject(f, 400, "invalid Transfer-Encoding");
+		/* RFC 9112 §6.1: unknown coding, SHOULD 501 */
+		if (f->te_unknown)
+			return reject(f, 501, "unknown transfer coding");
+	}
+
+	/* RFC 9112 §3.2: a 1.1 request has exactly one valid Host */
+	if (f->n_host > 1)
+		return reject(f, 400, "more than one Host");
+	if (f->n_host == 0 && p->http_minor == 1)
+		return reject(f, 400, "missing Host");
+	if (f->host_bad)
+		return reject(f, 400, "invalid Host");
+	if (target_check(f) != 0)
+		return HPE_USER;
+
+	/* FRAMING.md policy: a body with no defined length is 411 */
+	if (f->n_te > 0 && pol->chunked == FRAMING_CHUNKED_REJECT)
+		return reject(f, 411, "chunked request body");
+	if (f->n_cl == 0 && (pol->require_length >> p->method & 1))
+		return reject(f, 411, "no Content-Length");
+	/* RFC 9110 §15.5.14: 413 before reading the body */
+	if (f->n_cl > 0 && pol->max_body_size != 0 &&
+	    f->content_length > pol->max_body_size)
+		return reject(f, 413, "body larger than max_body_size");
+	/* RFC 9110 §10.1.1: an expectation we cannot meet */
+	if (f->expect_other)
+		return reject(f, 417, "unsupported expectation");
+
+	if (f->conn_extra && conn_strip(f) != 0)
+		return HPE_USER;
+
+	r->method = p->method;
+	r->method_name = method_names[p->method];
+	r->http_minor = p->http_minor;
+	r->has_body = f->n_cl > 0;
+	r->content_length = f->content_length;
+	/* RFC 9112 §9.3: persistence; llhttp reads Connection and version */
+	r->keep_alive = llhttp_should_keep_alive(p) && !f->conn_close;
+	r->expect_continue = f->expect_continue && f->content_length > 0;
+	r->head_method = p->method == HTTP_HEAD;
+	r->target = f->arena + f->path_off;
+	r->target_len = f->target_len - f->path_off;
+	if (r->target_len == 0) {
+		r->target = "/";
+		r->target_len = 1;
+	}
+	return 1;
+}
+
+static int
+on_message_complete(llhttp_t *p)
+{
+	(void)p;
+	return HPE_PAUSED;	/* stop at the end of the head */
+}
+
+static const llhttp_settings_t framing_settings = {
+	.on_message_begin = on_message_begin,
+	.on_method = on_method,
+	.on_url = on_url,
+	.on_version = on_version,
+	.on_version_complete = on_version_complete,
+	.on_header_field = on_header_field,
+	.on_header_field_complete = on_header_field_complete,
+	.on_header_value = on_header_value,
+	.on_header_value_complete = on_header_value_complete,
+	.on_headers_complete = on_headers_complete,
+	.on_message_complete = on_message_complete,
+};
+
+/* ------------------------------------------------------------ the API */
+
+void
+framing_policy_default(struct framing_policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->chunked = FRAMING_CHUNKED_REJECT;
+	p->require_length = 1ull << HTTP_POST | 1ull << HTTP_PUT |
+	    1ull << HTTP_PATCH;
+	p->max_body_size = FRAMING_DEFAULT_MAX_BODY;
+	p->max_head_size = FRAMING_DEFAULT_MAX_HEAD;
+	p->max_request_line = FRAMING_DEFAULT_MAX_LINE;
+	p->max_headers = FRAMING_DEFAULT_MAX_HEADERS;
+	p->add_via = 1;
+	p->add_x_forwarded_for = 1;
+	p->add_x_forwarded_proto = 1;
+}
+
+int
+framing_policy_methods(const char *list, uint64_t *out, size_t *bad)
+{
+	const char *s = list, *e;
+	uint64_t set = 0;
+	size_t m;
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '\0')
+			break;
+		for (e = s; *e && *e != ' ' && *e != '\t'; e++)
+			;
+		for (m = 0; m < NMETHODS; m++)
+			if (method_names[m] &&
+			    strlen(method_names[m]) == (size_t)(e - s) &&
+			    memcmp(method_names[m], s, e - s) == 0)
+				break;
+		if (m == NMETHODS) {
+			if (bad)
+				*bad = (size_t)(s - list);
+			return -1;
+		}
+		set |= 1ull << m;
+		s = e;
+	}
+	*out = set;
+	return 0;
+}
+
+struct framing *
+framing_new(const struct framing_policy *policy)
+{
+	struct framing *f;
+	size_t cap;
+
+	/* a canonical line is at most one byte longer than the client's
+	 * ("Name:v" gains a space) */
+	cap = (size_t)policy->max_head_size + policy->max_headers + 64;
+	if ((f = calloc(1, sizeof(*f) + cap)) == NULL)
+		return NULL;
+	f->arena_cap = (uint32_t)cap;
+	f->policy = policy;
+	llhttp_init(&f->parser, HTTP_REQUEST, &framing_settings);
+	return f;
+}
+
+void
+framing_free(struct framing *f)
+{
+	free(f);
+}
+
+void
+framing_set_policy(struct framing *f, const struct framing_policy *policy)
+{
+	f->policy = policy;
+}
+
+/* Head bytes llhttp may still see. (An arena sized for an older, smaller
+ * policy is protected by arena_put: it answers 431.) */
+static uint32_t
+head_budget(const struct framing *f)
+{
+	uint32_t max = f->policy->max_head_size;
+
+	return max > f->head_bytes ? max - f->head_bytes : 0;
+}
+
+/* Map an llhttp error to a status; our own rejects carry theirs. */
+static void
+map_error(struct framing *f, llhttp_errno_t err, const char *data, size_t n)
+{
+	const char *pos;
+
+	if (f->status != 0)
+		return;
+	switch (err) {
+	case HPE_INVALID_CONSTANT:
+		/* an RTSP method with an HTTP version */
+		if (strcmp(llhttp_get_error_reason(&f->parser),
+		    "Invalid method for HTTP/x.x request") == 0) {
+			f->status = 501;
+			f->reason = "method not implemented";
+		} else {
+			f->status = 400;
+			f->reason = "invalid request line";
+		}
+		break;
+	case HPE_INVALID_METHOD:
+		/* RFC 9110 §9.1: an unknown method (a token) is 501; llhttp
+		 * stops at the first byte that no method it knows has */
+		pos = llhttp_get_error_pos(&f->parser);
+		if (pos >= data && pos < data + n &&
+		    is_tchar((unsigned char)*pos)) {
+			f->status = 501;
+			f->reason = "unknown method";
+		} else {
+			f->status = 400;
+			f->reason = "invalid request line";
+		}
+		break;
+	case HPE_INVALID_VERSION:
+		/* §2.3: a well-formed version we do not speak is 505 */
+		if (f->parser.http_major != 0 &&
+		    !(f->parser.http_major == 1 && f->parser.http_minor <= 1)) {
+			f->status = 505;
+			f->reason = "HTTP version not supported";
+		} else {
+			f->status = 400;
+			f->reason = "invalid HTTP version";
+		}
+		break;
+	case HPE_PAUSED_H2_UPGRADE:
+		f->status = 505;
+		f->reason = "HTTP/2 preface";
+		break;
+	case HPE_INVALID_CONTENT_LENGTH:
+		f->status = 400;
+		f->reason = "invalid Content-Length";
+		break;
+	case HPE_UNEXPECTED_CONTENT_LENGTH:
+		f->status = 400;
+		f->reason = "ambiguous Content-Length";
+		break;
+	case HPE_INVALID_TRANSFER_ENCODING:
+		f->status = 400;
+		f->reason = "invalid Transfer-Encoding";
+		break;
+	case HPE_INVALID_URL:
+		f->status = 400;
+		f->reason = "invalid request target";
+		break;
+	case HPE_INVALID_HEADER_TOKEN:
+	case HPE_LF_EXPECTED:
+	case HPE_CR_EXPECTED:
+	case HPE_UNEXPECTED_SPACE:
+	case HPE_STRICT:
+		/* RFC 9112 §2.2, §5.1, §5.2; RFC 9110 §5.5 */
+		f->status = 400;
+		f->reason = "malformed request head";
+		break;
+	default:
+		f->status = 400;
+		f->reason = "bad request";
+		break;
+	}
+}
+
+/* Remember the tail of a head feed for byte_before(). */
+static void
+feed_history(struct framing *f, const char *data, size_t n)
+{
+	size_t k = n;
+
+	while (k > 0 && (data[k - 1] == ' ' || data[k - 1] == '\t'))
+		k--;
+	if (k == 0) {
+		f->ws_run += (uint32_t)n;
+	} else {
+		f->ws_run = (uint32_t)(n - k);
+		f->last_nonws = data[k - 1];
+	}
+}
+
+static struct framing_step
+step(enum framing_verdict v, size_t consumed)
+{
+	struct framing_step s = { v, consumed };
+
+	return s;
+}
+
+static void
+message_done(struct framing *f)
+{
+	f->state = f->req.keep_alive ? ST_HEAD : ST_CLOSED;
+}
+
+struct framing_step
+framing_feed(struct framing *f, const char *data, size_t len)
+{
+	llhttp_errno_t err;
+	size_t n, used;
+	uint32_t budget;
+
+	switch (f->state) {
+	case ST_CLOSED:
+		return step(FRAMING_CLOSED, 0);
+	case ST_BODY:
+		n = len < f->body_left ? len : (size_t)f->body_left;
+		framing_body_done(f, n);
+		return step(FRAMING_BODY, n);
+	case ST_HEAD:
+		break;
+	}
+	if (len == 0)
+		return step(FRAMING_MORE, 0);
+
+	/* RFC 9110 §15.5.20 / RFC 6585 §5: the head never grows past the
+	 * limit, because llhttp never sees more of it */
+	budget = head_budget(f);
+	n = len < budget ? len : budget;
+	f->feed_begin = data;
+	err = llhttp_execute(&f->parser, data, n);
+	if (err == HPE_OK) {
+		feed_history(f, data, n);
+		f->head_bytes += (uint32_t)n;
+		if (n < budget)
+			return step(FRAMING_MORE, n);
+		f->state = ST_CLOSED;
+		if (f->line_done)
+			reject(f, 431, "request head too large");
+		else
+			reject(f, 414, "request line too long");
+		return step(FRAMING_REJECT, n);
+	}
+	used = (size_t)(llhttp_get_error_pos(&f->parser) - data);
+	if (err == HPE_PAUSED) {
+		feed_history(f, data, used);
+		llhttp_resume(&f->parser);
+		f->head_bytes = 0;
+		f->body_left = f->req.content_length;
+		if (f->body_left > 0)
+			f->state = ST_BODY;
+		else
+			message_done(f);
+		return step(FRAMING_HEAD, used);
+	}
+	map_error(f, err, data, n);
+	f->state = ST_CLOSED;
+	return step(FRAMING_REJECT, used <= n ? used : n);
+}
+
+struct framing_step
+framing_eof(struct framing *f)
+{
+	switch (f->state) {
+	case ST_BODY:
+		f->state = ST_CLOSED;
+		reject(f, 400, "request body cut short");
+		return step(FRAMING_REJECT, 0);
+	case ST_HEAD:
+		f->state = ST_CLOSED;
+		if (f->head_bytes > 0) {
+			reject(f, 400, "request head cut short");
+			return step(FRAMING_REJECT, 0);
+		}
+		return step(FRAMING_CLOSED, 0);
+	case ST_CLOSED:
+		break;
+	}
+	return step(FRAMING_CLOSED, 0);
+}
+
+uint64_t
+framing_body_left(const struct framing *f)
+{
+	return f->state == ST_BODY ? f->body_left : 0;
+}
+
+void
+framing_body_done(struct framing *f, uint64_t n)
+{
+	if (f->state != ST_BODY)
+		return;
+	f->body_left -= n < f->body_left ? n : f->body_left;
+	if (f->body_left == 0)
+		message_done(f);
+}
+
+int
+framing_idle(const struct framing *f)
+{
+	return f->state == ST_HEAD && f->head_bytes == 0;
+}
+
+const struct framing_request *
+framing_request(const struct framing *f)
+{
+	return &f->req;
+}
+
+/* ------------------------------------------------- the canonical head */
+
+static char *
+put(char *o, const char *s, size_t n)
+{
+	memcpy(o, s, n);
+	return o + n;
+}
+#define PUT(o, lit) put((o), (lit), sizeof(lit) - 1)
+
+static char *
+put_u64(char *o, uint64_t v)
+{
+	char tmp[20];
+	size_t i = sizeof(tmp);
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return put(o, tmp + i, sizeof(tmp) - i);
+}
+
+size_t
+framing_head_size(const struct framing *f, const struct framing_peer *peer)
+{
+	return strlen(f->req.method_name) + 1 + f->req.target_len + 11 +
+	    (f->arena_len - f->target_len) +
+	    8 + (peer->default_host ? strlen(peer->default_host) : 0) +
+	    f->authority_len + 8 +		/* Host */
+	    16 + 20 + 2 +			/* Content-Length */
+	    21 +				/* Via */
+	    17 + (peer->addr ? strlen(peer->addr) : 0) + 2 +
+	    19 + (peer->proto ? strlen(peer->proto) : 0) + 2 +
+	    2;
+}
+
+long
+framing_write_head(const struct framing *f, const struct framing_peer *peer,
+    char *out, size_t cap)
+{
+	const struct framing_request *r = &f->req;
+	const struct framing_policy *pol = f->policy;
+	const char *fields = f->arena + f->target_len;
+	size_t nfields = f->arena_len - f->target_len;
+	char *o = out;
+
+	if (framing_head_size(f, peer) > cap)
+		return -1;
+
+	o = put(o, r->method_name, strlen(r->method_name));
+	*o++ = ' ';
+	o = put(o, r->target, r->target_len);
+	o = PUT(o, " HTTP/1.1\r\n");
+
+	if (f->absolute_form) {
+		/* RFC 9112 §3.2.2: the target's authority is the Host */
+		o = PUT(o, "Host: ");
+		o = put(o, f->arena + f->authority_off, f->authority_len);
+		o = PUT(o, "\r\n");
+		if (f->host_line_len) {
+			size_t before = f->host_line - f->target_len;
+
+			o = put(o, fields, before);
+			o = put(o, fields + before + f->host_line_len,
+			    nfields - before - f->host_line_len);
+		} else {
+			o = put(o, fields, nfields);
+		}
+	} else {
+		if (f->n_host == 0 && peer->default_host) {
+			/* HTTP/1.0 without Host: upstream speaks 1.1 */
+			o = PUT(o, "Host: ");
+			o = put(o, peer->default_host,
+			    strlen(peer->default_host));
+			o = PUT(o, "\r\n");
+		}
+		o = put(o, fields, nfields);
+	}
+	if (r->has_body) {
+		o = PUT(o, "Content-Length: ");
+		o = put_u64(o, r->content_length);
+		o = PUT(o, "\r\n");
+	}
+	/* RFC 9110 §7.6.3: a proxy adds Via with the received version */
+	if (pol->add_via)
+		o = r->http_minor == 0 ? PUT(o, "Via: 1.0 lengthguard\r\n") :
+		    PUT(o, "Via: 1.1 lengthguard\r\n");
+	if (pol->add_x_forwarded_for && peer->addr) {
+		o = PUT(o, "X-Forwarded-For: ");
+		o = put(o, peer->addr, strlen(peer->addr));
+		o = PUT(o, "\r\n");
+	}
+	if (pol->add_x_forwarded_proto && peer->proto) {
+		o = PUT(o, "X-Forwarded-Proto: ");
+		o = put(o, peer->proto, strlen(peer->proto));
+		o = PUT(o, "\r\n");
+	}
+	o = PUT(o, "\r\n");
+	return (long)(o - out);
+}
+
+/* ----------------------------------------------------- error replies */
+
+int
+framing_status(const struct framing *f)
+{
+	return f->status;
+}
+
+const char *
+framing_reason(const struct framing *f)
+{
+	return f->reason ? f->reason : "";
+}
+
+struct accept_q {
+	int html, json;		/* best q (0..1000) and its specificity */
+	int html_spec, json_spec;
+};
+
+static int
+accept_element(void *arg, const char *s, size_t n)
+{
+	struct accept_q *a = arg;
+	size_t i, type_end;
+	int q = 1000, spec;
+
+	for (type_end = 0; type_end < n && s[type_end] != ';' &&
+	    s[type_end] != ' ' && s[type_end] != '\t'; type_end++)
+		;
+	/* q parameter: "q=0.5" (RFC 9110 §12.4.2) */
+	for (i = type_end; i + 2 < n; i++) {
+		if (s[i] == ';') {
+			size_t j = i + 1, d;
+
+			while (j < n && (s[j] == ' ' || s[j] == '\t'))
+				j++;
+			if (j + 2 <= n && lower((unsigned char)s[j]) == 'q' &&
+			    s[j + 1] == '=') {
+				j += 2;
+				q = (j < n && s[j] == '1') ? 1000 : 0;
+				if (j + 1 < n && s[j + 1] == '.')
+					for (d = 0, j += 2; d < 3; d++, j++) {
+						int digit = (j < n && s[j] >= '0' &&
+						    s[j] <= '9') ? s[j] - '0' : 0;
+						int scale = d == 0 ? 100 : d == 1 ? 10 : 1;
+
+						if (q < 1000)
+							q += digit * scale;
+					}
+			}
+		}
+	}
+	if (EQ(s, type_end, "application/json") ||
+	    EQ(s, type_end, "application/problem+json"))
+		spec = 3;
+	else if (EQ(s, type_end, "application/*"))
+		spec = 2;
+	else if (EQ(s, type_end, "*/*"))
+		spec = 1;
+	else
+		spec = 0;
+	if (spec > a->json_spec) {
+		a->json_spec = spec;
+		a->json = q;
+	}
+	if (EQ(s, type_end, "text/html"))
+		spec = 3;
+	else if (EQ(s, type_end, "text/*"))
+		spec = 2;
+	else if (EQ(s, type_end, "*/*"))
+		spec = 1;
+	else
+		spec = 0;
+	if (spec > a->html_spec) {
+		a->html_spec = spec;
+		a->html = q;
+	}
+	return 0;
+}
+
+int
+framing_wants_json(const struct framing *f)
+{
+	struct accept_q a = { 0, 0, 0, 0 };
+
+	if (f->accept_len == 0)
+		return 0;
+	list_each(f->arena + f->accept_off, f->accept_len, accept_element, &a);
+	/* JSON when it is acceptable and preferred, or named while HTML is
+	 * only implied by a wildcard */
+	if (a.json_spec == 0 || a.json == 0)
+		return 0;
+	if (a.json != a.html)
+		return a.json > a.html;
+	return a.json_spec > a.html_spec;
+}

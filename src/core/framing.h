@@ -1,0 +1,153 @@
+/*
+ * framing.h - lengthguard's decision core.
+ *
+ * A struct framing inspects one client connection's byte stream, in pieces
+ * of any size, with llhttp in request mode. For every request it decides:
+ *
+ *   FRAMING_HEAD    the head is approved: forward it (framing_write_head)
+ *                   followed by exactly framing_body_left() body bytes;
+ *   FRAMING_BODY    `consumed` bytes of the approved request's body;
+ *   FRAMING_REJECT  answer framing_status() and close the connection;
+ *   FRAMING_MORE    all input consumed, nothing to act on yet;
+ *   FRAMING_CLOSED  the connection is done (a rejected request, or a request
+ *                   that asked to close): input is not consumed.
+ *
+ * The rules it applies are listed in shared FRAMING.md (RFC 9110, RFC 9112
+ * §2-§7) and cited where each lives in framing.c.
+ *
+ * The core never touches a socket, never allocates after framing_new(), and
+ * never aborts: it is shared by the libevent proxy and the LD_PRELOAD front
+ * end. Pointers passed to framing_feed() are not kept after it returns.
+ */
+#ifndef LG_FRAMING_H
+#define LG_FRAMING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum framing_verdict {
+	FRAMING_MORE = 0,
+	FRAMING_HEAD,
+	FRAMING_BODY,
+	FRAMING_REJECT,
+	FRAMING_CLOSED,
+};
+
+/* What to do with a valid Transfer-Encoding: chunked request. */
+enum framing_chunked {
+	FRAMING_CHUNKED_REJECT = 0,	/* 411 */
+};
+
+/* Defaults, also documented in conf/lengthguard.conf. */
+#define FRAMING_DEFAULT_MAX_HEAD	(16 * 1024)
+#define FRAMING_DEFAULT_MAX_LINE	(8 * 1024)	/* RFC 9112 §3: at least 8000 */
+#define FRAMING_DEFAULT_MAX_HEADERS	100
+#define FRAMING_DEFAULT_MAX_BODY	(100ull * 1024 * 1024)
+#define FRAMING_MIN_HEAD		256
+#define FRAMING_MAX_HEAD		(1024 * 1024)
+
+/*
+ * Policy and limits. The struct is plain data, filled by the configuration
+ * (or framing_policy_default) and read-only for the core.
+ */
+struct framing_policy {
+	enum framing_chunked chunked;
+	uint64_t require_length;	/* bit (1 << llhttp_method) per method that
+					   needs a Content-Length: 411 without one */
+	uint64_t max_body_size;		/* 413 above it; 0 = no limit */
+	uint32_t max_head_size;		/* 431 above it (request line included) */
+	uint32_t max_request_line;	/* 414 above it */
+	uint32_t max_headers;		/* 431 above it (field lines) */
+	unsigned add_via:1;		/* Via: 1.x lengthguard */
+	unsigned add_x_forwarded_for:1;	/* one more X-Forwarded-For line */
+	unsigned add_x_forwarded_proto:1; /* replaces the client's */
+};
+
+/* Fill *p with the defaults: chunked rejected, POST PUT PATCH need a length. */
+void framing_policy_default(struct framing_policy *p);
+
+/*
+ * Parse a space separated method list ("POST PUT PATCH") into a bit set.
+ * Returns 0, or -1 and sets *bad to the first unknown method's offset.
+ */
+int framing_policy_methods(const char *list, uint64_t *out, size_t *bad);
+
+struct framing;
+
+/* One step of framing_feed(). */
+struct framing_step {
+	enum framing_verdict verdict;
+	size_t consumed;		/* bytes of the input used by this step */
+};
+
+/* Allocate an inspector for one connection. NULL on allocation failure. */
+struct framing *framing_new(const struct framing_policy *policy);
+void framing_free(struct framing *);
+
+/*
+ * Switch to another policy (after a reload) between requests. The policy is
+ * not copied: it must outlive its use.
+ */
+void framing_set_policy(struct framing *, const struct framing_policy *);
+
+/*
+ * Feed bytes. Each call makes at most one step and reports how many bytes of
+ * `data` it used; call again with the rest. Body bytes are counted, never
+ * read, so a caller may move them by other means and call framing_body_done().
+ */
+struct framing_step framing_feed(struct framing *, const char *data, size_t len);
+
+/* The client closed its side: FRAMING_REJECT if a request was cut short. */
+struct framing_step framing_eof(struct framing *);
+
+/* Body bytes still expected for the approved request (0 when none). */
+uint64_t framing_body_left(const struct framing *);
+
+/* Account for `n` body bytes moved by the caller (n <= framing_body_left). */
+void framing_body_done(struct framing *, uint64_t n);
+
+/* Is the inspector between requests (no byte of a next request seen)? */
+int framing_idle(const struct framing *);
+
+/* --- the approved request (valid after FRAMING_HEAD until the next head) */
+
+struct framing_request {
+	int      method;		/* llhttp_method_t */
+	const char *method_name;
+	int      http_minor;		/* 0 or 1: the client's HTTP/1.x */
+	int      has_body;		/* a Content-Length was sent */
+	uint64_t content_length;
+	int      keep_alive;		/* the client allows another request */
+	int      expect_continue;	/* "Expect: 100-continue" (not forwarded) */
+	int      head_method;		/* HEAD: the response has no body */
+	const char *target;		/* request-target, valid until next feed */
+	size_t   target_len;
+};
+const struct framing_request *framing_request(const struct framing *);
+
+/* What the front end knows and the core cannot: the client's side. */
+struct framing_peer {
+	const char *addr;		/* client address for X-Forwarded-For */
+	const char *proto;		/* "http" or "https" */
+	const char *default_host;	/* Host for HTTP/1.0 requests with none */
+};
+
+/*
+ * Write the canonical upstream head of the approved request into out[0..cap):
+ * request line (HTTP/1.1), the client's end-to-end fields, minus hop-by-hop
+ * ones, one Content-Length if there is a body, Via and X-Forwarded-* as the
+ * policy says, and the empty line (shared FRAMING.md, "What goes upstream").
+ * Returns the length written, or -1 if cap is too small (nothing useful is
+ * left in out then). framing_head_size() is an upper bound of the length.
+ */
+long framing_write_head(const struct framing *, const struct framing_peer *,
+    char *out, size_t cap);
+size_t framing_head_size(const struct framing *, const struct framing_peer *);
+
+/* --- a rejected request (valid after FRAMING_REJECT) */
+
+int framing_status(const struct framing *);		/* 400, 411, ... */
+const char *framing_reason(const struct framing *);	/* short, static */
+int framing_wants_json(const struct framing *);	/* Accept prefers JSON */
+
+#endif /* LG_FRAMING_H */

@@ -1,0 +1,356 @@
+/*
+ * test_framing.c - the framing core against shared FRAMING.md.
+ *
+ * Every row is fed whole, split in two at every byte offset, and one byte at
+ * a time; each way must give the same trace:
+ *
+ *   "> " + canonical upstream head     FRAMING_HEAD (head written upstream)
+ *   ". N\n"                            N body bytes (consecutive steps summed)
+ *   "! STATUS reason\n"                FRAMING_REJECT
+ *   "= idle|head|body|closed"          the state once the input is used up
+ *
+ * Each piece is copied into a buffer of exactly its size, so that a read past
+ * the end is caught by AddressSanitizer (the sanitizer build runs this too).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <llhttp.h>
+
+#include "../check.h"
+#include "framing.h"
+#include "framing_cases.h"
+
+#define TRACE_MAX 8192
+
+struct trace {
+	char buf[TRACE_MAX];
+	size_t len;
+	uint64_t body;		/* body bytes not yet written to buf */
+	int stopped;
+};
+
+static void
+trace_add(struct trace *t, const char *s, size_t n)
+{
+	if (n > sizeof(t->buf) - 1 - t->len)
+		n = sizeof(t->buf) - 1 - t->len;
+	memcpy(t->buf + t->len, s, n);
+	t->len += n;
+	t->buf[t->len] = '\0';
+}
+
+static void
+trace_flush_body(struct trace *t)
+{
+	char tmp[32];
+
+	if (t->body) {
+		snprintf(tmp, sizeof(tmp), ". %llu\n", (unsigned long long)t->body);
+		trace_add(t, tmp, strlen(tmp));
+		t->body = 0;
+	}
+}
+
+static const struct framing_peer test_peer = {
+	.addr = "192.0.2.7", .proto = "http", .default_host = "backend:8081",
+};
+
+/* Feed one piece; append what happens to the trace. */
+static void
+feed_piece(struct framing *f, struct trace *t, const char *src, size_t n)
+{
+	char *buf, *p, head[TRACE_MAX];
+	struct framing_step s;
+	long hl;
+
+	if (t->stopped)
+		return;
+	buf = malloc(n ? n : 1);
+	memcpy(buf, src, n);
+	p = buf;
+	while (!t->stopped) {
+		s = framing_feed(f, p, n);
+		if (s.consumed > n) {
+			trace_add(t, "?overconsumed\n", 14);
+			t->stopped = 1;
+			break;
+		}
+		p += s.consumed;
+		n -= s.consumed;
+		switch (s.verdict) {
+		case FRAMING_MORE:
+			if (n != 0)
+				trace_add(t, "?more-with-input\n", 17);
+			goto out;
+		case FRAMING_HEAD:
+			trace_flush_body(t);
+			hl = framing_write_head(f, &test_peer, head, sizeof(head));
+			trace_add(t, "> ", 2);
+			if (hl < 0)
+				trace_add(t, "?head-too-big\n", 14);
+			else
+				trace_add(t, head, (size_t)hl);
+			break;
+		case FRAMING_BODY:
+			t->body += s.consumed;
+			if (s.consumed == 0)
+				goto out;
+			break;
+		case FRAMING_REJECT: {
+			char tmp[128];
+
+			trace_flush_body(t);
+			snprintf(tmp, sizeof(tmp), "! %d %s\n", framing_status(f),
+			    framing_reason(f));
+			trace_add(t, tmp, strlen(tmp));
+			t->stopped = 1;
+			break;
+		}
+		case FRAMING_CLOSED:
+			t->stopped = 1;
+			break;
+		}
+		if (n == 0 && s.verdict != FRAMING_HEAD)
+			break;
+	}
+out:
+	free(buf);
+}
+
+static void
+trace_end(struct framing *f, struct trace *t)
+{
+	struct framing_step s;
+
+	trace_flush_body(t);
+	s = framing_feed(f, "", 0);
+	if (s.verdict == FRAMING_CLOSED)
+		trace_add(t, "= closed", 8);
+	else if (framing_body_left(f) > 0)
+		trace_add(t, "= body", 6);
+	else if (framing_idle(f))
+		trace_add(t, "= idle", 6);
+	else
+		trace_add(t, "= head", 6);
+}
+
+static void
+case_policy(const struct fcase *c, struct framing_policy *pol)
+{
+	framing_policy_default(pol);
+	pol->add_via = pol->add_x_forwarded_for = pol->add_x_forwarded_proto = 0;
+	if (c->opts & O_FORWARDED)
+		pol->add_via = pol->add_x_forwarded_for =
+		    pol->add_x_forwarded_proto = 1;
+	if (c->opts & O_SMALL) {
+		pol->max_head_size = 256;
+		pol->max_request_line = 64;
+		pol->max_headers = 4;
+		pol->max_body_size = 1000;
+	}
+	if (c->opts & O_NOREQUIRE)
+		pol->require_length = 0;
+}
+
+/* Feed `in` cut at the offsets in cuts[0..ncuts) and return the trace. */
+static void
+run_cuts(const struct fcase *c, const char *in, size_t len,
+    const size_t *cuts, size_t ncuts, struct trace *t)
+{
+	struct framing_policy pol;
+	struct framing *f;
+	size_t i, at = 0;
+
+	case_policy(c, &pol);
+	f = framing_new(&pol);
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i <= ncuts; i++) {
+		size_t end = i < ncuts ? cuts[i] : len;
+
+		feed_piece(f, t, in + at, end - at);
+		at = end;
+	}
+	trace_end(f, t);
+	framing_free(f);
+}
+
+static void
+show(const char *label, const char *s)
+{
+	fprintf(stderr, "  %s: \"", label);
+	for (; *s; s++) {
+		if (*s == '\r')
+			fputs("\\r", stderr);
+		else if (*s == '\n')
+			fputs("\\n", stderr);
+		else
+			fputc(*s, stderr);
+	}
+	fputs("\"\n", stderr);
+}
+
+static void
+run_case(const struct fcase *c)
+{
+	size_t len = c->len ? c->len : strlen(c->in);
+	struct trace whole, t;
+	size_t k, *cuts;
+	int ok;
+
+	run_cuts(c, c->in, len, NULL, 0, &whole);
+	ok = strcmp(whole.buf, c->want) == 0;
+	CHECK(ok, "%s: whole", c->name);
+	if (!ok) {
+		show("want", c->want);
+		show("got ", whole.buf);
+		return;
+	}
+	/* split at every offset */
+	for (k = 1; k < len; k++) {
+		run_cuts(c, c->in, len, &k, 1, &t);
+		if (strcmp(t.buf, c->want) != 0) {
+			CHECK(0, "%s: split at %zu", c->name, k);
+			show("got ", t.buf);
+			return;
+		}
+	}
+	CHECK(1, "%s: every split", c->name);
+	/* one byte at a time */
+	cuts = malloc(len * sizeof(*cuts) + 1);
+	for (k = 1; k < len; k++)
+		cuts[k - 1] = k;
+	run_cuts(c, c->in, len, cuts, len ? len - 1 : 0, &t);
+	free(cuts);
+	ok = strcmp(t.buf, c->want) == 0;
+	CHECK(ok, "%s: byte at a time", c->name);
+	if (!ok)
+		show("got ", t.buf);
+}
+
+/* ------------------------------------------------- beyond the table */
+
+static void
+test_accept(void)
+{
+	static const struct {
+		const char *accept;
+		int json;
+	} rows[] = {
+		{ NULL, 0 },
+		{ "application/json", 1 },
+		{ "application/problem+json", 1 },
+		{ "text/html", 0 },
+		{ "*/*", 0 },
+		{ "text/html, application/json", 0 },
+		{ "application/json, text/html;q=0.9", 1 },
+		{ "text/html;q=0.5, application/json", 1 },
+		{ "application/json;q=0, */*", 0 },
+		{ "application/json, */*;q=0.8", 1 },
+		{ "text/*, application/*", 0 },
+		{ "application/*", 1 },
+		{ "image/png", 0 },
+	};
+	struct framing_policy pol;
+	char req[256];
+	size_t i;
+
+	framing_policy_default(&pol);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct framing *f = framing_new(&pol);
+		struct framing_step s;
+
+		if (rows[i].accept)
+			snprintf(req, sizeof(req), "POST / HTTP/1.1\r\nHost: a\r\n"
+			    "Accept: %s\r\n\r\n", rows[i].accept);
+		else
+			snprintf(req, sizeof(req), "POST / HTTP/1.1\r\nHost: a\r\n\r\n");
+		s = framing_feed(f, req, strlen(req));
+		CHECK(s.verdict == FRAMING_REJECT && framing_status(f) == 411,
+		    "accept %zu: 411", i);
+		CHECK(framing_wants_json(f) == rows[i].json,
+		    "Accept: %s -> json %d", rows[i].accept ? rows[i].accept : "(none)",
+		    rows[i].json);
+		framing_free(f);
+	}
+}
+
+static void
+test_request_info(void)
+{
+	static const char req[] =
+	    "PUT /up?x=1 HTTP/1.0\r\nConnection: keep-alive\r\n"
+	    "Expect: 100-continue\r\nContent-Length: 0012\r\n\r\n"
+	    "hello world!";
+	struct framing_policy pol;
+	struct framing *f;
+	struct framing_step s;
+	const struct framing_request *r;
+
+	framing_policy_default(&pol);
+	f = framing_new(&pol);
+	s = framing_feed(f, req, sizeof(req) - 1);
+	CHECK(s.verdict == FRAMING_HEAD, "info: head approved");
+	r = framing_request(f);
+	CHECK(r->method == HTTP_PUT && strcmp(r->method_name, "PUT") == 0,
+	    "info: method");
+	CHECK(r->http_minor == 0 && r->keep_alive, "info: 1.0 keep-alive");
+	CHECK(r->has_body && r->content_length == 12, "info: length 12");
+	CHECK(r->expect_continue, "info: 100-continue");
+	CHECK(r->target_len == 7 && memcmp(r->target, "/up?x=1", 7) == 0,
+	    "info: target");
+	CHECK(framing_body_left(f) == 12, "info: body left");
+	/* the caller moves the body itself */
+	framing_body_done(f, 5);
+	CHECK(framing_body_left(f) == 7, "info: body left after 5");
+	framing_body_done(f, 7);
+	CHECK(framing_body_left(f) == 0 && framing_idle(f), "info: idle");
+	s = framing_eof(f);
+	CHECK(s.verdict == FRAMING_CLOSED, "info: clean eof");
+	framing_free(f);
+
+	/* eof in the middle of a body is an error the proxy must see */
+	f = framing_new(&pol);
+	s = framing_feed(f, req, sizeof(req) - 4);
+	s = framing_feed(f, req + s.consumed, sizeof(req) - 4 - s.consumed);
+	CHECK(s.verdict == FRAMING_BODY && framing_body_left(f) == 3,
+	    "info: partial body");
+	s = framing_eof(f);
+	CHECK(s.verdict == FRAMING_REJECT && framing_status(f) == 400,
+	    "info: eof in body is a reject");
+	framing_free(f);
+}
+
+static void
+test_methods(void)
+{
+	uint64_t set = 0;
+	size_t bad = 99;
+
+	CHECK(framing_policy_methods("POST PUT PATCH", &set, &bad) == 0 &&
+	    set == (1ull << HTTP_POST | 1ull << HTTP_PUT | 1ull << HTTP_PATCH),
+	    "methods: default list");
+	CHECK(framing_policy_methods("", &set, &bad) == 0 && set == 0,
+	    "methods: empty");
+	CHECK(framing_policy_methods("  DELETE\tM-SEARCH ", &set, &bad) == 0 &&
+	    set == (1ull << HTTP_DELETE | 1ull << HTTP_MSEARCH),
+	    "methods: whitespace and M-SEARCH");
+	CHECK(framing_policy_methods("POST post", &set, &bad) == -1 && bad == 5,
+	    "methods: lower case is unknown");
+	CHECK(framing_policy_methods("BREW", &set, &bad) == -1 && bad == 0,
+	    "methods: unknown");
+}
+
+int
+main(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(framing_cases) / sizeof(framing_cases[0]); i++)
+		run_case(&framing_cases[i]);
+	printf("framing cases: %zu\n", sizeof(framing_cases) / sizeof(framing_cases[0]));
+	test_accept();
+	test_request_info();
+	test_methods();
+	return check_done("test_framing");
+}
