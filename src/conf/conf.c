@@ -743,8 +743,9 @@ check_line(struct loader *ld, const char *s)
 }
 
 /*
- * The inih reader: fgets() that counts lines and hands inih a blank line in
- * place of one it must not see (reported here).
+ * The inih reader, an fgets() that counts lines, strips a CR before the LF,
+ * and hands inih a blank line in place of one it must not see (reported
+ * here). NULL at the end of the file or on a read error (kept in read_errno).
  */
 static char *
 reader(char *buf, int size, void *arg)
@@ -991,7 +992,8 @@ set_inih_options(void)
 }
 
 /*
- * Not thread-safe: inih's options are globals, set here on every call.
+ * See conf.h. errs may be NULL (errors are then only counted). Not
+ * thread-safe: inih's options are process globals, set on every call.
  */
 int
 conf_load(const char *path, struct conf *out, FILE *errs)

@@ -848,8 +848,10 @@ framing_new(const struct framing_policy *policy)
 	/* a canonical line is at most one byte longer than the client's
 	 * ("Name:v" gains a space) */
 	cap = (size_t)policy->max_head_size + policy->max_headers + 64;
-	if ((f = calloc(1, sizeof(*f) + cap)) == NULL)
+	/* only the struct is cleared: arena pages are touched when used */
+	if ((f = malloc(sizeof(*f) + cap)) == NULL)
 		return NULL;
+	memset(f, 0, sizeof(*f));
 	f->arena_cap = (uint32_t)cap;
 	f->policy = policy;
 	llhttp_init(&f->parser, HTTP_REQUEST, &framing_settings);
@@ -1192,6 +1194,25 @@ framing_write_head(const struct framing *f, const struct framing_peer *peer,
 	}
 	o = PUT(o, "\r\n");
 	return (long)(o - out);
+}
+
+const char *
+framing_field(const struct framing *f, const char *lname, size_t *len)
+{
+	size_t r, end, name, n = strlen(lname);
+
+	for (r = f->target_len; r < f->arena_len; r = end + 2) {
+		for (end = r; f->arena[end] != '\r'; end++)
+			;
+		for (name = r; f->arena[name] != ':'; name++)
+			;
+		if (eq_lower(f->arena + r, name - r, lname, n)) {
+			*len = end - name - 2;
+			return f->arena + name + 2;
+		}
+	}
+	*len = 0;
+	return NULL;
 }
 
 /* ----------------------------------------------------- error replies */

@@ -144,6 +144,14 @@ long framing_write_head(const struct framing *, const struct framing_peer *,
     char *out, size_t cap);
 size_t framing_head_size(const struct framing *, const struct framing_peer *);
 
+/*
+ * The first forwarded field named `lname` (lower case), for logs: a pointer
+ * into the inspector's arena, valid until the next framing_feed(). NULL
+ * when there is none. Valid after FRAMING_HEAD (and after a reject that
+ * happened once the head was complete).
+ */
+const char *framing_field(const struct framing *, const char *lname, size_t *len);
+
 /* --- a rejected request (valid after FRAMING_REJECT) */
 
 int framing_status(const struct framing *);		/* 400, 411, ... */

@@ -690,6 +690,23 @@ test_tmp(void)
 	    errs);
 	free(errs);
 
+	/* 1024 bytes is the longest line, CRLF or not; 1025 is too long. */
+	s = malloc(4000);
+	len = strlen(strcpy(s, BASE));
+	for (i = 0; i < 3; i++) {
+		s[len++] = '#';
+		memset(s + len, '-', i < 2 ? 1023 : 1024);
+		len += i < 2 ? 1023 : 1024;
+		len += strlen(strcpy(s + len, i == 0 ? "\r\n" : "\n"));
+	}
+	put("conf/edge.conf", s);
+	free(s);
+	r = load("conf/edge.conf", &c, &errs);
+	CHECK(r == -1 && strchr(errs, '\n') == errs + strlen(errs) - 1 &&
+	    strstr(errs, "edge.conf:6: line too long (more than 1024 bytes)"),
+	    "edge.conf: %s", errs);
+	free(errs);
+
 	/* NULL errs: counted, not printed. */
 	CHECK(conf_load("/nonexistent/x.conf", &c, NULL) == -1, "NULL errs");
 

@@ -1,0 +1,435 @@
+/*
+ * response.c - upstream responses (see response.h).
+ *
+ * Heads are copied into an arena as canonical field lines, hop-by-hop
+ * fields left out (RFC 9110 §7.6.1); body bytes are passed through as
+ * they are (chunks included), except to HTTP/1.0 clients, which get the
+ * de-chunked payload and a close (they cannot read chunked).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <llhttp.h>
+
+#include "response.h"
+
+enum rstate {
+	R_HEAD = 0,	/* reading a head */
+	R_BODY,		/* reading a body */
+	R_DONE,		/* response complete */
+	R_ERROR,
+};
+
+struct response {
+	llhttp_t parser;
+	enum rstate state;
+	int head_request, client_minor;
+	response_sink sink;
+	void *sink_arg;
+	const char *error;
+
+	unsigned paused_head:1, paused_end:1;
+	unsigned started:1;		/* a final or interim head was produced */
+	unsigned dechunk:1;		/* chunked body to a 1.0 client */
+	unsigned hop:2;			/* 1: not forwarded, 2: Connection */
+	unsigned conn_extra:1;
+	unsigned conn_close:1;
+	uint32_t field_start;
+	uint32_t head_bytes, max_head;
+	int status;
+
+	uint32_t reason_len;		/* the reason phrase is at arena[0] */
+	uint32_t arena_len, arena_cap;
+	char arena[];
+};
+
+static inline int
+lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+static int
+eq_lower(const char *s, size_t n, const char *lit)
+{
+	size_t i;
+
+	for (i = 0; i < n && lit[i]; i++)
+		if (lower((unsigned char)s[i]) != lit[i])
+			return 0;
+	return i == n && lit[i] == '\0';
+}
+
+static int
+fail(struct response *r, const char *why)
+{
+	if (r->error == NULL)
+		r->error = why;
+	return HPE_USER;
+}
+
+static int
+put(struct response *r, const char *p, size_t n)
+{
+	if (n > r->arena_cap - r->arena_len)
+		return fail(r, "response head too large");
+	memcpy(r->arena + r->arena_len, p, n);
+	r->arena_len += (uint32_t)n;
+	return 0;
+}
+
+static int
+on_message_begin(llhttp_t *p)
+{
+	struct response *r = (struct response *)p;
+
+	r->arena_len = 0;
+	r->reason_len = 0;
+	r->field_start = 0;
+	r->conn_extra = r->conn_close = 0;
+	return 0;
+}
+
+static int
+on_status(llhttp_t *p, const char *at, size_t len)
+{
+	struct response *r = (struct response *)p;
+
+	r->reason_len += (uint32_t)len;
+	return put(r, at, len);
+}
+
+static int
+on_header_field(llhttp_t *p, const char *at, size_t len)
+{
+	struct response *r = (struct response *)p;
+
+	if (r->field_start == 0)
+		r->field_start = r->arena_len;
+	return put(r, at, len);
+}
+
+static int
+on_header_field_complete(llhttp_t *p)
+{
+	struct response *r = (struct response *)p;
+	const char *n = r->arena + r->field_start;
+	size_t len = r->arena_len - r->field_start;
+
+	/* RFC 9110 §7.6.1; Transfer-Encoding and Content-Length are
+	 * rewritten from the framing llhttp found */
+	r->hop = eq_lower(n, len, "connection") || eq_lower(n, len, "keep-alive") ||
+	    eq_lower(n, len, "proxy-connection") || eq_lower(n, len, "te") ||
+	    eq_lower(n, len, "trailer") || eq_lower(n, len, "upgrade") ||
+	    eq_lower(n, len, "transfer-encoding");
+	if (eq_lower(n, len, "connection"))
+		r->hop = 2;
+	return put(r, ": ", 2);
+}
+
+static int
+on_header_value(llhttp_t *p, const char *at, size_t len)
+{
+	return put((struct response *)p, at, len);
+}
+
+static int
+on_header_value_complete(llhttp_t *p)
+{
+	struct response *r = (struct response *)p;
+	uint32_t v;
+
+	while (r->arena_len > r->field_start &&
+	    (r->arena[r->arena_len - 1] == ' ' || r->arena[r->arena_len - 1] == '\t'))
+		r->arena_len--;
+	if (r->hop) {
+		if (r->hop == 2) {
+			/* Connection options other than close/keep-alive name
+			 * fields to drop: rare enough to refuse the reuse */
+			v = r->field_start;
+			while (r->arena[v] != ':')
+				v++;
+			v += 2;
+			for (; v < r->arena_len; v++) {
+				size_t b = v;
+
+				while (v < r->arena_len && r->arena[v] != ',')
+					v++;
+				while (b < v && (r->arena[b] == ' ' || r->arena[b] == '\t'))
+					b++;
+				{
+					size_t e = v;
+
+					while (e > b && (r->arena[e - 1] == ' ' ||
+					    r->arena[e - 1] == '\t'))
+						e--;
+					if (eq_lower(r->arena + b, e - b, "close"))
+						r->conn_close = 1;
+					else if (e > b && !eq_lower(r->arena + b, e - b,
+					    "keep-alive"))
+						r->conn_extra = 1;
+				}
+			}
+		}
+		r->arena_len = r->field_start;
+	} else if (put(r, "\r\n", 2) != 0) {
+		return HPE_USER;
+	}
+	r->field_start = 0;
+	r->hop = 0;
+	return 0;
+}
+
+static int
+on_headers_complete(llhttp_t *p)
+{
+	struct response *r = (struct response *)p;
+
+	r->status = p->status_code;
+	/* we never ask for an upgrade: a 101 is a protocol error */
+	if (p->status_code == 101)
+		return fail(r, "unexpected 101 Switching Protocols");
+	if (p->status_code < 100 || p->status_code > 999)
+		return fail(r, "invalid status code");
+	if (p->http_major != 1)
+		return fail(r, "unsupported HTTP version in response");
+	/* RFC 9112 §6.3 rule 3: a response with both is not trusted */
+	if ((p->flags & F_TRANSFER_ENCODING) && (p->flags & F_CONTENT_LENGTH))
+		return fail(r, "Content-Length with Transfer-Encoding");
+	/* a transfer coding other than chunked: we cannot pass it on */
+	if ((p->flags & F_TRANSFER_ENCODING) && !(p->flags & F_CHUNKED))
+		return fail(r, "Transfer-Encoding without chunked");
+	r->dechunk = (p->flags & F_CHUNKED) && r->client_minor == 0 &&
+	    !r->head_request && p->status_code >= 200;
+	/* HEAD: no body whatever the fields say (RFC 9110 §9.3.2); what
+	 * returning 1 would do, but we also stop here to hand out the head */
+	if (r->head_request && p->status_code >= 200)
+		p->flags |= F_SKIPBODY;
+	r->paused_head = 1;
+	return HPE_PAUSED;
+}
+
+static int
+on_body(llhttp_t *p, const char *at, size_t len)
+{
+	struct response *r = (struct response *)p;
+
+	if (r->dechunk && r->sink)
+		r->sink(r->sink_arg, at, len);
+	return 0;
+}
+
+static int
+on_message_complete(llhttp_t *p)
+{
+	struct response *r = (struct response *)p;
+
+	if (r->status < 200)
+		return 0;	/* interim: the final response follows */
+	r->paused_end = 1;
+	return HPE_PAUSED;
+}
+
+static const llhttp_settings_t response_settings = {
+	.on_message_begin = on_message_begin,
+	.on_status = on_status,
+	.on_header_field = on_header_field,
+	.on_header_field_complete = on_header_field_complete,
+	.on_header_value = on_header_value,
+	.on_header_value_complete = on_header_value_complete,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_message_complete = on_message_complete,
+};
+
+struct response *
+response_new(uint32_t max_head)
+{
+	struct response *r;
+	size_t cap = (size_t)max_head + 256;
+
+	if ((r = calloc(1, sizeof(*r) + cap)) == NULL)
+		return NULL;
+	r->arena_cap = (uint32_t)cap;
+	r->max_head = max_head;
+	llhttp_init(&r->parser, HTTP_RESPONSE, &response_settings);
+	return r;
+}
+
+void
+response_free(struct response *r)
+{
+	free(r);
+}
+
+void
+response_begin(struct response *r, int head_request, int client_minor,
+    response_sink sink, void *sink_arg)
+{
+	llhttp_init(&r->parser, HTTP_RESPONSE, &response_settings);
+	r->state = R_HEAD;
+	r->head_request = head_request;
+	r->client_minor = client_minor;
+	r->sink = sink;
+	r->sink_arg = sink_arg;
+	r->error = NULL;
+	r->started = 0;
+	r->dechunk = 0;
+	r->head_bytes = 0;
+	r->status = 0;
+}
+
+static struct response_step
+rstep(enum response_verdict v, size_t n)
+{
+	struct response_step s = { v, n };
+
+	return s;
+}
+
+struct response_step
+response_feed(struct response *r, const char *data, size_t len)
+{
+	llhttp_errno_t err;
+	size_t n = len, used;
+
+	if (r->state == R_DONE || r->state == R_ERROR)
+		return rstep(r->state == R_DONE ? RESPONSE_END : RESPONSE_ERROR, 0);
+	if (len == 0)
+		return rstep(RESPONSE_MORE, 0);
+	if (r->state == R_HEAD && n > r->max_head - r->head_bytes)
+		n = r->max_head - r->head_bytes;
+	r->paused_head = r->paused_end = 0;
+	err = llhttp_execute(&r->parser, data, n);
+	if (err == HPE_OK) {
+		if (r->state == R_HEAD) {
+			r->head_bytes += (uint32_t)n;
+			if (r->head_bytes >= r->max_head) {
+				fail(r, "response head too large");
+				r->state = R_ERROR;
+				return rstep(RESPONSE_ERROR, 0);
+			}
+		}
+		return rstep(r->state == R_HEAD ? RESPONSE_MORE : RESPONSE_BODY, n);
+	}
+	used = (size_t)(llhttp_get_error_pos(&r->parser) - data);
+	if (err == HPE_PAUSED) {
+		llhttp_resume(&r->parser);
+		if (r->paused_head) {
+			r->started = 1;
+			r->head_bytes = 0;
+			/* after an interim head, another head follows */
+			r->state = r->status < 200 ? R_HEAD : R_BODY;
+			return rstep(RESPONSE_HEAD, used);
+		}
+		r->state = R_DONE;
+		return rstep(RESPONSE_END, used);
+	}
+	if (r->error == NULL)
+		r->error = llhttp_get_error_reason(&r->parser);
+	r->state = R_ERROR;
+	return rstep(RESPONSE_ERROR, 0);
+}
+
+struct response_step
+response_eof(struct response *r)
+{
+	if (r->state == R_BODY && llhttp_message_needs_eof(&r->parser) &&
+	    llhttp_finish(&r->parser) == HPE_OK) {
+		r->state = R_DONE;
+		return rstep(RESPONSE_END, 0);
+	}
+	if (r->state == R_DONE)
+		return rstep(RESPONSE_END, 0);
+	fail(r, r->state == R_HEAD ? "upstream closed before the response" :
+	    "upstream closed in the response body");
+	r->state = R_ERROR;
+	return rstep(RESPONSE_ERROR, 0);
+}
+
+int
+response_status(const struct response *r)
+{
+	return r->status;
+}
+
+int
+response_passthrough(const struct response *r)
+{
+	return !r->dechunk;
+}
+
+int
+response_interim(const struct response *r)
+{
+	return r->status > 0 && r->status < 200;
+}
+
+int
+response_started(const struct response *r)
+{
+	return r->started;
+}
+
+int
+response_reusable(const struct response *r)
+{
+	return r->state == R_DONE && !r->conn_close && !r->conn_extra &&
+	    r->parser.http_minor == 1 &&
+	    !llhttp_message_needs_eof(&r->parser);
+}
+
+int
+response_client_close(const struct response *r)
+{
+	return r->dechunk || (r->state != R_DONE && r->status >= 200 &&
+	    !r->head_request && llhttp_message_needs_eof(&r->parser));
+}
+
+const char *
+response_error(const struct response *r)
+{
+	return r->error ? r->error : "";
+}
+
+long
+response_write_head(const struct response *r, int close, char *out, size_t cap)
+{
+	size_t fields = r->arena_len - r->reason_len;
+	size_t need = 13 + r->reason_len + 2 + fields + 28 + 26 + 24 + 2;
+	const llhttp_t *p = &r->parser;
+	char *o = out;
+	int chunked = (p->flags & F_CHUNKED) && !r->dechunk;
+
+	if (need > cap)
+		return -1;
+	close = close || response_client_close(r);
+	memcpy(o, "HTTP/1.1 ", 9);
+	o += 9;
+	*o++ = (char)('0' + r->status / 100 % 10);
+	*o++ = (char)('0' + r->status / 10 % 10);
+	*o++ = (char)('0' + r->status % 10);
+	*o++ = ' ';
+	memcpy(o, r->arena, r->reason_len);
+	o += r->reason_len;
+	memcpy(o, "\r\n", 2);
+	o += 2;
+	memcpy(o, r->arena + r->reason_len, fields);
+	o += fields;
+	if (chunked && r->status >= 200) {
+		memcpy(o, "Transfer-Encoding: chunked\r\n", 28);
+		o += 28;
+	}
+	if (r->status >= 200) {
+		if (close) {
+			memcpy(o, "Connection: close\r\n", 19);
+			o += 19;
+		} else if (r->client_minor == 0) {
+			memcpy(o, "Connection: keep-alive\r\n", 24);
+			o += 24;
+		}
+	}
+	memcpy(o, "\r\n", 2);
+	o += 2;
+	return (long)(o - out);
+}

@@ -1,0 +1,36 @@
+/*
+ * log.h - error log with levels, and the access log (Combined Log Format
+ * plus timings and the verdict's reason).
+ *
+ * Both go to a file descriptor: stderr, a file opened O_APPEND, or nowhere.
+ * log_reopen() (SIGUSR1) reopens files onto the same descriptor numbers, so
+ * worker threads never see a descriptor change under them. Each worker
+ * buffers its access lines and flushes them after every event loop pass.
+ */
+#ifndef LG_LOG_H
+#define LG_LOG_H
+
+#include <stddef.h>
+
+#include "conf.h"
+
+int  log_open(const struct conf *, int reopen);
+void log_set_level(enum conf_log_level);
+void log_msg(enum conf_log_level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int  log_access_enabled(void);
+
+#define log_error(...)	log_msg(CONF_LOG_ERROR, __VA_ARGS__)
+#define log_warn(...)	log_msg(CONF_LOG_WARN, __VA_ARGS__)
+#define log_info(...)	log_msg(CONF_LOG_INFO, __VA_ARGS__)
+#define log_debug(...)	log_msg(CONF_LOG_DEBUG, __VA_ARGS__)
+
+/* A per-worker access log buffer. */
+struct log_buf {
+	char	buf[16384];
+	size_t	len;
+};
+void log_access_add(struct log_buf *, const char *line, size_t len);
+void log_access_flush(struct log_buf *);
+
+#endif /* LG_LOG_H */

@@ -1,0 +1,40 @@
+/*
+ * proxy.h - the libevent front end: workers, clients, upstreams.
+ *
+ * A struct gen is one loaded configuration (conf, pages, resolved upstream
+ * addresses). The main thread builds one at start and on every SIGHUP and
+ * hands it to each worker; connections keep the gen they started with, so a
+ * reload never changes a request in flight.
+ */
+#ifndef LG_PROXY_H
+#define LG_PROXY_H
+
+#include <stdatomic.h>
+#include <sys/socket.h>
+
+#include "conf.h"
+#include "pages.h"
+
+struct gen {
+	atomic_int refs;
+	struct conf conf;
+	struct pages *pages;
+	struct sockaddr_storage upstream[CONF_MAX_ADDRS];
+	socklen_t upstream_len[CONF_MAX_ADDRS];
+	char upstream_host[CONF_MAX_ADDRS][300];	/* Host for 1.0 requests */
+};
+
+/* Load conf and pages; NULL with errors printed to errs. */
+struct gen *gen_load(const char *path, FILE *errs);
+void gen_ref(struct gen *);
+void gen_unref(struct gen *);
+
+struct worker;
+
+/* Start `n` workers on gen (each binds its own SO_REUSEPORT listeners). */
+int  workers_start(struct gen *, int n);
+void workers_reload(struct gen *);
+void workers_stop(void);		/* graceful: stop accepting, finish */
+int  workers_wait(unsigned grace_ms);	/* 0 when all ended in time */
+
+#endif /* LG_PROXY_H */
