@@ -403,6 +403,7 @@ on_message_begin(llhttp_t *p)
 	f->content_length = 0;
 	f->status = 0;
 	f->reason = NULL;
+	f->req.method_name = NULL;
 	return 0;
 }
 
@@ -703,6 +704,13 @@ on_headers_complete(llhttp_t *p)
 	const struct framing_policy *pol = f->policy;
 	struct framing_request *r = &f->req;
 
+	/* the request line, for logs, even if the request is refused */
+	r->method = p->method;
+	r->method_name = p->method < NMETHODS ? method_names[p->method] : NULL;
+	r->http_minor = p->http_minor;
+	r->target = f->arena;
+	r->target_len = f->target_len;
+
 	/* RFC 9110 §9.3.6, §7.8: no tunnels, no protocol switch (yet) */
 	if (p->method == HTTP_CONNECT)
 		return reject(f, 501, "CONNECT not supported");
@@ -751,9 +759,6 @@ on_headers_complete(llhttp_t *p)
 	if (f->conn_extra && conn_strip(f) != 0)
 		return HPE_USER;
 
-	r->method = p->method;
-	r->method_name = method_names[p->method];
-	r->http_minor = p->http_minor;
 	r->has_body = f->n_cl > 0;
 	r->content_length = f->content_length;
 	/* RFC 9112 §9.3: persistence; llhttp reads Connection and version */

@@ -109,7 +109,11 @@ void framing_body_done(struct framing *, uint64_t n);
 /* Is the inspector between requests (no byte of a next request seen)? */
 int framing_idle(const struct framing *);
 
-/* --- the approved request (valid after FRAMING_HEAD until the next head) */
+/*
+ * --- the approved request (valid after FRAMING_HEAD until the next head).
+ * After a FRAMING_REJECT of a complete head, method_name (NULL if unknown),
+ * http_minor and target (as received) are set too, for logs.
+ */
 
 struct framing_request {
 	int      method;		/* llhttp_method_t */

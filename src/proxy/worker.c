@@ -256,6 +256,27 @@ client_log(struct client *c)
 	c->reqline[0] = '\0';
 }
 
+/* The "%r" of the access log, or "-" when the request line is unknown. */
+static void
+client_reqline(struct client *c, const struct framing_request *r)
+{
+	size_t o;
+
+	if (!log_access_enabled())
+		return;
+	if (r == NULL || r->method_name == NULL) {
+		snprintf(c->reqline, sizeof(c->reqline), "-");
+		return;
+	}
+	o = log_escape(c->reqline, sizeof(c->reqline) - 12, r->method_name,
+	    strlen(r->method_name));
+	c->reqline[o++] = ' ';
+	o += log_escape(c->reqline + o, sizeof(c->reqline) - 12 - o,
+	    r->target, r->target_len);
+	snprintf(c->reqline + o, sizeof(c->reqline) - o, " HTTP/1.%d",
+	    r->http_minor);
+}
+
 /* ---------------------------------------------------------- timers */
 
 static void
@@ -419,7 +440,7 @@ client_reply(struct client *c, int status, const char *reason)
 	c->reason = reason;
 	c->body_bytes = c->head_request ? 0 : r->body_len;
 	if (c->reqline[0] == '\0')
-		snprintf(c->reqline, sizeof(c->reqline), "-");
+		client_reqline(c, status >= 500 ? NULL : framing_request(c->fr));
 	client_log(c);
 	if (c->up)
 		upconn_free(c->up);	/* its framing is in doubt */
@@ -534,16 +555,7 @@ request_start(struct client *c)
 	c->body_bytes = 0;
 	c->tries = 0;
 	c->t_up.tv_sec = 0;
-	if (log_access_enabled()) {
-		size_t o = log_escape(c->reqline, sizeof(c->reqline) - 12,
-		    r->method_name, strlen(r->method_name));
-
-		c->reqline[o++] = ' ';
-		o += log_escape(c->reqline + o, sizeof(c->reqline) - 12 - o,
-		    r->target, r->target_len);
-		snprintf(c->reqline + o, sizeof(c->reqline) - o, " HTTP/1.%d",
-		    r->http_minor);
-	}
+	client_reqline(c, r);
 	if (request_forward(c) != 0) {
 		client_reply(c, 502, "cannot reach upstream");
 		return;

@@ -1,0 +1,576 @@
+"""harness.py - start/stop helpers and a raw-socket HTTP/1.1 client for the
+lengthguard end-to-end tests (python3 standard library only).
+
+Binaries come from $LG_BUILD (default: <repo>/build): lengthguard and
+lg-origin; $LG_PROXY and $LG_ORIGIN override each path. Everything runs on
+loopback; every wait is bounded and waits on a port or a log line, never on a
+sleep.
+"""
+
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("LG_BUILD") or os.path.join(REPO, "build")
+PROXY_BIN = os.environ.get("LG_PROXY") or os.path.join(BUILD, "lengthguard")
+ORIGIN_BIN = os.environ.get("LG_ORIGIN") or os.path.join(BUILD, "lg-origin")
+PAGES_DIR = os.path.join(REPO, "pages")
+CONF_DIR = os.path.join(REPO, "conf")
+
+START_TIMEOUT = 10.0    # for a process to print its "listening on" line
+IO_TIMEOUT = 10.0       # for one response
+STOP_TIMEOUT = 10.0     # for a process to exit after a signal
+
+HELLO = b"hello from the lengthguard demo origin\n"
+
+FNV_OFFSET = 0xCBF29CE484222325
+FNV_PRIME = 0x100000001B3
+FNV_MASK = (1 << 64) - 1
+
+
+def fnv1a64(data, h=FNV_OFFSET):
+    """FNV-1a 64 of data (bytes), as lg-origin computes it."""
+    for b in data:
+        h = ((h ^ b) * FNV_PRIME) & FNV_MASK
+    return h
+
+
+def origin_reply(method, target, body):
+    """The body lg-origin answers to a request carrying `body`."""
+    return b"%s %s received %d bytes fnv1a64=%016x\n" % (
+        method.encode(), target.encode(), len(body), fnv1a64(body))
+
+
+def free_port():
+    """A loopback TCP port nothing listens on (bind port 0, then release)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def short(data, limit=600):
+    """repr of bytes, cut in the middle when long (for failure messages)."""
+    if len(data) <= limit:
+        return repr(data)
+    return "%r ... (%d bytes) ... %r" % (data[:limit // 2], len(data),
+                                         data[-limit // 4:])
+
+
+# ---------------------------------------------------------------- processes
+
+class LineLog:
+    """Collects the lines of a pipe in a thread; waits for lines."""
+
+    def __init__(self, pipe, name):
+        self.name = name
+        self._lines = []
+        self._cond = threading.Condition()
+        self._eof = False
+        self._thread = threading.Thread(target=self._run, args=(pipe,),
+                                        name="log-" + name, daemon=True)
+        self._thread.start()
+
+    def _run(self, pipe):
+        try:
+            for raw in iter(pipe.readline, b""):
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                with self._cond:
+                    self._lines.append(line)
+                    self._cond.notify_all()
+        finally:
+            with self._cond:
+                self._eof = True
+                self._cond.notify_all()
+
+    def lines(self):
+        with self._cond:
+            return list(self._lines)
+
+    def mark(self):
+        """Index of the next line: wait_for(..., since=mark()) sees only newer."""
+        with self._cond:
+            return len(self._lines)
+
+    def wait_for(self, pattern, timeout=START_TIMEOUT, since=0):
+        """First line from `since` on matching the regex `pattern`, waiting up
+        to `timeout` s. Returns the match, or None on timeout or EOF."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            i = since
+            while True:
+                while i < len(self._lines):
+                    m = rx.search(self._lines[i])
+                    if m:
+                        return m
+                    i += 1
+                left = deadline - time.monotonic()
+                if self._eof or left <= 0:
+                    return None
+                self._cond.wait(left)
+
+    def join(self, timeout):
+        self._thread.join(timeout)
+
+    def tail(self, n=40):
+        lines = self.lines()
+        return "\n".join("  %s| %s" % (self.name, l) for l in lines[-n:])
+
+
+class Process:
+    """A subprocess whose stdout and stderr (merged) are collected as lines."""
+
+    def __init__(self, name, argv, env=None):
+        self.name = name
+        self.argv = argv
+        if not os.access(argv[0], os.X_OK):
+            raise FileNotFoundError(
+                "%s: %s is not built (set LG_BUILD, or LG_PROXY / LG_ORIGIN)"
+                % (name, argv[0]))
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, env=env)
+        self.log = LineLog(self.proc.stdout, name)
+        self.signalled = False
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def wait_line(self, pattern, timeout=START_TIMEOUT, since=0):
+        m = self.log.wait_for(pattern, timeout, since)
+        if m is None:
+            raise AssertionError(
+                "%s: no line matching %r within %.1f s (%s); output:\n%s"
+                % (self.name, pattern, timeout,
+                   "running" if self.alive() else
+                   "exited with %s" % self.proc.returncode, self.log.tail()))
+        return m
+
+    def signal(self, sig):
+        self.signalled = True
+        if self.alive():
+            self.proc.send_signal(sig)
+
+    def wait(self, timeout=STOP_TIMEOUT):
+        """Exit status, or None if still running after `timeout` s."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, sig=signal.SIGTERM, timeout=5.0):
+        """Signal, wait, then SIGKILL. Returns the exit status."""
+        if self.alive():
+            self.signal(sig)
+            if self.wait(timeout) is None:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.log.join(2)
+        try:
+            self.proc.stdout.close()
+        except OSError:
+            pass
+        return self.proc.returncode
+
+
+REQ_RX = re.compile(r"^origin: (\S+) (\S+) len=(\d+) conn=(\d+)$")
+
+
+class Origin(Process):
+    """lg-origin -v on a loopback port it chooses itself."""
+
+    def __init__(self):
+        super().__init__("origin", [ORIGIN_BIN, "-l", "127.0.0.1:0", "-v"])
+        self.port = None
+
+    def ready(self):
+        m = self.wait_line(r"origin listening on 127\.0\.0\.1:(\d+)")
+        self.port = int(m.group(1))
+        return self
+
+    def requests(self):
+        """[(method, target, len, conn)] in the order the origin read them."""
+        out = []
+        for line in self.log.lines():
+            m = REQ_RX.match(line)
+            if m:
+                out.append((m.group(1), m.group(2), int(m.group(3)),
+                            int(m.group(4))))
+        return out
+
+    def connections(self):
+        """How many connections the origin accepted."""
+        return sum(1 for l in self.log.lines() if l.startswith("origin: open conn="))
+
+    def chunked_seen(self):
+        return any("CHUNKED-SEEN" in l for l in self.log.lines())
+
+    def wait_request(self, target, timeout=IO_TIMEOUT):
+        """Wait until the origin has logged a request for `target`."""
+        return self.wait_line(r"^origin: \S+ %s len=" % re.escape(target),
+                              timeout)
+
+
+SECTIONS = ("proxy", "policy", "limits", "timeouts", "pages", "log")
+
+
+def write_conf(path, settings, extra=""):
+    """Write an INI conf: settings maps section -> {key: value or [values]};
+    a value of None leaves the key out. `extra` is appended verbatim."""
+    out = []
+    for sec in list(SECTIONS) + [s for s in settings if s not in SECTIONS]:
+        keys = settings.get(sec)
+        if not keys:
+            continue
+        out.append("[%s]" % sec)
+        for k, v in keys.items():
+            if v is None:
+                continue
+            for one in (v if isinstance(v, (list, tuple)) else [v]):
+                out.append("%s = %s" % (k, one))
+        out.append("")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + extra)
+
+
+def merge(base, over):
+    res = {s: dict(k) for s, k in base.items()}
+    for s, keys in (over or {}).items():
+        res.setdefault(s, {}).update(keys)
+    return res
+
+
+class Proxy(Process):
+    """lengthguard -c CONF on a free loopback port, upstream = origin_port.
+
+    overrides: {section: {key: value}} on top of the base conf below."""
+
+    def __init__(self, upstream_port, overrides=None, tmpdir=None):
+        self.tmpdir = tmpdir or tempfile.mkdtemp(prefix="lg-e2e-")
+        self.port = free_port()
+        self.settings = merge({
+            "proxy": {"listen": "127.0.0.1:%d" % self.port,
+                      "upstream": "127.0.0.1:%d" % upstream_port,
+                      "workers": "1"},
+            "timeouts": {"shutdown": "3s"},
+            "pages": {"dir": PAGES_DIR},
+            "log": {"access": "stderr", "error": "stderr", "level": "info"},
+        }, overrides)
+        self.conf = os.path.join(self.tmpdir, "lengthguard.conf")
+        write_conf(self.conf, self.settings)
+        super().__init__("proxy", [PROXY_BIN, "-c", self.conf])
+
+    def ready(self):
+        self.wait_line(r"listening on")
+        return self
+
+
+def run_proxy_cmd(args, timeout=10):
+    """Run lengthguard with args to completion: (status, stdout, stderr)."""
+    if not os.access(PROXY_BIN, os.X_OK):
+        raise FileNotFoundError("%s is not built" % PROXY_BIN)
+    p = subprocess.run([PROXY_BIN] + list(args), stdin=subprocess.DEVNULL,
+                       capture_output=True, timeout=timeout)
+    return (p.returncode, p.stdout.decode("utf-8", "replace"),
+            p.stderr.decode("utf-8", "replace"))
+
+
+# ---------------------------------------------------------------- client
+
+class Response:
+    def __init__(self, version, status, reason, headers, raw_head):
+        self.version = version
+        self.status = status
+        self.reason = reason
+        self.headers = headers          # [(name, value)] as received
+        self.raw_head = raw_head
+        self.body = b""
+        self.interim = []               # 1xx responses before this one
+        self.framing = None             # "length", "chunked", "close", "none"
+
+    def header(self, name):
+        """The value of the last field `name` (case-insensitive), or None."""
+        name = name.lower()
+        val = None
+        for k, v in self.headers:
+            if k.lower() == name:
+                val = v
+        return val
+
+    def header_all(self, name):
+        name = name.lower()
+        return [v for k, v in self.headers if k.lower() == name]
+
+    def has_token(self, name, token):
+        """Does the list field `name` contain `token` (case-insensitive)?"""
+        for v in self.header_all(name):
+            if token.lower() in [t.strip().lower() for t in v.split(",")]:
+                return True
+        return False
+
+    def __repr__(self):
+        return "<Response %d, head %r, body %s>" % (
+            self.status, self.raw_head, short(self.body))
+
+
+class ProtocolError(AssertionError):
+    pass
+
+
+class Client:
+    """One client connection with a receive buffer, so that pipelined
+    responses can be read one by one. Every socket op has a timeout."""
+
+    def __init__(self, port, host="127.0.0.1", timeout=IO_TIMEOUT):
+        self.timeout = timeout
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock.settimeout(timeout)
+        self.buf = b""
+        self.eof = False
+        self.received = b""             # everything ever received (for messages)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def shutdown_write(self):
+        self.sock.shutdown(socket.SHUT_WR)
+
+    def _fill(self, deadline):
+        """Receive more bytes into buf. False on EOF (or reset)."""
+        if self.eof:
+            return False
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ProtocolError("timed out; received so far: %s"
+                                % short(self.received))
+        self.sock.settimeout(min(left, self.timeout))
+        try:
+            data = self.sock.recv(1 << 20)
+        except socket.timeout:
+            raise ProtocolError("timed out after %.1f s; received so far: %s"
+                                % (self.timeout, short(self.received)))
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            self.eof = True
+            return False
+        self.buf += data
+        self.received += data
+        return True
+
+    def _need(self, n, deadline, what):
+        while len(self.buf) < n:
+            if not self._fill(deadline):
+                raise ProtocolError("EOF in %s (%d of %d bytes); received: %s"
+                                    % (what, len(self.buf), n,
+                                       short(self.received)))
+
+    def _line(self, deadline, what):
+        while True:
+            i = self.buf.find(b"\r\n")
+            if i >= 0:
+                line, self.buf = self.buf[:i], self.buf[i + 2:]
+                return line
+            if len(self.buf) > 1 << 20:
+                raise ProtocolError("no CRLF in 1 MiB of %s" % what)
+            if not self._fill(deadline):
+                raise ProtocolError("EOF in %s; received: %s"
+                                    % (what, short(self.received)))
+
+    def read_head(self, deadline):
+        while True:
+            i = self.buf.find(b"\r\n\r\n")
+            if i >= 0:
+                break
+            if not self._fill(deadline):
+                raise ProtocolError("EOF before a complete response head; "
+                                    "received: %s" % short(self.received))
+        raw, self.buf = self.buf[:i + 4], self.buf[i + 4:]
+        lines = raw[:-4].split(b"\r\n")
+        m = re.match(rb"^(HTTP/\d\.\d) (\d{3})(?: (.*))?$", lines[0])
+        if not m:
+            raise ProtocolError("bad status line %r; received: %s"
+                                % (lines[0], short(self.received)))
+        headers = []
+        for l in lines[1:]:
+            if b":" not in l or l[:1] in (b" ", b"\t"):
+                raise ProtocolError("bad header line %r in %r" % (l, raw))
+            k, v = l.split(b":", 1)
+            headers.append((k.decode("latin-1"), v.strip(b" \t").decode("latin-1")))
+        return Response(m.group(1).decode(), int(m.group(2)),
+                        (m.group(3) or b"").decode("latin-1"), headers, raw)
+
+    def read_response(self, method="GET", stop_at_interim=False,
+                      timeout=None):
+        """Read one response. 1xx responses are collected in .interim and
+        skipped, unless stop_at_interim (then the 1xx is returned). The body
+        is framed by Content-Length, chunked, or the connection's close."""
+        deadline = time.monotonic() + (timeout or self.timeout)
+        interim = []
+        while True:
+            r = self.read_head(deadline)
+            if 100 <= r.status < 200:
+                if stop_at_interim:
+                    return r
+                interim.append(r)
+                continue
+            break
+        r.interim = interim
+        te = r.header_all("transfer-encoding")
+        cl = r.header_all("content-length")
+        if method == "HEAD" or r.status in (204, 304):
+            r.framing = "none"
+        elif te:
+            if not r.has_token("transfer-encoding", "chunked"):
+                raise ProtocolError("unsupported Transfer-Encoding %r" % te)
+            r.framing = "chunked"
+            body = []
+            while True:
+                size_line = self._line(deadline, "chunk size")
+                try:
+                    size = int(size_line.split(b";")[0].strip(), 16)
+                except ValueError:
+                    raise ProtocolError("bad chunk size line %r; received: %s"
+                                        % (size_line, short(self.received)))
+                if size == 0:
+                    while self._line(deadline, "trailers"):
+                        pass
+                    break
+                self._need(size + 2, deadline, "chunk")
+                body.append(self.buf[:size])
+                if self.buf[size:size + 2] != b"\r\n":
+                    raise ProtocolError("chunk not followed by CRLF: %s"
+                                        % short(self.received))
+                self.buf = self.buf[size + 2:]
+            r.body = b"".join(body)
+        elif cl:
+            if len(cl) != 1 or not cl[0].isdigit():
+                raise ProtocolError("bad Content-Length %r in %r" % (cl, r.raw_head))
+            n = int(cl[0])
+            self._need(n, deadline, "body of %r" % r.raw_head)
+            r.body, self.buf = self.buf[:n], self.buf[n:]
+            r.framing = "length"
+        else:
+            r.framing = "close"
+            while self._fill(deadline):
+                pass
+            r.body, self.buf = self.buf, b""
+        return r
+
+    def read_until_eof(self, timeout=5.0):
+        """Everything until the peer closes (the buffered bytes included).
+        Raises ProtocolError if the connection is still open after timeout."""
+        deadline = time.monotonic() + timeout
+        while self._fill(deadline):
+            pass
+        data, self.buf = self.buf, b""
+        return data
+
+    def at_eof(self, timeout=5.0):
+        """True if the peer closes within timeout with nothing more sent;
+        False if bytes arrive (they stay in buf) or it stays open."""
+        deadline = time.monotonic() + timeout
+        if self.buf:
+            return False
+        try:
+            return not self._fill(deadline)
+        except ProtocolError:
+            return False
+
+    def request(self, method, target, headers=(), body=b"", host="test"):
+        """Send one request with Content-Length when there is a body (or
+        the method usually has one) and read the response."""
+        self.send(build_request(method, target, headers, body, host))
+        return self.read_response(method)
+
+
+def build_request(method, target, headers=(), body=None, host="test",
+                  version="HTTP/1.1"):
+    lines = ["%s %s %s" % (method, target, version)]
+    if host is not None:
+        lines.append("Host: %s" % host)
+    names = [h[0].lower() for h in headers]
+    lines += ["%s: %s" % h for h in headers]
+    if body is not None and "content-length" not in names and \
+            "transfer-encoding" not in names and \
+            (body or method in ("POST", "PUT", "PATCH")):
+        lines.append("Content-Length: %d" % len(body))
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
+
+
+# ---------------------------------------------------------------- test base
+
+def _test_failed(case):
+    outcome = getattr(case, "_outcome", None)
+    if outcome is None:
+        return False
+    if hasattr(outcome, "errors"):              # Python < 3.11
+        return any(exc for _, exc in outcome.errors)
+    res = outcome.result                        # 3.11+: reported at once
+    return any(t is case for t, _ in res.failures + res.errors)
+
+
+class E2ECase(unittest.TestCase):
+    """Starts processes through start_origin/start_proxy, always stops them,
+    and prints their output when a test fails (or LG_E2E_VERBOSE is set)."""
+
+    def setUp(self):
+        self.procs = []
+        self.tmpdir = tempfile.mkdtemp(prefix="lg-e2e-")
+        self.addCleanup(shutil.rmtree, self.tmpdir, True)
+
+    def tearDown(self):
+        died = []
+        for p in self.procs:
+            if not p.signalled and not p.alive():
+                died.append("%s exited on its own with status %s"
+                            % (p.name, p.proc.returncode))
+        for p in reversed(self.procs):
+            p.stop(timeout=3.0)
+        if _test_failed(self) or died or os.environ.get("LG_E2E_VERBOSE"):
+            import sys
+            sys.stderr.write("\n--- %s\n" % self.id())
+            for p in self.procs:
+                sys.stderr.write("%s\n" % p.log.tail(60))
+        if died:
+            self.fail("; ".join(died))
+
+    def start_origin(self):
+        o = Origin()
+        self.procs.append(o)        # stopped at tearDown even if not ready
+        return o.ready()
+
+    def start_proxy(self, upstream_port, overrides=None):
+        p = Proxy(upstream_port, overrides, self.tmpdir)
+        self.procs.append(p)
+        return p.ready()
+
+    def client(self, port, timeout=IO_TIMEOUT):
+        c = Client(port, timeout=timeout)
+        self.addCleanup(c.close)
+        return c
