@@ -417,8 +417,6 @@ on_url(llhttp_t *p, const char *at, size_t len)
 		return reject(f, 400, "invalid request line");
 	f->target_len += (uint32_t)len;
 	f->target_end = stream_off(f, at + len);
-	if (f->target_len > f->policy->max_request_line)
-		return reject(f, 414, "request target too long");
 	return arena_put(f, at, len);
 }
 
@@ -472,6 +470,9 @@ on_header_field_complete(llhttp_t *p)
 	struct framing *f = (struct framing *)p;
 	uint32_t n = f->arena_len - f->field_start;
 
+	/* RFC 9112 §2.3: a request line without a version is HTTP/0.9 */
+	if (!f->line_done)
+		return reject(f, 505, "HTTP version not supported");
 	/* RFC 9110 §5.1: field-name = token, so never empty */
 	if (n == 0)
 		return reject(f, 400, "empty field name");
@@ -704,6 +705,9 @@ on_headers_complete(llhttp_t *p)
 	const struct framing_policy *pol = f->policy;
 	struct framing_request *r = &f->req;
 
+	if (!f->line_done)	/* HTTP/0.9: no version, see above */
+		return reject(f, 505, "HTTP version not supported");
+
 	/* the request line, for logs, even if the request is refused */
 	r->method = p->method;
 	r->method_name = p->method < NMETHODS ? method_names[p->method] : NULL;
@@ -767,10 +771,6 @@ on_headers_complete(llhttp_t *p)
 	r->head_method = p->method == HTTP_HEAD;
 	r->target = f->arena + f->path_off;
 	r->target_len = f->target_len - f->path_off;
-	if (r->target_len == 0) {
-		r->target = "/";
-		r->target_len = 1;
-	}
 	return 1;
 }
 
@@ -999,7 +999,7 @@ struct framing_step
 framing_feed(struct framing *f, const char *data, size_t len)
 {
 	llhttp_errno_t err;
-	size_t n, used;
+	size_t n, used, off;
 	uint32_t budget;
 
 	switch (f->state) {
@@ -1015,27 +1015,46 @@ framing_feed(struct framing *f, const char *data, size_t len)
 	if (len == 0)
 		return step(FRAMING_MORE, 0);
 
-	/* RFC 9110 §15.5.20 / RFC 6585 §5: the head never grows past the
-	 * limit, because llhttp never sees more of it */
-	budget = head_budget(f);
-	n = len < budget ? len : budget;
-	f->feed_begin = data;
-	err = llhttp_execute(&f->parser, data, n);
-	if (err == HPE_OK) {
-		feed_history(f, data, n);
+	/*
+	 * RFC 9112 §3 (414) and RFC 6585 §5 (431): llhttp never sees more of
+	 * a request line or head than the limits allow, so a verdict never
+	 * depends on how the bytes were cut into pieces.
+	 */
+	for (off = 0;;) {
+		budget = head_budget(f);
+		if (!f->line_done) {
+			/* the line without CRLF: llhttp completes the version
+			 * on its last digit */
+			uint32_t line = f->policy->max_request_line;
+
+			line = line > f->head_bytes ? line - f->head_bytes : 0;
+			if (line < budget)
+				budget = line;
+		}
+		n = len - off < budget ? len - off : budget;
+		f->feed_begin = data + off;
+		err = llhttp_execute(&f->parser, data + off, n);
+		if (err != HPE_OK)
+			break;
+		feed_history(f, data + off, n);
 		f->head_bytes += (uint32_t)n;
-		if (n < budget)
-			return step(FRAMING_MORE, n);
-		f->state = ST_CLOSED;
-		if (f->line_done)
-			reject(f, 431, "request head too large");
-		else
-			reject(f, 414, "request line too long");
-		return step(FRAMING_REJECT, n);
+		off += n;
+		if (off == len && n < budget)
+			return step(FRAMING_MORE, len);
+		if (!f->line_done || f->head_bytes >= f->policy->max_head_size) {
+			f->state = ST_CLOSED;
+			if (f->line_done)
+				reject(f, 431, "request head too large");
+			else
+				reject(f, 414, "request line too long");
+			return step(FRAMING_REJECT, off);
+		}
+		if (off == len)
+			return step(FRAMING_MORE, len);
 	}
-	used = (size_t)(llhttp_get_error_pos(&f->parser) - data);
+	used = (size_t)(llhttp_get_error_pos(&f->parser) - (data + off));
 	if (err == HPE_PAUSED) {
-		feed_history(f, data, used);
+		feed_history(f, data + off, used);
 		llhttp_resume(&f->parser);
 		f->head_bytes = 0;
 		f->body_left = f->req.content_length;
@@ -1043,11 +1062,11 @@ framing_feed(struct framing *f, const char *data, size_t len)
 			f->state = ST_BODY;
 		else
 			message_done(f);
-		return step(FRAMING_HEAD, used);
+		return step(FRAMING_HEAD, off + used);
 	}
-	map_error(f, err, data, n);
+	map_error(f, err, data + off, n);
 	f->state = ST_CLOSED;
-	return step(FRAMING_REJECT, used <= n ? used : n);
+	return step(FRAMING_REJECT, off + (used <= n ? used : n));
 }
 
 struct framing_step
@@ -1125,7 +1144,7 @@ put_u64(char *o, uint64_t v)
 size_t
 framing_head_size(const struct framing *f, const struct framing_peer *peer)
 {
-	return strlen(f->req.method_name) + 1 + f->req.target_len + 11 +
+	return strlen(f->req.method_name) + 2 + f->req.target_len + 11 +
 	    (f->arena_len - f->target_len) +
 	    8 + (peer->default_host ? strlen(peer->default_host) : 0) +
 	    f->authority_len + 8 +		/* Host */
@@ -1151,6 +1170,9 @@ framing_write_head(const struct framing *f, const struct framing_peer *peer,
 
 	o = put(o, r->method_name, strlen(r->method_name));
 	*o++ = ' ';
+	/* absolute-form "http://h" or "http://h?q": the path is at least "/" */
+	if (f->absolute_form && (r->target_len == 0 || r->target[0] != '/'))
+		*o++ = '/';
 	o = put(o, r->target, r->target_len);
 	o = PUT(o, " HTTP/1.1\r\n");
 

@@ -31,6 +31,7 @@ struct response {
 	unsigned paused_head:1, paused_end:1;
 	unsigned started:1;		/* a final or interim head was produced */
 	unsigned dechunk:1;		/* chunked body to a 1.0 client */
+	unsigned close_delim:1;		/* the body ends when the upstream closes */
 	unsigned hop:2;			/* 1: not forwarded, 2: Connection */
 	unsigned conn_extra:1;
 	unsigned conn_close:1;
@@ -205,6 +206,7 @@ on_headers_complete(llhttp_t *p)
 	 * returning 1 would do, but we also stop here to hand out the head */
 	if (r->head_request && p->status_code >= 200)
 		p->flags |= F_SKIPBODY;
+	r->close_delim = p->status_code >= 200 && llhttp_message_needs_eof(p);
 	r->paused_head = 1;
 	return HPE_PAUSED;
 }
@@ -275,6 +277,7 @@ response_begin(struct response *r, int head_request, int client_minor,
 	r->error = NULL;
 	r->started = 0;
 	r->dechunk = 0;
+	r->close_delim = 0;
 	r->head_bytes = 0;
 	r->status = 0;
 }
@@ -375,15 +378,13 @@ int
 response_reusable(const struct response *r)
 {
 	return r->state == R_DONE && !r->conn_close && !r->conn_extra &&
-	    r->parser.http_minor == 1 &&
-	    !llhttp_message_needs_eof(&r->parser);
+	    r->parser.http_minor == 1 && !r->close_delim;
 }
 
 int
 response_client_close(const struct response *r)
 {
-	return r->dechunk || (r->state != R_DONE && r->status >= 200 &&
-	    !r->head_request && llhttp_message_needs_eof(&r->parser));
+	return r->dechunk || r->close_delim;
 }
 
 const char *

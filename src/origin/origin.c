@@ -6,9 +6,9 @@
  *
  * It prints "origin listening on HOST:PORT" once it accepts connections (a
  * port of 0 picks a free one and prints it). With -v it logs one line per
- * request, "origin: METHOD TARGET len=N conn=K" (K numbers connections from
- * 1), and one line per connection opened and closed, so that tests can count
- * requests and connections. "origin: CHUNKED-SEEN" is always logged: a
+ * request, "origin: METHOD TARGET len=N conn=K" (N: its Content-Length, 0
+ * without one; K numbers connections from 1), and one line per connection
+ * opened and closed, so that tests can count requests and connections. "origin: CHUNKED-SEEN" is always logged: a
  * request carrying Transfer-Encoding gets a 500 and the connection closes,
  * as nothing chunked must ever reach a backend behind lengthguard.
  *
@@ -44,6 +44,8 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+#include <sys/queue.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -85,6 +87,7 @@ struct body_src {
 };
 
 struct conn {
+	TAILQ_ENTRY(conn) entry;
 	struct bufferevent *bev;
 	struct event *timer;
 	unsigned long serial;
@@ -110,6 +113,7 @@ struct conn {
 static struct event_base *base;
 static int verbose;
 static unsigned long conn_serial;
+static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
 
 static void conn_process(struct conn *);
 static void conn_readcb(struct bufferevent *, void *);
@@ -178,6 +182,7 @@ conn_free(struct conn *c)
 {
 	if (verbose)
 		logline("origin: close conn=%lu", c->serial);
+	TAILQ_REMOVE(&conns, c, entry);
 	if (c->timer != NULL)
 		event_free(c->timer);
 	bufferevent_free(c->bev);
@@ -762,6 +767,7 @@ acceptcb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa,
 		return;
 	}
 	c->serial = ++conn_serial;
+	TAILQ_INSERT_TAIL(&conns, c, entry);
 	if (verbose)
 		logline("origin: open conn=%lu", c->serial);
 	bufferevent_setcb(c->bev, conn_readcb, conn_writecb, conn_eventcb, c);
@@ -872,6 +878,14 @@ main(int argc, char **argv)
 		fprintf(stderr, "lg-origin: event_base_new failed\n");
 		return 1;
 	}
+	/* before "listening": a test may signal as soon as it reads it */
+	sigterm = evsignal_new(base, SIGTERM, signalcb, NULL);
+	sigint = evsignal_new(base, SIGINT, signalcb, NULL);
+	if (sigterm == NULL || sigint == NULL ||
+	    evsignal_add(sigterm, NULL) != 0 || evsignal_add(sigint, NULL) != 0) {
+		fprintf(stderr, "lg-origin: cannot handle signals\n");
+		return 1;
+	}
 	l = evconnlistener_new_bind(base, acceptcb, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE, 128,
 	    (struct sockaddr *)&ss, sslen);
@@ -897,14 +911,9 @@ main(int argc, char **argv)
 	}
 	fflush(stdout);
 
-	sigterm = evsignal_new(base, SIGTERM, signalcb, NULL);
-	sigint = evsignal_new(base, SIGINT, signalcb, NULL);
-	if (sigterm == NULL || sigint == NULL ||
-	    evsignal_add(sigterm, NULL) != 0 || evsignal_add(sigint, NULL) != 0) {
-		fprintf(stderr, "lg-origin: cannot handle signals\n");
-		return 1;
-	}
 	event_base_dispatch(base);
+	while (!TAILQ_EMPTY(&conns))
+		conn_free(TAILQ_FIRST(&conns));
 	event_free(sigterm);
 	event_free(sigint);
 	evconnlistener_free(l);

@@ -948,6 +948,7 @@ client_accept(struct evconnlistener *l, evutil_socket_t fd,
 	if (high < LOW_WATER)
 		high = LOW_WATER;
 	bufferevent_setwatermark(c->bev, EV_READ, 0, high);
+	bufferevent_setwatermark(c->bev, EV_WRITE, LOW_WATER, 0);
 	bufferevent_setcb(c->bev, client_read, client_write, client_event, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	timer_arm(c->timer, cf->client_header_timeout);

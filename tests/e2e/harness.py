@@ -9,7 +9,6 @@ sleep.
 
 import os
 import re
-import select
 import shutil
 import signal
 import socket
@@ -19,7 +18,8 @@ import threading
 import time
 import unittest
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = os.environ.get("LG_SOURCE") or \
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("LG_BUILD") or os.path.join(REPO, "build")
 PROXY_BIN = os.environ.get("LG_PROXY") or os.path.join(BUILD, "lengthguard")
 ORIGIN_BIN = os.environ.get("LG_ORIGIN") or os.path.join(BUILD, "lg-origin")
@@ -159,7 +159,7 @@ class Process:
                    "exited with %s" % self.proc.returncode, self.log.tail()))
         return m
 
-    def signal(self, sig):
+    def send_signal(self, sig):
         self.signalled = True
         if self.alive():
             self.proc.send_signal(sig)
@@ -174,7 +174,7 @@ class Process:
     def stop(self, sig=signal.SIGTERM, timeout=5.0):
         """Signal, wait, then SIGKILL. Returns the exit status."""
         if self.alive():
-            self.signal(sig)
+            self.send_signal(sig)
             if self.wait(timeout) is None:
                 self.proc.kill()
                 self.proc.wait(5)
@@ -541,15 +541,14 @@ class E2ECase(unittest.TestCase):
 
     def setUp(self):
         self.procs = []
+        self.clients = []
         self.tmpdir = tempfile.mkdtemp(prefix="lg-e2e-")
         self.addCleanup(shutil.rmtree, self.tmpdir, True)
 
     def tearDown(self):
-        died = []
-        for p in self.procs:
-            if not p.signalled and not p.alive():
-                died.append("%s exited on its own with status %s"
-                            % (p.name, p.proc.returncode))
+        died = self.dead()
+        for c in self.clients:      # first, so that a graceful stop is quick
+            c.close()
         for p in reversed(self.procs):
             p.stop(timeout=3.0)
         if _test_failed(self) or died or os.environ.get("LG_E2E_VERBOSE"):
@@ -570,7 +569,16 @@ class E2ECase(unittest.TestCase):
         self.procs.append(p)
         return p.ready()
 
+    def dead(self):
+        """Descriptions of the processes that exited without being told to."""
+        return ["%s exited on its own with status %s" % (p.name, p.proc.returncode)
+                for p in self.procs if not p.signalled and not p.alive()]
+
     def client(self, port, timeout=IO_TIMEOUT):
-        c = Client(port, timeout=timeout)
-        self.addCleanup(c.close)
+        try:
+            c = Client(port, timeout=timeout)
+        except ConnectionRefusedError as e:
+            raise AssertionError("connect to port %d: %s%s" % (
+                port, e, "".join("; " + d for d in self.dead()))) from None
+        self.clients.append(c)
         return c
