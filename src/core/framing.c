@@ -18,6 +18,7 @@
 
 #include <llhttp.h>
 
+#include "fields.h"
 #include "framing.h"
 
 enum framing_state {
@@ -39,7 +40,6 @@ enum field_kind {
 	FK_X_FORWARDED_PROTO,
 };
 
-#define CONN_TOKENS_MAX	512	/* bytes of Connection options we honour */
 
 struct framing {
 	llhttp_t parser;
@@ -99,20 +99,7 @@ lower(int c)
 	return c >= 'A' && c <= 'Z' ? c + 32 : c;
 }
 
-/* Case-insensitive compare of s[0..n) with a lower-case literal. */
-static int
-eq_lower(const char *s, size_t n, const char *lit, size_t litn)
-{
-	size_t i;
-
-	if (n != litn)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (lower((unsigned char)s[i]) != lit[i])
-			return 0;
-	return 1;
-}
-#define EQ(s, n, lit) eq_lower((s), (n), (lit), sizeof(lit) - 1)
+#define EQ(s, n, lit) fields_eq((s), (n), (lit), sizeof(lit) - 1)
 
 /* RFC 9110 §5.6.2: tchar. */
 static int
@@ -581,74 +568,29 @@ on_header_value_complete(llhttp_t *p)
 /*
  * Remove the Connection lines and every field they name (RFC 9110 §7.6.1).
  * Runs only when a Connection field named something other than close or
- * keep-alive, so the common head never pays for it.
+ * keep-alive, so the common head never pays for it. The Host and Accept
+ * positions are found again afterwards.
  */
 static int
 conn_strip(struct framing *f)
 {
-	char opts[CONN_TOKENS_MAX];
-	size_t nopts = 0, r, w, end, name, i;
-	const char *a = f->arena;
+	char *block = f->arena + f->target_len;
+	size_t len = f->arena_len - f->target_len, off, llen, voff, vlen;
 
-	/* collect the options, lower-cased, each followed by a NUL */
-	for (r = f->target_len; r < f->arena_len; r = end + 2) {
-		end = r;
-		while (a[end] != '\r')
-			end++;
-		name = r;
-		while (a[name] != ':')
-			name++;
-		if (!EQ(a + r, name - r, "connection"))
-			continue;
-		for (i = name + 2; i <= end; i++) {
-			char c = i < end ? a[i] : ',';
-
-			if (c == ' ' || c == '\t')
-				continue;
-			if (c == ',') {
-				if (nopts > 0 && opts[nopts - 1] != '\0')
-					opts[nopts++] = '\0';
-				continue;
-			}
-			if (nopts + 2 > sizeof(opts))
-				return reject(f, 431, "Connection field too long");
-			opts[nopts++] = (char)lower((unsigned char)c);
-		}
+	if (fields_strip_connection(block, &len) != 0)
+		return reject(f, 431, "Connection field too long");
+	f->arena_len = f->target_len + (uint32_t)len;
+	f->field_start = f->arena_len;
+	f->host_line_len = 0;
+	if (fields_find(block, len, "host", &off, &llen, &voff, &vlen)) {
+		f->host_line = f->target_len + (uint32_t)off;
+		f->host_line_len = (uint32_t)llen;
 	}
-
-	/* compact the arena without the named lines */
-	for (r = w = f->target_len; r < f->arena_len; r = end + 2) {
-		size_t o;
-		int drop = 0;
-
-		end = r;
-		while (f->arena[end] != '\r')
-			end++;
-		name = r;
-		while (f->arena[name] != ':')
-			name++;
-		if (EQ(f->arena + r, name - r, "connection"))
-			drop = 1;
-		for (o = 0; !drop && o < nopts; o += strlen(opts + o) + 1)
-			if (eq_lower(f->arena + r, name - r, opts + o,
-			    strlen(opts + o)))
-				drop = 1;
-		if (drop) {
-			if (f->accept_len && f->accept_off > r &&
-			    f->accept_off < end)
-				f->accept_len = 0;
-			if (f->host_line_len && f->host_line == r)
-				f->host_line_len = 0;
-			continue;
-		}
-		if (f->accept_len && f->accept_off > r && f->accept_off < end)
-			f->accept_off -= (uint32_t)(r - w);
-		if (f->host_line_len && f->host_line == r)
-			f->host_line = (uint32_t)w;
-		memmove(f->arena + w, f->arena + r, end + 2 - r);
-		w += end + 2 - r;
+	f->accept_len = 0;
+	if (fields_find(block, len, "accept", &off, &llen, &voff, &vlen)) {
+		f->accept_off = f->target_len + (uint32_t)voff;
+		f->accept_len = (uint32_t)vlen;
 	}
-	f->arena_len = (uint32_t)w;
 	return 0;
 }
 
@@ -1226,20 +1168,15 @@ framing_write_head(const struct framing *f, const struct framing_peer *peer,
 const char *
 framing_field(const struct framing *f, const char *lname, size_t *len)
 {
-	size_t r, end, name, n = strlen(lname);
+	size_t off, llen, voff;
 
-	for (r = f->target_len; r < f->arena_len; r = end + 2) {
-		for (end = r; f->arena[end] != '\r'; end++)
-			;
-		for (name = r; f->arena[name] != ':'; name++)
-			;
-		if (eq_lower(f->arena + r, name - r, lname, n)) {
-			*len = end - name - 2;
-			return f->arena + name + 2;
-		}
+	/* complete lines only: a refused head may stop in the middle of one */
+	if (!f->line_done || !fields_find(f->arena + f->target_len,
+	    f->field_start - f->target_len, lname, &off, &llen, &voff, len)) {
+		*len = 0;
+		return NULL;
 	}
-	*len = 0;
-	return NULL;
+	return f->arena + f->target_len + voff;
 }
 
 /* ----------------------------------------------------- error replies */

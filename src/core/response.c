@@ -11,6 +11,7 @@
 
 #include <llhttp.h>
 
+#include "fields.h"
 #include "response.h"
 
 enum rstate {
@@ -29,13 +30,17 @@ struct response {
 	const char *error;
 
 	unsigned paused_head:1, paused_end:1;
+	unsigned end_pending:1;		/* a bodiless head: END comes next */
+	unsigned in_field:1;		/* a field name is being copied */
 	unsigned started:1;		/* a final or interim head was produced */
 	unsigned dechunk:1;		/* chunked body to a 1.0 client */
 	unsigned close_delim:1;		/* the body ends when the upstream closes */
+	unsigned chunked:1;		/* the body is chunked */
 	unsigned hop:2;			/* 1: not forwarded, 2: Connection */
 	unsigned conn_extra:1;
 	unsigned conn_close:1;
-	uint32_t field_start;
+	uint32_t field_start, value_start;
+	uint32_t te_fields;		/* Transfer-Encoding lines seen */
 	uint32_t head_bytes, max_head;
 	int status;
 
@@ -44,22 +49,7 @@ struct response {
 	char arena[];
 };
 
-static inline int
-lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
-static int
-eq_lower(const char *s, size_t n, const char *lit)
-{
-	size_t i;
-
-	for (i = 0; i < n && lit[i]; i++)
-		if (lower((unsigned char)s[i]) != lit[i])
-			return 0;
-	return i == n && lit[i] == '\0';
-}
+#define EQ(s, n, lit) fields_eq((s), (n), (lit), sizeof(lit) - 1)
 
 static int
 fail(struct response *r, const char *why)
@@ -86,7 +76,8 @@ on_message_begin(llhttp_t *p)
 
 	r->arena_len = 0;
 	r->reason_len = 0;
-	r->field_start = 0;
+	r->in_field = 0;
+	r->te_fields = 0;
 	r->conn_extra = r->conn_close = 0;
 	return 0;
 }
@@ -105,8 +96,10 @@ on_header_field(llhttp_t *p, const char *at, size_t len)
 {
 	struct response *r = (struct response *)p;
 
-	if (r->field_start == 0)
+	if (!r->in_field) {
+		r->in_field = 1;
 		r->field_start = r->arena_len;
+	}
 	return put(r, at, len);
 }
 
@@ -117,15 +110,22 @@ on_header_field_complete(llhttp_t *p)
 	const char *n = r->arena + r->field_start;
 	size_t len = r->arena_len - r->field_start;
 
-	/* RFC 9110 §7.6.1; Transfer-Encoding and Content-Length are
-	 * rewritten from the framing llhttp found */
-	r->hop = eq_lower(n, len, "connection") || eq_lower(n, len, "keep-alive") ||
-	    eq_lower(n, len, "proxy-connection") || eq_lower(n, len, "te") ||
-	    eq_lower(n, len, "trailer") || eq_lower(n, len, "upgrade") ||
-	    eq_lower(n, len, "transfer-encoding");
-	if (eq_lower(n, len, "connection"))
+	/* RFC 9110 §5.1: a field name is a token, never empty */
+	if (len == 0)
+		return fail(r, "empty field name");
+	/* RFC 9110 §7.6.1: hop-by-hop. Transfer-Encoding is checked here and
+	 * written again from the framing llhttp found */
+	if (EQ(n, len, "connection"))
 		r->hop = 2;
-	return put(r, ": ", 2);
+	else if (EQ(n, len, "transfer-encoding"))
+		r->hop = 3;
+	else
+		r->hop = EQ(n, len, "keep-alive") || EQ(n, len, "proxy-connection") ||
+		    EQ(n, len, "te") || EQ(n, len, "trailer") || EQ(n, len, "upgrade");
+	if (put(r, ": ", 2) != 0)
+		return HPE_USER;
+	r->value_start = r->arena_len;
+	return 0;
 }
 
 static int
@@ -134,49 +134,71 @@ on_header_value(llhttp_t *p, const char *at, size_t len)
 	return put((struct response *)p, at, len);
 }
 
+/* Connection options: close, keep-alive, or names of fields to remove. */
+static int
+conn_options(struct response *r, const char *v, size_t n)
+{
+	size_t i = 0, b, e;
+
+	while (i < n) {
+		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		for (b = i; i < n && v[i] != ','; i++)
+			;
+		for (e = i; e > b && (v[e - 1] == ' ' || v[e - 1] == '\t'); e--)
+			;
+		if (EQ(v + b, e - b, "close"))
+			r->conn_close = 1;
+		else if (e > b && !EQ(v + b, e - b, "keep-alive"))
+			r->conn_extra = 1;
+	}
+	return r->conn_extra;
+}
+
+/* RFC 9112 §6.1, §7.1: we pass on exactly one coding, chunked, once. */
+static int
+te_only_chunked(const char *v, size_t n)
+{
+	size_t i = 0, b, e, count = 0;
+
+	while (i < n) {
+		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		for (b = i; i < n && v[i] != ','; i++)
+			;
+		for (e = i; e > b && (v[e - 1] == ' ' || v[e - 1] == '\t'); e--)
+			;
+		if (e == b)
+			continue;
+		if (!EQ(v + b, e - b, "chunked"))
+			return 0;
+		count++;
+	}
+	return count == 1;
+}
+
 static int
 on_header_value_complete(llhttp_t *p)
 {
 	struct response *r = (struct response *)p;
-	uint32_t v;
+	const char *v;
+	size_t n;
+	int keep = !r->hop;
 
-	while (r->arena_len > r->field_start &&
+	while (r->arena_len > r->value_start &&
 	    (r->arena[r->arena_len - 1] == ' ' || r->arena[r->arena_len - 1] == '\t'))
 		r->arena_len--;
-	if (r->hop) {
-		if (r->hop == 2) {
-			/* Connection options other than close/keep-alive name
-			 * fields to drop: rare enough to refuse the reuse */
-			v = r->field_start;
-			while (r->arena[v] != ':')
-				v++;
-			v += 2;
-			for (; v < r->arena_len; v++) {
-				size_t b = v;
-
-				while (v < r->arena_len && r->arena[v] != ',')
-					v++;
-				while (b < v && (r->arena[b] == ' ' || r->arena[b] == '\t'))
-					b++;
-				{
-					size_t e = v;
-
-					while (e > b && (r->arena[e - 1] == ' ' ||
-					    r->arena[e - 1] == '\t'))
-						e--;
-					if (eq_lower(r->arena + b, e - b, "close"))
-						r->conn_close = 1;
-					else if (e > b && !eq_lower(r->arena + b, e - b,
-					    "keep-alive"))
-						r->conn_extra = 1;
-				}
-			}
-		}
+	v = r->arena + r->value_start;
+	n = r->arena_len - r->value_start;
+	if (r->hop == 2)
+		keep = conn_options(r, v, n);	/* removed after the head */
+	else if (r->hop == 3 && (r->te_fields++ > 0 || !te_only_chunked(v, n)))
+		return fail(r, "transfer coding other than chunked");
+	if (!keep)
 		r->arena_len = r->field_start;
-	} else if (put(r, "\r\n", 2) != 0) {
+	else if (put(r, "\r\n", 2) != 0)
 		return HPE_USER;
-	}
-	r->field_start = 0;
+	r->in_field = 0;
 	r->hop = 0;
 	return 0;
 }
@@ -185,29 +207,40 @@ static int
 on_headers_complete(llhttp_t *p)
 {
 	struct response *r = (struct response *)p;
+	int st = p->status_code, skip;
 
-	r->status = p->status_code;
+	r->status = st;
 	/* we never ask for an upgrade: a 101 is a protocol error */
-	if (p->status_code == 101)
+	if (st == 101)
 		return fail(r, "unexpected 101 Switching Protocols");
-	if (p->status_code < 100 || p->status_code > 999)
+	/* RFC 9110 §15: three digits, 1xx to 5xx */
+	if (st < 100 || st > 599)
 		return fail(r, "invalid status code");
 	if (p->http_major != 1)
 		return fail(r, "unsupported HTTP version in response");
 	/* RFC 9112 §6.3 rule 3: a response with both is not trusted */
 	if ((p->flags & F_TRANSFER_ENCODING) && (p->flags & F_CONTENT_LENGTH))
 		return fail(r, "Content-Length with Transfer-Encoding");
-	/* a transfer coding other than chunked: we cannot pass it on */
-	if ((p->flags & F_TRANSFER_ENCODING) && !(p->flags & F_CHUNKED))
-		return fail(r, "Transfer-Encoding without chunked");
-	r->dechunk = (p->flags & F_CHUNKED) && r->client_minor == 0 &&
-	    !r->head_request && p->status_code >= 200;
-	/* HEAD: no body whatever the fields say (RFC 9110 §9.3.2); what
-	 * returning 1 would do, but we also stop here to hand out the head */
-	if (r->head_request && p->status_code >= 200)
+	if (r->conn_extra) {
+		char *block = r->arena + r->reason_len;
+		size_t len = r->arena_len - r->reason_len;
+
+		if (fields_strip_connection(block, &len) != 0)
+			return fail(r, "Connection field too long");
+		r->arena_len = r->reason_len + (uint32_t)len;
+	}
+	/* RFC 9112 §6.3 rules 1-2: no body after HEAD, 1xx, 204 and 304,
+	 * whatever the fields say */
+	skip = r->head_request || st < 200 || st == 204 || st == 304;
+	if (skip)
 		p->flags |= F_SKIPBODY;
-	r->close_delim = p->status_code >= 200 && llhttp_message_needs_eof(p);
+	r->chunked = (p->flags & F_CHUNKED) != 0;
+	r->dechunk = r->chunked && r->client_minor == 0 && !skip;
+	r->close_delim = !skip && llhttp_message_needs_eof(p);
 	r->paused_head = 1;
+	/* a head with no body runs on to on_message_complete, which stops */
+	if (skip || ((p->flags & F_CONTENT_LENGTH) && p->content_length == 0))
+		return skip ? 1 : 0;
 	return HPE_PAUSED;
 }
 
@@ -226,8 +259,6 @@ on_message_complete(llhttp_t *p)
 {
 	struct response *r = (struct response *)p;
 
-	if (r->status < 200)
-		return 0;	/* interim: the final response follows */
 	r->paused_end = 1;
 	return HPE_PAUSED;
 }
@@ -278,6 +309,7 @@ response_begin(struct response *r, int head_request, int client_minor,
 	r->started = 0;
 	r->dechunk = 0;
 	r->close_delim = 0;
+	r->end_pending = 0;
 	r->head_bytes = 0;
 	r->status = 0;
 }
@@ -296,6 +328,12 @@ response_feed(struct response *r, const char *data, size_t len)
 	llhttp_errno_t err;
 	size_t n = len, used;
 
+	if (r->end_pending) {
+		/* the head had no body: its end is the next step */
+		r->end_pending = 0;
+		r->state = R_DONE;
+		return rstep(RESPONSE_END, 0);
+	}
 	if (r->state == R_DONE || r->state == R_ERROR)
 		return rstep(r->state == R_DONE ? RESPONSE_END : RESPONSE_ERROR, 0);
 	if (len == 0)
@@ -312,8 +350,9 @@ response_feed(struct response *r, const char *data, size_t len)
 				r->state = R_ERROR;
 				return rstep(RESPONSE_ERROR, 0);
 			}
+			return rstep(RESPONSE_MORE, n);
 		}
-		return rstep(r->state == R_HEAD ? RESPONSE_MORE : RESPONSE_BODY, n);
+		return rstep(RESPONSE_BODY, n);
 	}
 	used = (size_t)(llhttp_get_error_pos(&r->parser) - data);
 	if (err == HPE_PAUSED) {
@@ -321,8 +360,12 @@ response_feed(struct response *r, const char *data, size_t len)
 		if (r->paused_head) {
 			r->started = 1;
 			r->head_bytes = 0;
-			/* after an interim head, another head follows */
-			r->state = r->status < 200 ? R_HEAD : R_BODY;
+			if (r->status < 200)		/* interim: a head follows */
+				r->state = R_HEAD;
+			else if (r->paused_end)		/* no body */
+				r->end_pending = 1;
+			else
+				r->state = R_BODY;
 			return rstep(RESPONSE_HEAD, used);
 		}
 		r->state = R_DONE;
@@ -337,13 +380,16 @@ response_feed(struct response *r, const char *data, size_t len)
 struct response_step
 response_eof(struct response *r)
 {
-	if (r->state == R_BODY && llhttp_message_needs_eof(&r->parser) &&
-	    llhttp_finish(&r->parser) == HPE_OK) {
+	if (r->end_pending || r->state == R_DONE) {
+		r->end_pending = 0;
 		r->state = R_DONE;
 		return rstep(RESPONSE_END, 0);
 	}
-	if (r->state == R_DONE)
+	/* RFC 9112 §6.3 rule 8: the close ends a close-delimited body */
+	if (r->state == R_BODY && r->close_delim) {
+		r->state = R_DONE;
 		return rstep(RESPONSE_END, 0);
+	}
 	fail(r, r->state == R_HEAD ? "upstream closed before the response" :
 	    "upstream closed in the response body");
 	r->state = R_ERROR;
@@ -398,9 +444,9 @@ response_write_head(const struct response *r, int close, char *out, size_t cap)
 {
 	size_t fields = r->arena_len - r->reason_len;
 	size_t need = 13 + r->reason_len + 2 + fields + 28 + 26 + 24 + 2;
-	const llhttp_t *p = &r->parser;
 	char *o = out;
-	int chunked = (p->flags & F_CHUNKED) && !r->dechunk;
+	/* RFC 9112 §6.1: chunked only to an HTTP/1.1 client */
+	int chunked = r->chunked && !r->dechunk && r->client_minor == 1;
 
 	if (need > cap)
 		return -1;

@@ -135,6 +135,7 @@ static int nworkers;
 static void client_free(struct client *);
 static void client_input(struct client *);
 static void client_reply(struct client *, int status, const char *reason);
+static void client_close_flushed(struct client *);
 static void upconn_free(struct upconn *);
 static void upstream_read(struct bufferevent *, void *);
 static void request_done(struct client *);
@@ -442,12 +443,7 @@ client_reply(struct client *c, int status, const char *reason)
 	if (c->reqline[0] == '\0')
 		client_reqline(c, status >= 500 ? NULL : framing_request(c->fr));
 	client_log(c);
-	if (c->up)
-		upconn_free(c->up);	/* its framing is in doubt */
-	c->state = C_LINGER;
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	timer_arm(c->timer, c->wg->gen->conf.linger_timeout + 5000);
+	client_close_flushed(c);	/* an upstream's framing is in doubt */
 }
 
 /* Output flushed in C_LINGER: shut down our side, then drain until EOF. */
@@ -460,6 +456,25 @@ client_linger_flushed(struct client *c)
 		shutdown(fd, SHUT_WR);
 	timer_arm(c->timer, c->wg->gen->conf.linger_timeout);
 	c->state = C_DRAIN;
+}
+
+/*
+ * Close once what is queued for the client has been sent: flush, shut down
+ * our side, then drain what the client still sends (lingering close), so it
+ * reads our last bytes rather than a reset.
+ */
+static void
+client_close_flushed(struct client *c)
+{
+	if (c->up)
+		upconn_free(c->up);
+	c->state = C_LINGER;
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		client_linger_flushed(c);
+	else
+		timer_arm(c->timer, c->wg->gen->conf.linger_timeout + 5000);
 }
 
 /* -------------------------------------------------- request forwarding */
@@ -625,13 +640,7 @@ request_done(struct client *c)
 		upconn_free(u);
 	client_log(c);
 	if (close) {
-		c->state = C_LINGER;
-		bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-		bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-			client_linger_flushed(c);
-		else
-			timer_arm(c->timer, c->wg->gen->conf.linger_timeout + 5000);
+		client_close_flushed(c);
 		return;
 	}
 	c->state = C_IDLE;
@@ -651,7 +660,7 @@ response_failed(struct client *c, const char *why, int status)
 	c->status = c->status ? c->status : status;
 	c->reason = why;
 	client_log(c);
-	client_free(c);
+	client_close_flushed(c);	/* what was relayed, then the close */
 }
 
 static void
@@ -670,11 +679,19 @@ upstream_read(struct bufferevent *bev, void *arg)
 		return;
 	}
 	out = bufferevent_get_output(c->bev);
-	while (evbuffer_peek(in, -1, NULL, &v, 1) >= 1 && v.iov_len > 0) {
+	for (;;) {
+		/* an empty feed still matters: a head without a body ends on
+		 * the next step */
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1) {
+			v.iov_base = NULL;
+			v.iov_len = 0;
+		}
 		s = response_feed(u->resp, v.iov_base, v.iov_len);
 		switch (s.verdict) {
 		case RESPONSE_MORE:
 			evbuffer_drain(in, s.consumed);
+			if (v.iov_len == 0)
+				goto out;
 			break;
 		case RESPONSE_HEAD:
 			evbuffer_drain(in, s.consumed);
@@ -714,6 +731,7 @@ upstream_read(struct bufferevent *bev, void *arg)
 			return;
 		}
 	}
+out:
 	if (evbuffer_get_length(out) > HIGH_WATER) {
 		bufferevent_disable(bev, EV_READ);
 		c->upstream_paused = 1;

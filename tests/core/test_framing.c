@@ -321,6 +321,62 @@ test_request_info(void)
 	framing_free(f);
 }
 
+/* framing_field, for logs, after approvals and after refusals mid-head */
+static void
+test_fields(void)
+{
+	static const char ok[] = "GET / HTTP/1.1\r\nHost: h\r\nUser-Agent: ua/1\r\n"
+	    "Connection: x-drop\r\nX-Drop: 1\r\nReferer: /r\r\n\r\n";
+	static const char bad[] = "POST / HTTP/1.1\r\nHost: h\r\nReferer: /r\r\n"
+	    "Content-Length: 5\r\nContent-Length: 5\r\n\r\nhello";
+	static const char cut[] = "POST / HTTP/1.1\r\nHost: h\r\nRefe\x01";
+	struct framing_policy pol;
+	struct framing *f;
+	const char *v;
+	size_t n;
+	char *buf;
+
+	framing_policy_default(&pol);
+	f = framing_new(&pol);
+	CHECK(framing_feed(f, ok, sizeof(ok) - 1).verdict == FRAMING_HEAD,
+	    "fields: approved");
+	v = framing_field(f, "user-agent", &n);
+	CHECK(v && n == 4 && memcmp(v, "ua/1", 4) == 0, "fields: user-agent");
+	v = framing_field(f, "referer", &n);
+	CHECK(v && n == 2 && memcmp(v, "/r", 2) == 0,
+	    "fields: referer after a Connection strip");
+	CHECK(framing_field(f, "x-drop", &n) == NULL && n == 0,
+	    "fields: a stripped field is gone");
+	framing_free(f);
+
+	/* refused at the second Content-Length: complete lines only */
+	f = framing_new(&pol);
+	buf = malloc(sizeof(bad) - 1);
+	memcpy(buf, bad, sizeof(bad) - 1);
+	CHECK(framing_feed(f, buf, sizeof(bad) - 1).verdict == FRAMING_REJECT,
+	    "fields: refused");
+	free(buf);
+	v = framing_field(f, "referer", &n);
+	CHECK(v && n == 2 && memcmp(v, "/r", 2) == 0, "fields: referer of a refusal");
+	CHECK(framing_field(f, "user-agent", &n) == NULL, "fields: none");
+	framing_free(f);
+
+	/* refused in the middle of a field name */
+	f = framing_new(&pol);
+	CHECK(framing_feed(f, cut, sizeof(cut) - 1).verdict == FRAMING_REJECT,
+	    "fields: refused mid-name");
+	CHECK(framing_field(f, "refe", &n) == NULL, "fields: no partial line");
+	v = framing_field(f, "host", &n);
+	CHECK(v && n == 1 && *v == 'h', "fields: host before the cut");
+	framing_free(f);
+
+	/* refused in the request line */
+	f = framing_new(&pol);
+	CHECK(framing_feed(f, "GET /\x01", 6).verdict == FRAMING_REJECT &&
+	    framing_field(f, "host", &n) == NULL, "fields: none before the line ends");
+	framing_free(f);
+}
+
 static void
 test_methods(void)
 {
@@ -351,6 +407,7 @@ main(void)
 	printf("framing cases: %zu\n", sizeof(framing_cases) / sizeof(framing_cases[0]));
 	test_accept();
 	test_request_info();
+	test_fields();
 	test_methods();
 	return check_done("test_framing");
 }

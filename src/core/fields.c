@@ -1,0 +1,92 @@
+/*
+ * fields.c - see fields.h.
+ */
+#include <string.h>
+
+#include "fields.h"
+
+static inline int
+lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+/*
+ * One line at `r` of b[0..len): sets the end of its name and of the line (at
+ * its CR). The block holds complete lines; a truncated one ends at len.
+ */
+static void
+line_at(const char *b, size_t len, size_t r, size_t *name_end, size_t *end)
+{
+	size_t i = r;
+
+	while (i < len && b[i] != ':')
+		i++;
+	*name_end = i;
+	while (i < len && b[i] != '\r')
+		i++;
+	*end = i;
+}
+
+int
+fields_find(const char *b, size_t len, const char *lname, size_t *line_off,
+    size_t *line_len, size_t *value_off, size_t *value_len)
+{
+	size_t r, name, end, n = strlen(lname);
+
+	for (r = 0; r < len; r = end + 2) {
+		line_at(b, len, r, &name, &end);
+		if (fields_eq(b + r, name - r, lname, n)) {
+			*line_off = r;
+			*line_len = (end + 2 <= len ? end + 2 : len) - r;
+			*value_off = name + 2 <= end ? name + 2 : end;
+			*value_len = end - *value_off;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int
+fields_strip_connection(char *b, size_t *len)
+{
+	char opts[FIELDS_CONN_MAX];
+	size_t nopts = 0, r, w, end, name, i, o;
+
+	/* the options, lower-cased, each followed by a NUL */
+	for (r = 0; r < *len; r = end + 2) {
+		line_at(b, *len, r, &name, &end);
+		if (!fields_eq(b + r, name - r, "connection", 10))
+			continue;
+		for (i = name + 1; i <= end; i++) {
+			char c = i < end ? b[i] : ',';
+
+			if (c == ' ' || c == '\t')
+				continue;
+			if (c == ',') {
+				if (nopts > 0 && opts[nopts - 1] != '\0')
+					opts[nopts++] = '\0';
+				continue;
+			}
+			if (nopts + 2 > sizeof(opts))
+				return -1;
+			opts[nopts++] = (char)lower((unsigned char)c);
+		}
+	}
+	for (r = w = 0; r < *len; r = end + 2) {
+		int drop;
+
+		line_at(b, *len, r, &name, &end);
+		drop = fields_eq(b + r, name - r, "connection", 10);
+		for (o = 0; !drop && o < nopts; o += strlen(opts + o) + 1)
+			drop = fields_eq(b + r, name - r, opts + o, strlen(opts + o));
+		if (!drop) {
+			size_t n = end + 2 <= *len ? end + 2 - r : *len - r;
+
+			memmove(b + w, b + r, n);
+			w += n;
+		}
+	}
+	*len = w;
+	return 0;
+}
