@@ -13,6 +13,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -536,7 +537,8 @@ def _test_failed(case):
 
 
 class E2ECase(unittest.TestCase):
-    """Starts processes through start_origin/start_proxy, always stops them,
+    """Starts processes through start_origin/start_proxy, always stops them
+    (subclasses that override setUp must call super().setUp() first),
     and prints their output when a test fails (or LG_E2E_VERBOSE is set)."""
 
     def setUp(self):
@@ -544,15 +546,16 @@ class E2ECase(unittest.TestCase):
         self.clients = []
         self.tmpdir = tempfile.mkdtemp(prefix="lg-e2e-")
         self.addCleanup(shutil.rmtree, self.tmpdir, True)
+        # a cleanup, not tearDown: it also runs when setUp fails half way
+        self.addCleanup(self._stop_all)
 
-    def tearDown(self):
+    def _stop_all(self):
         died = self.dead()
         for c in self.clients:      # first, so that a graceful stop is quick
             c.close()
         for p in reversed(self.procs):
             p.stop(timeout=3.0)
         if _test_failed(self) or died or os.environ.get("LG_E2E_VERBOSE"):
-            import sys
             sys.stderr.write("\n--- %s\n" % self.id())
             for p in self.procs:
                 sys.stderr.write("%s\n" % p.log.tail(60))
@@ -561,7 +564,7 @@ class E2ECase(unittest.TestCase):
 
     def start_origin(self):
         o = Origin()
-        self.procs.append(o)        # stopped at tearDown even if not ready
+        self.procs.append(o)        # stopped at cleanup even if not ready
         return o.ready()
 
     def start_proxy(self, upstream_port, overrides=None):
@@ -577,7 +580,10 @@ class E2ECase(unittest.TestCase):
     def client(self, port, timeout=IO_TIMEOUT):
         try:
             c = Client(port, timeout=timeout)
-        except ConnectionRefusedError as e:
+        except OSError as e:        # refused, reset: say if a process died
+            for p in self.procs:
+                if not p.signalled:
+                    p.wait(1.0)     # a crash may be under way
             raise AssertionError("connect to port %d: %s%s" % (
                 port, e, "".join("; " + d for d in self.dead()))) from None
         self.clients.append(c)

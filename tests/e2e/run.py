@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Run the end-to-end suite: python3 tests/e2e/run.py [unittest args...]
+"""Run the end-to-end suite: python3 tests/e2e/run.py [NAME...]
 
-Same as `python3 -m unittest discover -s tests/e2e -v`. The binaries come
-from $LG_BUILD (default: <repo>/build).
+With no NAME, the same as `python3 -m unittest discover -s tests/e2e -v`.
+A NAME is a module, class or test: test_proxy, test_proxy.TestLimits,
+test_proxy.TestLimits.test_head_over_limit_431. The binaries come from
+$LG_BUILD (default: <repo>/build); LG_E2E_VERBOSE=1 prints every process's
+output after each test (it is printed anyway when a test fails).
 """
 
 import os
