@@ -149,6 +149,19 @@ stream_off(const struct framing *f, const char *at)
 	return f->head_bytes + (uint32_t)(at - f->feed_begin);
 }
 
+/* Append two bytes (": " or CRLF); the arena has room for them, see
+ * framing_new, but the check stays. */
+static inline int
+arena_put2(struct framing *f, char a, char b)
+{
+	if (f->arena_cap - f->arena_len < 2)
+		return reject(f, 431, "request head too large");
+	f->arena[f->arena_len] = a;
+	f->arena[f->arena_len + 1] = b;
+	f->arena_len += 2;
+	return 0;
+}
+
 static int
 arena_put(struct framing *f, const char *p, size_t n)
 {
@@ -323,15 +336,18 @@ host_valid(const char *s, size_t n)
 			return 0;
 		i++;
 	} else {
-		for (; i < n && s[i] != ':'; i++) {
-			unsigned char c = (unsigned char)s[i];
+		/* reg-name: unreserved / pct-encoded / sub-delims */
+		static const unsigned char reg_name[256] = {
+			['a' ... 'z'] = 1, ['A' ... 'Z'] = 1, ['0' ... '9'] = 1,
+			['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1, ['%'] = 1,
+			['!'] = 1, ['$'] = 1, ['&'] = 1, ['\''] = 1, ['('] = 1,
+			[')'] = 1, ['*'] = 1, ['+'] = 1, [','] = 1, [';'] = 1,
+			['='] = 1,
+		};
 
-			/* unreserved / pct-encoded / sub-delims */
-			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			    (c >= '0' && c <= '9') ||
-			    strchr("-._~%!$&'()*+,;=", c)))
+		for (; i < n && s[i] != ':'; i++)
+			if (!reg_name[(unsigned char)s[i]])
 				return 0;
-		}
 	}
 	if (i == n)
 		return 1;
@@ -466,7 +482,7 @@ on_header_field_complete(llhttp_t *p)
 	if (++f->nfields > f->policy->max_headers)
 		return reject(f, 431, "too many header fields");
 	f->kind = field_classify(f->arena + f->field_start, n);
-	if (arena_put(f, ": ", 2) != 0)
+	if (arena_put2(f, ':', ' ') != 0)
 		return HPE_USER;
 	f->value_start = f->arena_len;
 	return 0;
@@ -527,7 +543,12 @@ on_header_value_complete(llhttp_t *p)
 		f->host_line = f->field_start;
 		break;
 	case FK_CONNECTION:
-		list_each(v, n, conn_element, f);
+		if (EQ(v, n, "keep-alive"))	/* what browsers send */
+			f->conn_keep_alive = 1;
+		else if (EQ(v, n, "close"))
+			f->conn_close = 1;
+		else
+			list_each(v, n, conn_element, f);
 		/* close and keep-alive are ours; other options name fields
 		 * that are removed when the head is complete */
 		keep = f->conn_extra;
@@ -554,7 +575,7 @@ on_header_value_complete(llhttp_t *p)
 		break;
 	}
 	if (keep) {
-		if (arena_put(f, "\r\n", 2) != 0)
+		if (arena_put2(f, '\r', '\n') != 0)
 			return HPE_USER;
 		if (f->kind == FK_HOST)
 			f->host_line_len = f->arena_len - f->host_line;
@@ -803,6 +824,18 @@ framing_new(const struct framing_policy *policy)
 	f->policy = policy;
 	llhttp_init(&f->parser, HTTP_REQUEST, &framing_settings);
 	return f;
+}
+
+void
+framing_reset(struct framing *f)
+{
+	const struct framing_policy *policy = f->policy;
+	uint32_t cap = f->arena_cap;
+
+	memset(f, 0, sizeof(*f));
+	f->arena_cap = cap;
+	f->policy = policy;
+	llhttp_init(&f->parser, HTTP_REQUEST, &framing_settings);
 }
 
 void

@@ -84,6 +84,9 @@ struct framing_step {
 struct framing *framing_new(const struct framing_policy *policy);
 void framing_free(struct framing *);
 
+/* Make the inspector new again, for another connection (pools). */
+void framing_reset(struct framing *);
+
 /*
  * Switch to another policy (after a reload) between requests. The policy is
  * not copied: it must outlive its use.
