@@ -826,6 +826,13 @@ framing_new(const struct framing_policy *policy)
 	return f;
 }
 
+int
+framing_fits(const struct framing *f, const struct framing_policy *policy)
+{
+	return (size_t)policy->max_head_size + policy->max_headers + 64 <=
+	    f->arena_cap;
+}
+
 void
 framing_reset(struct framing *f)
 {

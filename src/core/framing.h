@@ -87,6 +87,9 @@ void framing_free(struct framing *);
 /* Make the inspector new again, for another connection (pools). */
 void framing_reset(struct framing *);
 
+/* Was it sized for heads as large as `policy` allows? */
+int framing_fits(const struct framing *, const struct framing_policy *);
+
 /*
  * Switch to another policy (after a reload) between requests. The policy is
  * not copied: it must outlive its use.

@@ -46,6 +46,7 @@
 #define LOW_WATER	(64 * 1024)	/* ...and resume below */
 #define UPSTREAM_IDLE_MS 4000		/* below common legacy keep-alive (5 s) */
 #define MAX_WORKERS	64
+#define FRAMING_POOL	256		/* idle inspectors kept per worker */
 
 enum cstate {
 	C_IDLE = 0,	/* between requests (keep-alive) */
@@ -99,7 +100,7 @@ struct client {
 	uint64_t body_bytes;		/* response body bytes sent */
 	struct timespec t_start, t_up;
 	char addr[INET6_ADDRSTRLEN];
-	char reqline[512];
+	int log_pending;		/* a request or reply not logged yet */
 	TAILQ_ENTRY(client) entry;
 };
 TAILQ_HEAD(client_list, client);
@@ -122,6 +123,8 @@ struct worker {
 	time_t log_when;
 	char log_time[40];
 	struct log_buf alog;
+	struct framing *fr_pool[FRAMING_POOL];	/* inspectors not in use */
+	int nfr_pool;
 	char scratch[FRAMING_MAX_HEAD + 4096];	/* heads are written here */
 	int start_status;		/* 0 ok, -1 failed to bind */
 	pthread_mutex_t start_lock;
@@ -212,20 +215,39 @@ log_escape(char *out, size_t cap, const char *s, size_t n)
 	return o;
 }
 
+/* The "%r" of the access log, or "-" when the request line is unknown. */
+static void
+log_reqline(const struct client *c, char *out, size_t cap)
+{
+	const struct framing_request *r = c->fr ? framing_request(c->fr) : NULL;
+	size_t o;
+
+	if (r == NULL || r->method_name == NULL) {
+		snprintf(out, cap, "-");
+		return;
+	}
+	o = log_escape(out, cap - 12, r->method_name, strlen(r->method_name));
+	out[o++] = ' ';
+	o += log_escape(out + o, cap - 12 - o, r->target, r->target_len);
+	snprintf(out + o, cap - o, " HTTP/1.%d", r->http_minor);
+}
+
 /* Combined Log Format, then request time, upstream time and the verdict. */
 static void
 client_log(struct client *c)
 {
 	struct worker *w = c->w;
-	char line[2048], ref[256] = "-", ua[512] = "-";
+	char line[2048], ref[256] = "-", ua[512] = "-", reqline[512];
 	const char *v;
 	size_t vlen;
 	struct timespec now;
 	struct tm tm;
 	int n;
 
-	if (!log_access_enabled() || c->reqline[0] == '\0')
+	if (!log_access_enabled() || !c->log_pending)
 		return;
+	c->log_pending = 0;
+	log_reqline(c, reqline, sizeof(reqline));
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (w->log_when != time(NULL)) {
 		w->log_when = time(NULL);
@@ -239,7 +261,7 @@ client_log(struct client *c)
 		log_escape(ua, sizeof(ua), v, vlen);
 	n = snprintf(line, sizeof(line),
 	    "%s - - [%s] \"%s\" %d %llu \"%s\" \"%s\" rt=%.3f urt=",
-	    c->addr, w->log_time, c->reqline, c->status,
+	    c->addr, w->log_time, reqline, c->status,
 	    (unsigned long long)c->body_bytes, ref, ua, since(&c->t_start, &now));
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return;
@@ -254,28 +276,48 @@ client_log(struct client *c)
 	if ((size_t)n >= sizeof(line))
 		n = sizeof(line) - 1;
 	log_access_add(&w->alog, line, (size_t)n);
-	c->reqline[0] = '\0';
 }
 
-/* The "%r" of the access log, or "-" when the request line is unknown. */
-static void
-client_reqline(struct client *c, const struct framing_request *r)
+/*
+ * An idle keep-alive connection holds no inspector (its arena is the
+ * largest thing a connection has): one is taken from the worker's pool
+ * when bytes arrive and given back when the connection is idle again.
+ */
+static int
+client_framing_get(struct client *c)
 {
-	size_t o;
+	struct worker *w = c->w;
+	const struct framing_policy *pol = &c->wg->gen->conf.policy;
 
-	if (!log_access_enabled())
-		return;
-	if (r == NULL || r->method_name == NULL) {
-		snprintf(c->reqline, sizeof(c->reqline), "-");
-		return;
+	if (c->fr != NULL)
+		return 0;
+	while (w->nfr_pool > 0) {
+		c->fr = w->fr_pool[--w->nfr_pool];
+		if (framing_fits(c->fr, pol)) {
+			framing_set_policy(c->fr, pol);
+			return 0;
+		}
+		framing_free(c->fr);	/* sized for an older conf */
+		c->fr = NULL;
 	}
-	o = log_escape(c->reqline, sizeof(c->reqline) - 12, r->method_name,
-	    strlen(r->method_name));
-	c->reqline[o++] = ' ';
-	o += log_escape(c->reqline + o, sizeof(c->reqline) - 12 - o,
-	    r->target, r->target_len);
-	snprintf(c->reqline + o, sizeof(c->reqline) - o, " HTTP/1.%d",
-	    r->http_minor);
+	c->fr = framing_new(pol);
+	return c->fr ? 0 : -1;
+}
+
+static void
+client_framing_put(struct client *c)
+{
+	struct worker *w = c->w;
+
+	if (c->fr == NULL)
+		return;
+	if (w->nfr_pool < FRAMING_POOL) {
+		framing_reset(c->fr);
+		w->fr_pool[w->nfr_pool++] = c->fr;
+	} else {
+		framing_free(c->fr);
+	}
+	c->fr = NULL;
 }
 
 /* ---------------------------------------------------------- timers */
@@ -440,8 +482,7 @@ client_reply(struct client *c, int status, const char *reason)
 	c->status = status;
 	c->reason = reason;
 	c->body_bytes = c->head_request ? 0 : r->body_len;
-	if (c->reqline[0] == '\0')
-		client_reqline(c, status >= 500 ? NULL : framing_request(c->fr));
+	c->log_pending = 1;
 	client_log(c);
 	client_close_flushed(c);	/* an upstream's framing is in doubt */
 }
@@ -570,7 +611,7 @@ request_start(struct client *c)
 	c->body_bytes = 0;
 	c->tries = 0;
 	c->t_up.tv_sec = 0;
-	client_reqline(c, r);
+	c->log_pending = 1;
 	if (request_forward(c) != 0) {
 		client_reply(c, 502, "cannot reach upstream");
 		return;
@@ -593,6 +634,10 @@ client_input(struct client *c)
 	while (c->state == C_IDLE || c->state == C_HEAD) {
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
 			return;
+		if (client_framing_get(c) != 0) {
+			client_free(c);
+			return;
+		}
 		s = framing_feed(c->fr, v.iov_base, v.iov_len);
 		evbuffer_drain(in, s.consumed);
 		switch (s.verdict) {
@@ -646,7 +691,11 @@ request_done(struct client *c)
 	c->state = C_IDLE;
 	bufferevent_enable(c->bev, EV_READ);
 	timer_arm(c->timer, c->wg->gen->conf.keepalive_timeout);
-	client_input(c);	/* a pipelined request may be waiting */
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
+	    framing_idle(c->fr))
+		client_framing_put(c);
+	else
+		client_input(c);	/* a pipelined request is waiting */
 }
 
 /* The response could not be completed: close, never a second response. */
@@ -848,7 +897,8 @@ client_event(struct bufferevent *bev, short what, void *arg)
 	struct framing_step s;
 
 	(void)bev;
-	if ((what & BEV_EVENT_EOF) && (c->state == C_IDLE || c->state == C_HEAD)) {
+	if ((what & BEV_EVENT_EOF) && c->fr &&
+	    (c->state == C_IDLE || c->state == C_HEAD)) {
 		s = framing_eof(c->fr);
 		(void)s;	/* the client is gone: nobody to answer */
 	}
@@ -908,7 +958,7 @@ client_free(struct client *c)
 		event_free(c->timer);
 	if (c->bev)
 		bufferevent_free(c->bev);
-	framing_free(c->fr);
+	client_framing_put(c);
 	wgen_unref(c->wg);
 	free(c);
 	w->nconns--;
@@ -951,10 +1001,9 @@ client_accept(struct evconnlistener *l, evutil_socket_t fd,
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
 		    c->addr, sizeof(c->addr));
-	c->fr = framing_new(&cf->policy);
 	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	c->timer = evtimer_new(w->base, client_timeout, c);
-	if (c->fr == NULL || c->bev == NULL || c->timer == NULL) {
+	if (c->bev == NULL || c->timer == NULL) {
 		if (c->bev == NULL)
 			evutil_closesocket(fd);
 		client_free(c);
@@ -1110,6 +1159,8 @@ worker_main(void *arg)
 		log_access_flush(&w->alog);
 	}
 	log_access_flush(&w->alog);
+	while (w->nfr_pool > 0)
+		framing_free(w->fr_pool[--w->nfr_pool]);
 	return NULL;
 }
 
