@@ -2,16 +2,20 @@
  * framing.c - inspect a client's request stream and decide, per request,
  * whether it may go upstream (see framing.h for the contract).
  *
- * llhttp (strict mode, no lenient flags) tokenises the head; this file
- * copies the fields it will forward into a per-connection arena, applies the
- * rules llhttp does not (shared FRAMING.md), and counts body bytes itself:
- * on_headers_complete returns 1 ("no body") so that llhttp stops right after
- * the head, and the body is skipped without being read.
+ * llhttp (strict mode, no lenient flags) validates the head; once it has
+ * accepted a whole head, head_scan() reads it once more, line by line, to
+ * apply the rules llhttp does not (shared FRAMING.md) and to write the
+ * canonical field block. Per-header llhttp callbacks cost more than that
+ * second pass (bench/parse_bench), and a verdict taken on a complete head
+ * cannot depend on how its bytes were cut into pieces.
  *
- * Arena layout, rebuilt for every head:  [target][Name: value\r\n]...
- * Fields that are never forwarded (hop-by-hop, Content-Length, Expect) are
- * written, inspected and rolled back, so the arena is the canonical field
- * block by the end of the head.
+ * on_headers_complete returns 1 ("no body") and on_message_complete pauses,
+ * so llhttp stops right after the head; body bytes are counted, never read.
+ *
+ * Memory, allocated once per inspector:
+ *   arena[0 .. arena_cap)        canonical: [target][Name: value\r\n]...
+ *   arena[arena_cap .. +raw_cap) the raw head, when it came in pieces
+ *                                (a head in one piece is read where it is)
  */
 #include <stdlib.h>
 #include <string.h>
@@ -46,26 +50,15 @@ struct framing {
 	const struct framing_policy *policy;
 	enum framing_state state;
 
-	/* the feed in progress, and what came before it: the last byte that
-	 * was not SP/HTAB and how many SP/HTAB followed it */
-	const char *feed_begin;
-	char last_nonws;
-	uint32_t ws_run;
-
 	/* the current head */
 	uint32_t head_bytes;		/* bytes of it fed so far */
 	uint32_t nfields;
 	uint32_t target_len;		/* the target is at arena[0] */
-	uint32_t method_end, target_end;	/* offsets in the head */
-	uint32_t field_start;		/* arena offset of the current line */
-	uint32_t value_start;
 	uint32_t host_line, host_line_len;	/* the Host line, if any */
 	uint32_t accept_off, accept_len;
 	uint32_t authority_off, authority_len;	/* absolute-form target */
 	uint32_t path_off;		/* origin-form part of the target */
-	enum field_kind kind;
 	unsigned line_done:1;		/* the request line is complete */
-	unsigned version_seen:1;	/* a span of the version was seen */
 	uint8_t n_cl, n_te, n_host;	/* field lines seen, saturating */
 	unsigned te_chunked:1, te_bad:1, te_unknown:1;
 	unsigned host_bad:1;
@@ -80,7 +73,7 @@ struct framing {
 	const char *reason;
 	struct framing_request req;
 
-	uint32_t arena_len, arena_cap;
+	uint32_t arena_len, arena_cap, raw_cap;
 	char arena[];
 };
 
@@ -119,57 +112,6 @@ reject(struct framing *f, int status, const char *reason)
 		f->reason = reason;
 	}
 	return HPE_USER;
-}
-
-/*
- * The last byte before `at` that is not SP or HTAB, looking back into
- * earlier feeds if needed; *nws gets the number of SP/HTAB in between.
- * llhttp hands out spans but not what separates them; this is how the core
- * sees obs-fold and doubled spaces that llhttp lets through.
- */
-static char
-byte_before(const struct framing *f, const char *at, uint32_t *nws)
-{
-	const char *p = at;
-
-	while (p > f->feed_begin && (p[-1] == ' ' || p[-1] == '\t'))
-		p--;
-	if (p > f->feed_begin) {
-		*nws = (uint32_t)(at - p);
-		return p[-1];
-	}
-	*nws = (uint32_t)(at - p) + f->ws_run;
-	return f->last_nonws;
-}
-
-/* Offset of `at` from the start of the current head. */
-static inline uint32_t
-stream_off(const struct framing *f, const char *at)
-{
-	return f->head_bytes + (uint32_t)(at - f->feed_begin);
-}
-
-/* Append two bytes (": " or CRLF); the arena has room for them, see
- * framing_new, but the check stays. */
-static inline int
-arena_put2(struct framing *f, char a, char b)
-{
-	if (f->arena_cap - f->arena_len < 2)
-		return reject(f, 431, "request head too large");
-	f->arena[f->arena_len] = a;
-	f->arena[f->arena_len + 1] = b;
-	f->arena_len += 2;
-	return 0;
-}
-
-static int
-arena_put(struct framing *f, const char *p, size_t n)
-{
-	if (n > f->arena_cap - f->arena_len)
-		return reject(f, 431, "request head too large");
-	memcpy(f->arena + f->arena_len, p, n);
-	f->arena_len += (uint32_t)n;
-	return 0;
 }
 
 static enum field_kind
@@ -396,7 +338,6 @@ on_message_begin(llhttp_t *p)
 	f->host_line_len = 0;
 	f->accept_len = 0;
 	f->line_done = 0;
-	f->version_seen = 0;
 	f->n_cl = f->n_te = f->n_host = 0;
 	f->te_chunked = f->te_bad = f->te_unknown = 0;
 	f->host_bad = 0;
@@ -411,178 +352,14 @@ on_message_begin(llhttp_t *p)
 }
 
 static int
-on_url(llhttp_t *p, const char *at, size_t len)
-{
-	struct framing *f = (struct framing *)p;
-
-	/* RFC 9112 §3: method SP request-target, one space exactly */
-	if (f->target_len == 0 && stream_off(f, at) != f->method_end + 1)
-		return reject(f, 400, "invalid request line");
-	f->target_len += (uint32_t)len;
-	f->target_end = stream_off(f, at + len);
-	return arena_put(f, at, len);
-}
-
-static int
-on_version(llhttp_t *p, const char *at, size_t len)
-{
-	struct framing *f = (struct framing *)p;
-
-	(void)len;
-	/* RFC 9112 §3: request-target SP HTTP-version, one space exactly;
-	 * the span starts after "HTTP/" */
-	if (!f->version_seen && stream_off(f, at) != f->target_end + 6)
-		return reject(f, 400, "invalid request line");
-	f->version_seen = 1;
-	return 0;
-}
-
-static int
-on_method(llhttp_t *p, const char *at, size_t len)
-{
-	struct framing *f = (struct framing *)p;
-
-	f->method_end = stream_off(f, at + len);
-	return 0;
-}
-
-static int
 on_version_complete(llhttp_t *p)
 {
 	struct framing *f = (struct framing *)p;
 
 	f->line_done = 1;
-	f->field_start = f->arena_len;
 	/* RFC 9112 §2.3: we speak HTTP/1.0 and HTTP/1.1 only */
 	if (p->http_major != 1 || p->http_minor > 1)
 		return reject(f, 505, "HTTP version not supported");
-	return 0;
-}
-
-static int
-on_header_field(llhttp_t *p, const char *at, size_t len)
-{
-	struct framing *f = (struct framing *)p;
-
-	return arena_put(f, at, len);
-}
-
-static int
-on_header_field_complete(llhttp_t *p)
-{
-	struct framing *f = (struct framing *)p;
-	uint32_t n = f->arena_len - f->field_start;
-
-	/* RFC 9112 §2.3: a request line without a version is HTTP/0.9 */
-	if (!f->line_done)
-		return reject(f, 505, "HTTP version not supported");
-	/* RFC 9110 §5.1: field-name = token, so never empty */
-	if (n == 0)
-		return reject(f, 400, "empty field name");
-	if (++f->nfields > f->policy->max_headers)
-		return reject(f, 431, "too many header fields");
-	f->kind = field_classify(f->arena + f->field_start, n);
-	if (arena_put2(f, ':', ' ') != 0)
-		return HPE_USER;
-	f->value_start = f->arena_len;
-	return 0;
-}
-
-static int
-on_header_value(llhttp_t *p, const char *at, size_t len)
-{
-	struct framing *f = (struct framing *)p;
-
-	uint32_t nws;
-
-	/*
-	 * RFC 9112 §5.2: obs-fold is rejected. llhttp accepts a folded line as
-	 * more of the value; a span that starts right after a line break (and
-	 * any SP/HTAB) is one.
-	 */
-	if (len > 0 && byte_before(f, at, &nws) == '\n')
-		return reject(f, 400, "obs-fold in header field");
-	return arena_put(f, at, len);
-}
-
-static int
-on_header_value_complete(llhttp_t *p)
-{
-	struct framing *f = (struct framing *)p;
-	const char *v;
-	uint32_t n;
-	int keep = 1;
-
-	/* RFC 9112 §5.1: OWS around the value is not part of it */
-	while (f->arena_len > f->value_start &&
-	    (f->arena[f->arena_len - 1] == ' ' ||
-	    f->arena[f->arena_len - 1] == '\t'))
-		f->arena_len--;
-	v = f->arena + f->value_start;
-	n = f->arena_len - f->value_start;
-
-	switch (f->kind) {
-	case FK_CONTENT_LENGTH:
-		/* FRAMING.md: one Content-Length field, never a list */
-		if (f->n_cl++ > 0)
-			return reject(f, 400, "more than one Content-Length");
-		if (cl_parse(v, n, &f->content_length) != 0)
-			return reject(f, 400, "invalid Content-Length");
-		keep = 0;	/* written again, canonically */
-		break;
-	case FK_TRANSFER_ENCODING:
-		te_check(f, v, n);
-		keep = 0;
-		break;
-	case FK_HOST:
-		/* RFC 9112 §3.2: exactly one Host, with a valid value */
-		if (f->n_host < 2)
-			f->n_host++;
-		if (!host_valid(v, n))
-			f->host_bad = 1;
-		f->host_line = f->field_start;
-		break;
-	case FK_CONNECTION:
-		if (EQ(v, n, "keep-alive"))	/* what browsers send */
-			f->conn_keep_alive = 1;
-		else if (EQ(v, n, "close"))
-			f->conn_close = 1;
-		else
-			list_each(v, n, conn_element, f);
-		/* close and keep-alive are ours; other options name fields
-		 * that are removed when the head is complete */
-		keep = f->conn_extra;
-		break;
-	case FK_HOP:
-		keep = 0;	/* RFC 9110 §7.6.1 */
-		break;
-	case FK_EXPECT:
-		/* RFC 9110 §10.1.1: 100-continue is answered by the proxy */
-		if (EQ(v, n, "100-continue"))
-			f->expect_continue = 1;
-		else
-			f->expect_other = 1;
-		keep = 0;
-		break;
-	case FK_ACCEPT:
-		f->accept_off = f->value_start;
-		f->accept_len = n;
-		break;
-	case FK_X_FORWARDED_PROTO:
-		keep = !f->policy->add_x_forwarded_proto;
-		break;
-	case FK_OTHER:
-		break;
-	}
-	if (keep) {
-		if (arena_put2(f, '\r', '\n') != 0)
-			return HPE_USER;
-		if (f->kind == FK_HOST)
-			f->host_line_len = f->arena_len - f->host_line;
-	} else {
-		f->arena_len = f->field_start;
-	}
-	f->field_start = f->arena_len;
 	return 0;
 }
 
@@ -601,7 +378,6 @@ conn_strip(struct framing *f)
 	if (fields_strip_connection(block, &len) != 0)
 		return reject(f, 431, "Connection field too long");
 	f->arena_len = f->target_len + (uint32_t)len;
-	f->field_start = f->arena_len;
 	f->host_line_len = 0;
 	if (fields_find(block, len, "host", &off, &llen, &voff, &vlen)) {
 		f->host_line = f->target_len + (uint32_t)off;
@@ -658,18 +434,108 @@ target_check(struct framing *f)
 }
 
 /*
- * The head is complete: apply the policy. Returns 1 (llhttp: "no body",
- * the core counts it) to approve, HPE_USER to reject.
+ * One field line of an accepted head: name[0..nlen), value[0..vlen) with
+ * OWS already trimmed, to be placed at arena offset `at` if forwarded.
+ * Inspects what the core needs. Returns 1 to forward the line, 0 to drop
+ * it, -1 to refuse the request.
  */
 static int
-on_headers_complete(llhttp_t *p)
+field_inspect(struct framing *f, enum field_kind kind, size_t nlen,
+    const char *v, size_t vlen, uint32_t at)
 {
-	struct framing *f = (struct framing *)p;
-	const struct framing_policy *pol = f->policy;
-	struct framing_request *r = &f->req;
+	switch (kind) {
+	case FK_CONTENT_LENGTH:
+		/* FRAMING.md: one Content-Length field, never a list */
+		if (f->n_cl++ > 0)
+			return reject(f, 400, "more than one Content-Length"), -1;
+		if (cl_parse(v, vlen, &f->content_length) != 0)
+			return reject(f, 400, "invalid Content-Length"), -1;
+		return 0;	/* written again, canonically */
+	case FK_TRANSFER_ENCODING:
+		te_check(f, v, vlen);
+		return 0;
+	case FK_HOST:
+		/* RFC 9112 §3.2: exactly one Host, with a valid value */
+		if (f->n_host < 2)
+			f->n_host++;
+		if (!host_valid(v, vlen))
+			f->host_bad = 1;
+		f->host_line = at;
+		f->host_line_len = (uint32_t)(nlen + vlen + 4);
+		return 1;
+	case FK_CONNECTION:
+		if (EQ(v, vlen, "keep-alive"))	/* what browsers send */
+			f->conn_keep_alive = 1;
+		else if (EQ(v, vlen, "close"))
+			f->conn_close = 1;
+		else
+			list_each(v, vlen, conn_element, f);
+		/* close and keep-alive are ours; other options name fields
+		 * that are removed when the head is complete */
+		return f->conn_extra;
+	case FK_HOP:
+		return 0;	/* RFC 9110 §7.6.1 */
+	case FK_EXPECT:
+		/* RFC 9110 §10.1.1: 100-continue is answered by the proxy */
+		if (EQ(v, vlen, "100-continue"))
+			f->expect_continue = 1;
+		else
+			f->expect_other = 1;
+		return 0;
+	case FK_ACCEPT:
+		f->accept_off = at + (uint32_t)nlen + 2;
+		f->accept_len = (uint32_t)vlen;
+		return 1;
+	case FK_X_FORWARDED_PROTO:
+		return !f->policy->add_x_forwarded_proto;
+	case FK_OTHER:
+		break;
+	}
+	return 1;
+}
 
-	if (!f->line_done)	/* HTTP/0.9: no version, see above */
+/* Append raw bytes to the canonical block. */
+static int
+arena_add(struct framing *f, const char *p, size_t n)
+{
+	if (n > f->arena_cap - f->arena_len)
+		return reject(f, 431, "request head too large"), -1;
+	memcpy(f->arena + f->arena_len, p, n);
+	f->arena_len += (uint32_t)n;
+	return 0;
+}
+
+/*
+ * Read a head llhttp has accepted, h[0..n) (its request line and fields,
+ * CRLF ended, the empty line last), and apply the rules llhttp leaves to
+ * us. Returns 0 to approve (the canonical block is built), -1 to refuse.
+ */
+static int
+head_scan(struct framing *f, const char *h, size_t n)
+{
+	const struct framing_policy *pol = f->policy;
+	const llhttp_t *p = &f->parser;
+	struct framing_request *r = &f->req;
+	const char *end = h + n, *eol, *sp1, *sp2, *colon, *v, *ve, *run;
+
+	/* RFC 9112 §2.3: a request line without a version is HTTP/0.9 */
+	if (!f->line_done)
 		return reject(f, 505, "HTTP version not supported");
+	/* RFC 9112 §2.2: empty lines before the request line are ignored */
+	while (h + 1 < end && h[0] == '\r' && h[1] == '\n')
+		h += 2;
+
+	/* RFC 9112 §3: method SP request-target SP HTTP-version, one space
+	 * each (llhttp lets more through) */
+	eol = memchr(h, '\r', (size_t)(end - h));
+	sp1 = memchr(h, ' ', (size_t)(eol - h));
+	if (sp1 == NULL || sp1[1] == ' ' ||
+	    (sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1))) == NULL ||
+	    eol - sp2 != 9)
+		return reject(f, 400, "invalid request line");
+	f->target_len = (uint32_t)(sp2 - sp1 - 1);
+	memcpy(f->arena, sp1 + 1, f->target_len);
+	f->arena_len = f->target_len;
 
 	/* the request line, for logs, even if the request is refused */
 	r->method = p->method;
@@ -677,6 +543,53 @@ on_headers_complete(llhttp_t *p)
 	r->http_minor = p->http_minor;
 	r->target = f->arena;
 	r->target_len = f->target_len;
+
+	/*
+	 * Field lines. Most are forwarded as they came ("Name: value" with
+	 * one space and no trailing OWS): runs of those are copied in one
+	 * go; the others are dropped or written canonically.
+	 */
+	run = NULL;
+	for (h = eol + 2; h < end && *h != '\r'; h = eol + 2) {
+		size_t nlen;
+		int keep;
+
+		/* RFC 9112 §5.2: obs-fold, which llhttp takes as more value */
+		if (*h == ' ' || *h == '\t')
+			return reject(f, 400, "obs-fold in header field");
+		colon = memchr(h, ':', (size_t)(end - h));	/* llhttp: there is one */
+		nlen = (size_t)(colon - h);
+		/* RFC 9110 §5.1: field-name = token, so never empty */
+		if (nlen == 0)
+			return reject(f, 400, "empty field name");
+		if (++f->nfields > pol->max_headers)
+			return reject(f, 431, "too many header fields");
+		eol = memchr(colon, '\r', (size_t)(end - colon));
+		/* RFC 9112 §5.1: OWS around the value is not part of it */
+		for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
+			;
+		for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
+			;
+		keep = field_inspect(f, field_classify(h, nlen), nlen, v,
+		    (size_t)(ve - v), f->arena_len + (uint32_t)(run ? h - run : 0));
+		if (keep < 0)
+			return -1;
+		if (keep && v == colon + 2 && ve == eol) {
+			if (run == NULL)
+				run = h;	/* canonical already */
+			continue;
+		}
+		if (run != NULL && arena_add(f, run, (size_t)(h - run)) != 0)
+			return -1;
+		run = NULL;
+		if (keep && (arena_add(f, h, nlen) != 0 ||
+		    arena_add(f, ": ", 2) != 0 ||
+		    arena_add(f, v, (size_t)(ve - v)) != 0 ||
+		    arena_add(f, "\r\n", 2) != 0))
+			return -1;
+	}
+	if (run != NULL && arena_add(f, run, (size_t)(h - run)) != 0)
+		return -1;
 
 	/* RFC 9110 §9.3.6, §7.8: no tunnels, no protocol switch (yet) */
 	if (p->method == HTTP_CONNECT)
@@ -708,7 +621,7 @@ on_headers_complete(llhttp_t *p)
 	if (f->host_bad)
 		return reject(f, 400, "invalid Host");
 	if (target_check(f) != 0)
-		return HPE_USER;
+		return -1;
 
 	/* FRAMING.md policy: a body with no defined length is 411 */
 	if (f->n_te > 0 && pol->chunked == FRAMING_CHUNKED_REJECT)
@@ -724,7 +637,7 @@ on_headers_complete(llhttp_t *p)
 		return reject(f, 417, "unsupported expectation");
 
 	if (f->conn_extra && conn_strip(f) != 0)
-		return HPE_USER;
+		return -1;
 
 	r->has_body = f->n_cl > 0;
 	r->content_length = f->content_length;
@@ -734,6 +647,14 @@ on_headers_complete(llhttp_t *p)
 	r->head_method = p->method == HTTP_HEAD;
 	r->target = f->arena + f->path_off;
 	r->target_len = f->target_len - f->path_off;
+	return 0;
+}
+
+/* The head is complete: no body for llhttp (the core counts it). */
+static int
+on_headers_complete(llhttp_t *p)
+{
+	(void)p;
 	return 1;
 }
 
@@ -746,14 +667,7 @@ on_message_complete(llhttp_t *p)
 
 static const llhttp_settings_t framing_settings = {
 	.on_message_begin = on_message_begin,
-	.on_method = on_method,
-	.on_url = on_url,
-	.on_version = on_version,
 	.on_version_complete = on_version_complete,
-	.on_header_field = on_header_field,
-	.on_header_field_complete = on_header_field_complete,
-	.on_header_value = on_header_value,
-	.on_header_value_complete = on_header_value_complete,
 	.on_headers_complete = on_headers_complete,
 	.on_message_complete = on_message_complete,
 };
@@ -811,16 +725,18 @@ struct framing *
 framing_new(const struct framing_policy *policy)
 {
 	struct framing *f;
-	size_t cap;
+	size_t cap, raw;
 
 	/* a canonical line is at most one byte longer than the client's
-	 * ("Name:v" gains a space) */
+	 * ("Name:v" gains a space); the raw copy is at most one head */
 	cap = (size_t)policy->max_head_size + policy->max_headers + 64;
+	raw = policy->max_head_size;
 	/* only the struct is cleared: arena pages are touched when used */
-	if ((f = malloc(sizeof(*f) + cap)) == NULL)
+	if ((f = malloc(sizeof(*f) + cap + raw)) == NULL)
 		return NULL;
 	memset(f, 0, sizeof(*f));
 	f->arena_cap = (uint32_t)cap;
+	f->raw_cap = (uint32_t)raw;
 	f->policy = policy;
 	llhttp_init(&f->parser, HTTP_REQUEST, &framing_settings);
 	return f;
@@ -830,17 +746,18 @@ int
 framing_fits(const struct framing *f, const struct framing_policy *policy)
 {
 	return (size_t)policy->max_head_size + policy->max_headers + 64 <=
-	    f->arena_cap;
+	    f->arena_cap && policy->max_head_size <= f->raw_cap;
 }
 
 void
 framing_reset(struct framing *f)
 {
 	const struct framing_policy *policy = f->policy;
-	uint32_t cap = f->arena_cap;
+	uint32_t cap = f->arena_cap, raw = f->raw_cap;
 
 	memset(f, 0, sizeof(*f));
 	f->arena_cap = cap;
+	f->raw_cap = raw;
 	f->policy = policy;
 	llhttp_init(&f->parser, HTTP_REQUEST, &framing_settings);
 }
@@ -857,13 +774,15 @@ framing_set_policy(struct framing *f, const struct framing_policy *policy)
 	f->policy = policy;
 }
 
-/* Head bytes llhttp may still see. (An arena sized for an older, smaller
- * policy is protected by arena_put: it answers 431.) */
+/* Head bytes llhttp may still see: the policy's limit, and the raw area's
+ * size for an inspector made under an older, smaller policy. */
 static uint32_t
 head_budget(const struct framing *f)
 {
 	uint32_t max = f->policy->max_head_size;
 
+	if (max > f->raw_cap)
+		max = f->raw_cap;
 	return max > f->head_bytes ? max - f->head_bytes : 0;
 }
 
@@ -947,22 +866,6 @@ map_error(struct framing *f, llhttp_errno_t err, const char *data, size_t n)
 	}
 }
 
-/* Remember the tail of a head feed for byte_before(). */
-static void
-feed_history(struct framing *f, const char *data, size_t n)
-{
-	size_t k = n;
-
-	while (k > 0 && (data[k - 1] == ' ' || data[k - 1] == '\t'))
-		k--;
-	if (k == 0) {
-		f->ws_run += (uint32_t)n;
-	} else {
-		f->ws_run = (uint32_t)(n - k);
-		f->last_nonws = data[k - 1];
-	}
-}
-
 static struct framing_step
 step(enum framing_verdict v, size_t consumed)
 {
@@ -1014,11 +917,11 @@ framing_feed(struct framing *f, const char *data, size_t len)
 				budget = line;
 		}
 		n = len - off < budget ? len - off : budget;
-		f->feed_begin = data + off;
 		err = llhttp_execute(&f->parser, data + off, n);
 		if (err != HPE_OK)
 			break;
-		feed_history(f, data + off, n);
+		/* the head goes on in the next piece: keep this part */
+		memcpy(f->arena + f->arena_cap + f->head_bytes, data + off, n);
 		f->head_bytes += (uint32_t)n;
 		off += n;
 		if (off == len && n < budget)
@@ -1036,9 +939,21 @@ framing_feed(struct framing *f, const char *data, size_t len)
 	}
 	used = (size_t)(llhttp_get_error_pos(&f->parser) - (data + off));
 	if (err == HPE_PAUSED) {
-		feed_history(f, data + off, used);
+		const char *h = data + off;
+		size_t hn = used;
+
 		llhttp_resume(&f->parser);
+		if (f->head_bytes > 0) {
+			/* the head came in pieces: read it whole from the copy */
+			h = f->arena + f->arena_cap;
+			memcpy((char *)h + f->head_bytes, data + off, used);
+			hn += f->head_bytes;
+		}
 		f->head_bytes = 0;
+		if (head_scan(f, h, hn) != 0) {
+			f->state = ST_CLOSED;
+			return step(FRAMING_REJECT, off + used);
+		}
 		f->body_left = f->req.content_length;
 		if (f->body_left > 0)
 			f->state = ST_BODY;
@@ -1212,7 +1127,7 @@ framing_field(const struct framing *f, const char *lname, size_t *len)
 
 	/* complete lines only: a refused head may stop in the middle of one */
 	if (!f->line_done || !fields_find(f->arena + f->target_len,
-	    f->field_start - f->target_len, lname, &off, &llen, &voff, len)) {
+	    f->arena_len - f->target_len, lname, &off, &llen, &voff, len)) {
 		*len = 0;
 		return NULL;
 	}

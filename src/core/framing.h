@@ -157,8 +157,8 @@ size_t framing_head_size(const struct framing *, const struct framing_peer *);
 /*
  * The first forwarded field named `lname` (lower case), for logs: a pointer
  * into the inspector's arena, valid until the next framing_feed(). NULL
- * when there is none. Valid after FRAMING_HEAD (and after a reject that
- * happened once the head was complete).
+ * when there is none. Valid after FRAMING_HEAD, and after a refusal of a
+ * head llhttp accepted (411, 413...); a head llhttp refused has no fields.
  */
 const char *framing_field(const struct framing *, const char *lname, size_t *len);
 
