@@ -527,7 +527,9 @@ head_scan(struct framing *f, const char *h, size_t n)
 
 	/* RFC 9112 §3: method SP request-target SP HTTP-version, one space
 	 * each (llhttp lets more through) */
-	eol = memchr(h, '\r', (size_t)(end - h));
+	if ((eol = memchr(h, '\r', (size_t)(end - h))) == NULL ||
+	    eol + 1 >= end || eol[1] != '\n')
+		return reject(f, 400, "malformed request head");
 	sp1 = memchr(h, ' ', (size_t)(eol - h));
 	if (sp1 == NULL || sp1[1] == ' ' ||
 	    (sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1))) == NULL ||
@@ -557,14 +559,19 @@ head_scan(struct framing *f, const char *h, size_t n)
 		/* RFC 9112 §5.2: obs-fold, which llhttp takes as more value */
 		if (*h == ' ' || *h == '\t')
 			return reject(f, 400, "obs-fold in header field");
-		colon = memchr(h, ':', (size_t)(end - h));	/* llhttp: there is one */
+		/* RFC 9112 §2.2: lines end with CRLF; llhttp lets a bare LF
+		 * end the head. Whatever llhttp let through, this pass never
+		 * reads past the head and refuses what is not CRLF lines. */
+		if ((colon = memchr(h, ':', (size_t)(end - h))) == NULL ||
+		    (eol = memchr(h, '\r', (size_t)(end - h))) == NULL ||
+		    colon > eol || eol + 1 >= end || eol[1] != '\n')
+			return reject(f, 400, "malformed request head");
 		nlen = (size_t)(colon - h);
 		/* RFC 9110 §5.1: field-name = token, so never empty */
 		if (nlen == 0)
 			return reject(f, 400, "empty field name");
 		if (++f->nfields > pol->max_headers)
 			return reject(f, 431, "too many header fields");
-		eol = memchr(colon, '\r', (size_t)(end - colon));
 		/* RFC 9112 §5.1: OWS around the value is not part of it */
 		for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
 			;
@@ -588,6 +595,8 @@ head_scan(struct framing *f, const char *h, size_t n)
 		    arena_add(f, "\r\n", 2) != 0))
 			return -1;
 	}
+	if (h + 1 >= end || h[0] != '\r' || h[1] != '\n')
+		return reject(f, 400, "malformed request head");
 	if (run != NULL && arena_add(f, run, (size_t)(h - run)) != 0)
 		return -1;
 
