@@ -781,6 +781,9 @@ upstream_read(struct bufferevent *bev, void *arg)
 		}
 	}
 out:
+	/* the response timeout is an idle timeout once the head is in */
+	if (c->state == C_RESPONSE && response_started(u->resp))
+		timer_arm(c->timer, c->wg->gen->conf.upstream_response_timeout);
 	if (evbuffer_get_length(out) > HIGH_WATER) {
 		bufferevent_disable(bev, EV_READ);
 		c->upstream_paused = 1;
@@ -798,6 +801,7 @@ upstream_write(struct bufferevent *bev, void *arg)
 		return;
 	/* drained below the low mark: read more request body */
 	if (c->state == C_BODY) {
+		timer_arm(c->timer, c->wg->gen->conf.client_body_timeout);
 		bufferevent_enable(c->bev, EV_READ);
 		client_body(c);
 	}
@@ -884,6 +888,10 @@ client_write(struct bufferevent *bev, void *arg)
 		return;
 	}
 	if (c->upstream_paused && c->up) {
+		/* a slow reader is still a reader: the idle clock restarts */
+		if (c->state == C_RESPONSE)
+			timer_arm(c->timer,
+			    c->wg->gen->conf.upstream_response_timeout);
 		c->upstream_paused = 0;
 		bufferevent_enable(c->up->bev, EV_READ);
 		upstream_read(c->up->bev, c->up);

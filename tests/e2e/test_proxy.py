@@ -419,3 +419,55 @@ class TestCommandLine(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def vm_rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for %d" % pid)
+
+
+# Backpressure: a client that stops reading never makes lengthguard hold the
+# response. The origin streams 512 MiB as fast as it can; the client reads
+# 1 MiB, then reads nothing while the proxy's memory is sampled (each sample
+# waits on the proxy's own progress, not on a sleep), then reads the rest.
+class TestSlowReaderBackpressure(ProxyCase):
+    SIZE = 512 * MIB
+
+    def test_slow_reader_download(self):
+        pid = self.proxy.pid
+        base = vm_rss_kib(pid)
+        c = self.client(self.proxy.port, timeout=30)
+        c.send(build_request("GET", "/big?size=%d" % self.SIZE))
+        c.sock.settimeout(30)
+        got = 0
+        while got < MIB:
+            data = c.sock.recv(65536)
+            self.assertTrue(data, "EOF early")
+            got += len(data)
+        # stalled reader: sample until the proxy's memory stops moving
+        # (three equal samples) or 3 s pass; it must stay small meanwhile
+        peak, last, same = base, -1, 0
+        deadline = time.monotonic() + 3.0
+        while time.monotonic() < deadline and same < 3:
+            rss = vm_rss_kib(pid)
+            peak = max(peak, rss)
+            same = same + 1 if rss == last else 0
+            last = rss
+            os.sched_yield()
+            time.sleep(0.05)    # sampling interval, not synchronisation
+        self.assertLess(peak - base, 32 * 1024,
+                        "RSS grew by %d KiB while the client did not read"
+                        % (peak - base))
+        # now read everything: the whole response arrives
+        c.sock.settimeout(60)
+        while True:
+            data = c.sock.recv(1 << 20)
+            if not data:
+                break
+            got += len(data)
+            if got >= self.SIZE:
+                break
+        self.assertGreaterEqual(got, self.SIZE, "short response")
