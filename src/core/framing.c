@@ -59,6 +59,8 @@ struct framing {
 	uint32_t authority_off, authority_len;	/* absolute-form target */
 	uint32_t path_off;		/* origin-form part of the target */
 	unsigned line_done:1;		/* the request line is complete */
+	unsigned line_open:1;		/* the next or current request line is
+					   not complete: the line limit applies */
 	uint8_t n_cl, n_te, n_host;	/* field lines seen, saturating */
 	unsigned te_chunked:1, te_bad:1, te_unknown:1;
 	unsigned host_bad:1;
@@ -357,6 +359,7 @@ on_version_complete(llhttp_t *p)
 	struct framing *f = (struct framing *)p;
 
 	f->line_done = 1;
+	f->line_open = 0;
 	/* RFC 9112 §2.3: we speak HTTP/1.0 and HTTP/1.1 only */
 	if (p->http_major != 1 || p->http_minor > 1)
 		return reject(f, 505, "HTTP version not supported");
@@ -747,6 +750,7 @@ framing_new(const struct framing_policy *policy)
 	f->arena_cap = (uint32_t)cap;
 	f->raw_cap = (uint32_t)raw;
 	f->policy = policy;
+	f->line_open = 1;
 	llhttp_init(&f->parser, HTTP_REQUEST, &framing_settings);
 	return f;
 }
@@ -768,6 +772,7 @@ framing_reset(struct framing *f)
 	f->arena_cap = cap;
 	f->raw_cap = raw;
 	f->policy = policy;
+	f->line_open = 1;
 	llhttp_init(&f->parser, HTTP_REQUEST, &framing_settings);
 }
 
@@ -916,7 +921,7 @@ framing_feed(struct framing *f, const char *data, size_t len)
 	 */
 	for (off = 0;;) {
 		budget = head_budget(f);
-		if (!f->line_done) {
+		if (f->line_open) {
 			/* the line without CRLF: llhttp completes the version
 			 * on its last digit */
 			uint32_t line = f->policy->max_request_line;
@@ -935,12 +940,12 @@ framing_feed(struct framing *f, const char *data, size_t len)
 		off += n;
 		if (off == len && n < budget)
 			return step(FRAMING_MORE, len);
-		if (!f->line_done || f->head_bytes >= f->policy->max_head_size) {
+		if (f->line_open || f->head_bytes >= f->policy->max_head_size) {
 			f->state = ST_CLOSED;
-			if (f->line_done)
-				reject(f, 431, "request head too large");
-			else
+			if (f->line_open)
 				reject(f, 414, "request line too long");
+			else
+				reject(f, 431, "request head too large");
 			return step(FRAMING_REJECT, off);
 		}
 		if (off == len)
@@ -952,6 +957,7 @@ framing_feed(struct framing *f, const char *data, size_t len)
 		size_t hn = used;
 
 		llhttp_resume(&f->parser);
+		f->line_open = 1;	/* for the next request */
 		if (f->head_bytes > 0) {
 			/* the head came in pieces: read it whole from the copy */
 			h = f->arena + f->arena_cap;
