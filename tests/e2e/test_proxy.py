@@ -10,12 +10,13 @@ import random
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
 import unittest
 
-from harness import (CONF_DIR, HELLO, PAGES_DIR, E2ECase,
+from harness import (CONF_DIR, HELLO, IO_TIMEOUT, PAGES_DIR, E2ECase,
                      build_request, free_port, origin_reply, run_proxy_cmd,
                      short, write_conf)
 
@@ -471,3 +472,71 @@ class TestSlowReaderBackpressure(ProxyCase):
             if got >= self.SIZE:
                 break
         self.assertGreaterEqual(got, self.SIZE, "short response")
+
+
+def wait_file_contains(path, text, timeout=5.0):
+    """Poll a log file until it holds `text` (bounded; condition, not time)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with open(path) as f:
+                if text in f.read():
+                    return
+        except FileNotFoundError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError("%s never appeared in %s" % (text, path))
+        time.sleep(0.02)
+
+
+# workers = 2: each worker has its own SO_REUSEPORT listener; both serve.
+class TestTwoWorkers(ProxyCase):
+    overrides = {"proxy": {"workers": "2"}}
+
+    def test_two_workers_serve_new_connections(self):
+        self.proxy.wait_line(r"\(2 workers\)")
+        for i in range(40):
+            c = self.client(self.proxy.port)
+            r = c.request("GET", "/w%d" % i)
+            self.assertEqual(r.status, 200, r)
+            c.close()
+
+
+# SIGUSR1 reopens the access log file (for rotation).
+class TestLogReopen(E2ECase):
+    def test_sigusr1_reopens_access_log(self):
+        log = os.path.join(self.tmpdir, "access.log")
+        origin = self.start_origin()
+        proxy = self.start_proxy(origin.port, {"log": {"access": log}})
+        c = self.client(proxy.port)
+        self.assertEqual(c.request("GET", "/before").status, 200)
+        wait_file_contains(log, '"GET /before HTTP/1.1" 200')
+        os.rename(log, log + ".1")
+        mark = proxy.log.mark()
+        proxy.send_signal(signal.SIGUSR1)
+        proxy.wait_line(r"log files reopened", since=mark)
+        self.assertEqual(c.request("GET", "/after").status, 200)
+        wait_file_contains(log, '"GET /after HTTP/1.1" 200')
+        with open(log + ".1") as f:
+            self.assertNotIn("/after", f.read())
+
+
+# max_connections: at the limit the listener pauses; a waiting client is
+# served as soon as a connection ends.
+class TestMaxConnections(ProxyCase):
+    overrides = {"proxy": {"max_connections": "2"}}
+
+    def test_accept_pauses_then_resumes(self):
+        c1 = self.client(self.proxy.port)
+        c2 = self.client(self.proxy.port)
+        self.assertEqual(c1.request("GET", "/one").status, 200)
+        self.assertEqual(c2.request("GET", "/two").status, 200)
+        c3 = self.client(self.proxy.port)     # queued in the backlog
+        c3.send(build_request("GET", "/three"))
+        c3.sock.settimeout(0.5)
+        with self.assertRaises(socket.timeout, msg="served above the limit"):
+            c3.sock.recv(1)
+        c1.close()
+        c3.sock.settimeout(IO_TIMEOUT)
+        r = c3.read_response()
+        self.assertEqual(r.status, 200, r)
