@@ -385,6 +385,10 @@ conn_strip(struct framing *f)
 	if (fields_find(block, len, "host", &off, &llen, &voff, &vlen)) {
 		f->host_line = f->target_len + (uint32_t)off;
 		f->host_line_len = (uint32_t)llen;
+	} else if (f->n_host > 0) {
+		/* RFC 9110 §7.6.1: Host is for every recipient, never an
+		 * option of one connection; the upstream must get it */
+		return reject(f, 400, "Connection names Host");
 	}
 	f->accept_len = 0;
 	if (fields_find(block, len, "accept", &off, &llen, &voff, &vlen)) {
