@@ -30,13 +30,13 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
 
 #include "framing.h"
 #include "httpdate.h"
+#include "io.h"
 #include "log.h"
 #include "pages.h"
 #include "proxy.h"
@@ -63,7 +63,7 @@ struct client;
 struct upconn {
 	struct wgen *wg;
 	int idx;			/* upstream index in the gen */
-	struct bufferevent *bev;
+	struct io io;
 	struct response *resp;
 	struct client *c;		/* NULL while idle in the pool */
 	struct event *timer;		/* idle expiry while pooled */
@@ -85,7 +85,7 @@ struct wgen {
 struct client {
 	struct worker *w;
 	struct wgen *wg;
-	struct bufferevent *bev;
+	struct io io;
 	struct framing *fr;
 	struct upconn *up;
 	struct event *timer;
@@ -140,7 +140,8 @@ static void client_input(struct client *);
 static void client_reply(struct client *, int status, const char *reason);
 static void client_close_flushed(struct client *);
 static void upconn_free(struct upconn *);
-static void upstream_read(struct bufferevent *, void *);
+static void upstream_read(struct upconn *);
+static void upstream_cb(struct io *, int, void *);
 static void request_done(struct client *);
 
 /* ------------------------------------------------------------ gens */
@@ -349,8 +350,7 @@ upconn_free(struct upconn *u)
 	}
 	if (u->timer)
 		event_free(u->timer);
-	if (u->bev)
-		bufferevent_free(u->bev);
+	io_close(&u->io);
 	response_free(u->resp);
 	wgen_unref(u->wg);
 	free(u);
@@ -359,17 +359,10 @@ upconn_free(struct upconn *u)
 /* A pooled connection heard something: the upstream closed it (or sent
  * bytes nobody asked for). Either way it cannot be used. */
 static void
-upconn_idle_event(struct bufferevent *bev, short what, void *arg)
+upconn_idle_cb(struct io *io, int event, void *arg)
 {
-	(void)bev;
-	(void)what;
-	upconn_free(arg);
-}
-
-static void
-upconn_idle_read(struct bufferevent *bev, void *arg)
-{
-	(void)bev;
+	(void)io;
+	(void)event;
 	upconn_free(arg);
 }
 
@@ -393,20 +386,18 @@ upconn_release(struct upconn *u)
 	u->c = NULL;
 	if (w->stopping || wg != w->cur ||
 	    wg->nidle[u->idx] >= wg->gen->conf.upstream_pool_size ||
-	    evbuffer_get_length(bufferevent_get_input(u->bev)) > 0) {
+	    evbuffer_get_length(u->io.in) > 0 || u->io.failed || u->io.eof) {
 		upconn_free(u);
 		return;
 	}
-	bufferevent_setcb(u->bev, upconn_idle_read, NULL, upconn_idle_event, u);
-	bufferevent_setwatermark(u->bev, EV_READ, 0, 0);
-	bufferevent_enable(u->bev, EV_READ);
+	u->io.cb = upconn_idle_cb;
+	u->io.arg = u;
+	io_read(&u->io, 1);
 	TAILQ_INSERT_HEAD(&wg->idle[u->idx], u, entry);
 	wg->nidle[u->idx]++;
 	timer_arm(u->timer, UPSTREAM_IDLE_MS);
 }
 
-static void upstream_event(struct bufferevent *, short, void *);
-static void upstream_write(struct bufferevent *, void *);
 
 /* A connection to upstream `idx`: from the pool, or a new one. */
 static struct upconn *
@@ -429,23 +420,24 @@ upconn_get(struct client *c, int idx, int *fresh)
 		u->idx = idx;
 		u->resp = response_new(cf->policy.max_head_size > 65536 ?
 		    cf->policy.max_head_size : 65536);
-		u->bev = bufferevent_socket_new(c->w->base, -1,
-		    BEV_OPT_CLOSE_ON_FREE);
+		u->io.fd = -1;
 		u->timer = evtimer_new(c->w->base, upconn_idle_timeout, u);
-		if (u->resp == NULL || u->bev == NULL || u->timer == NULL ||
-		    bufferevent_socket_connect(u->bev,
+		if (u->resp == NULL || u->timer == NULL ||
+		    io_connect(&u->io, c->w->base,
 		    (struct sockaddr *)&wg->gen->upstream[idx],
-		    (int)wg->gen->upstream_len[idx]) != 0) {
+		    wg->gen->upstream_len[idx], upstream_cb, u) != 0) {
 			upconn_free(u);
 			return NULL;
 		}
+		u->io.read_size = 64 * 1024;	/* bodies stream in big reads */
+		u->io.low_water = LOW_WATER;
 		*fresh = 1;
 	}
 	u->c = c;
 	c->up = u;
-	bufferevent_setcb(u->bev, upstream_read, upstream_write, upstream_event, u);
-	bufferevent_setwatermark(u->bev, EV_WRITE, LOW_WATER, 0);
-	bufferevent_enable(u->bev, EV_READ | EV_WRITE);
+	u->io.cb = upstream_cb;
+	u->io.arg = u;
+	io_read(&u->io, 1);
 	return u;
 }
 
@@ -468,7 +460,7 @@ client_reply(struct client *c, int status, const char *reason)
 {
 	struct worker *w = c->w;
 	struct pages *ps = c->wg->gen->pages;
-	struct evbuffer *out = bufferevent_get_output(c->bev);
+	struct evbuffer *out = c->io.out;
 	const struct page_reply *r;
 	int json = c->fr ? framing_wants_json(c->fr) : 0;
 
@@ -491,10 +483,7 @@ client_reply(struct client *c, int status, const char *reason)
 static void
 client_linger_flushed(struct client *c)
 {
-	int fd = bufferevent_getfd(c->bev);
-
-	if (fd >= 0)
-		shutdown(fd, SHUT_WR);
+	io_shutdown_write(&c->io);
 	timer_arm(c->timer, c->wg->gen->conf.linger_timeout);
 	c->state = C_DRAIN;
 }
@@ -510,9 +499,11 @@ client_close_flushed(struct client *c)
 	if (c->up)
 		upconn_free(c->up);
 	c->state = C_LINGER;
-	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+	c->io.low_water = 0;
+	c->io.read_max = 0;	/* read and discard whatever comes */
+	io_read(&c->io, 1);
+	io_flush(&c->io);
+	if (evbuffer_get_length(c->io.out) == 0)
 		client_linger_flushed(c);
 	else
 		timer_arm(c->timer, c->wg->gen->conf.linger_timeout + 5000);
@@ -523,14 +514,14 @@ client_close_flushed(struct client *c)
 static void
 client_body(struct client *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in = c->io.in;
 	struct evbuffer *up_out;
 	uint64_t left;
 	size_t n;
 
 	if (c->up == NULL)
 		return;
-	up_out = bufferevent_get_output(c->up->bev);
+	up_out = c->up->io.out;
 	left = framing_body_left(c->fr);
 	n = evbuffer_get_length(in);
 	if ((uint64_t)n > left)
@@ -539,6 +530,8 @@ client_body(struct client *c)
 		evbuffer_remove_buffer(in, up_out, n);
 		framing_body_done(c->fr, n);
 		timer_arm(c->timer, c->wg->gen->conf.client_body_timeout);
+		io_flush(&c->up->io);
+		io_consumed(&c->io);
 	}
 	if (framing_body_left(c->fr) == 0) {
 		c->state = C_RESPONSE;
@@ -548,7 +541,7 @@ client_body(struct client *c)
 	} else if (!c->up->connected) {
 		timer_arm(c->timer, c->wg->gen->conf.upstream_connect_timeout);
 	} else if (evbuffer_get_length(up_out) > HIGH_WATER) {
-		bufferevent_disable(c->bev, EV_READ);	/* resumed on drain */
+		io_read(&c->io, 0);	/* resumed on IO_DRAINED upstream */
 	}
 }
 
@@ -557,7 +550,7 @@ response_sink_client(void *arg, const char *data, size_t len)
 {
 	struct client *c = arg;
 
-	evbuffer_add(bufferevent_get_output(c->bev), data, len);
+	evbuffer_add(c->io.out, data, len);
 	c->body_bytes += len;
 }
 
@@ -579,7 +572,7 @@ request_forward(struct client *c)
 	peer.default_host = g->upstream_host[idx];
 	if (upconn_get(c, idx, &fresh) == NULL)
 		return -1;
-	out = bufferevent_get_output(c->up->bev);
+	out = c->up->io.out;
 	if (evbuffer_reserve_space(out, (ev_ssize_t)framing_head_size(c->fr, &peer),
 	    &v, 1) < 1 ||
 	    (n = framing_write_head(c->fr, &peer, v.iov_base, v.iov_len)) < 0) {
@@ -588,10 +581,12 @@ request_forward(struct client *c)
 	}
 	v.iov_len = (size_t)n;
 	evbuffer_commit_space(out, &v, 1);
+	io_flush(&c->up->io);
 	response_begin(c->up->resp, r->head_method, r->http_minor,
 	    response_sink_client, c);
 	clock_gettime(CLOCK_MONOTONIC, &c->t_up);
-	c->up->connected = !fresh;
+	c->up->connected = !c->up->io.connecting;
+	(void)fresh;
 	if (fresh)
 		timer_arm(c->timer, g->conf.upstream_connect_timeout);
 	return 0;
@@ -618,7 +613,10 @@ request_start(struct client *c)
 	}
 	/* RFC 9110 §10.1.1: the proxy answers 100-continue itself */
 	if (r->expect_continue && r->http_minor == 1)
-		bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+	{
+		evbuffer_add(c->io.out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+		io_flush(&c->io);
+	}
 	c->state = C_BODY;
 	client_body(c);
 }
@@ -627,7 +625,7 @@ request_start(struct client *c)
 static void
 client_input(struct client *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in = c->io.in;
 	struct evbuffer_iovec v;
 	struct framing_step s;
 
@@ -640,6 +638,7 @@ client_input(struct client *c)
 		}
 		s = framing_feed(c->fr, v.iov_base, v.iov_len);
 		evbuffer_drain(in, s.consumed);
+		io_consumed(&c->io);
 		switch (s.verdict) {
 		case FRAMING_MORE:
 			if (c->state == C_IDLE && !framing_idle(c->fr)) {
@@ -689,9 +688,9 @@ request_done(struct client *c)
 		return;
 	}
 	c->state = C_IDLE;
-	bufferevent_enable(c->bev, EV_READ);
+	io_read(&c->io, 1);
 	timer_arm(c->timer, c->wg->gen->conf.keepalive_timeout);
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 &&
+	if (evbuffer_get_length(c->io.in) == 0 &&
 	    framing_idle(c->fr))
 		client_framing_put(c);
 	else
@@ -713,11 +712,10 @@ response_failed(struct client *c, const char *why, int status)
 }
 
 static void
-upstream_read(struct bufferevent *bev, void *arg)
+upstream_read(struct upconn *u)
 {
-	struct upconn *u = arg;
 	struct client *c = u->c;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer *in = u->io.in;
 	struct evbuffer *out;
 	struct evbuffer_iovec v;
 	struct response_step s;
@@ -727,7 +725,7 @@ upstream_read(struct bufferevent *bev, void *arg)
 		upconn_free(u);
 		return;
 	}
-	out = bufferevent_get_output(c->bev);
+	out = c->io.out;
 	for (;;) {
 		/* an empty feed still matters: a head without a body ends on
 		 * the next step */
@@ -769,6 +767,7 @@ upstream_read(struct bufferevent *bev, void *arg)
 				evbuffer_drain(in, s.consumed);
 			}
 			if (s.verdict == RESPONSE_END) {
+				io_flush(&c->io);
 				request_done(c);
 				return;
 			}
@@ -776,63 +775,58 @@ upstream_read(struct bufferevent *bev, void *arg)
 		case RESPONSE_ERROR:
 			log_warn("upstream response error: %s",
 			    response_error(u->resp));
+			io_flush(&c->io);
 			response_failed(c, response_error(u->resp), 502);
 			return;
 		}
 	}
 out:
+	io_flush(&c->io);
 	/* the response timeout is an idle timeout once the head is in */
 	if (c->state == C_RESPONSE && response_started(u->resp))
 		timer_arm(c->timer, c->wg->gen->conf.upstream_response_timeout);
 	if (evbuffer_get_length(out) > HIGH_WATER) {
-		bufferevent_disable(bev, EV_READ);
+		io_read(&u->io, 0);	/* resumed on the client's IO_DRAINED */
 		c->upstream_paused = 1;
 	}
 }
 
+/* The upstream took the request body down to the low mark: read more. */
 static void
-upstream_write(struct bufferevent *bev, void *arg)
+upstream_drained(struct upconn *u)
 {
-	struct upconn *u = arg;
 	struct client *c = u->c;
 
-	(void)bev;
-	if (c == NULL)
-		return;
-	/* drained below the low mark: read more request body */
-	if (c->state == C_BODY) {
+	if (c != NULL && c->state == C_BODY) {
 		timer_arm(c->timer, c->wg->gen->conf.client_body_timeout);
-		bufferevent_enable(c->bev, EV_READ);
+		io_read(&c->io, 1);
 		client_body(c);
 	}
 }
 
 static void
-upstream_event(struct bufferevent *bev, short what, void *arg)
+upstream_connected(struct upconn *u)
 {
-	struct upconn *u = arg;
 	struct client *c = u->c;
 
-	(void)bev;
-	if (c == NULL) {
-		upconn_free(u);
-		return;
+	u->connected = 1;
+	if (c->state == C_BODY) {
+		timer_arm(c->timer, c->wg->gen->conf.client_body_timeout);
+		client_body(c);
+	} else if (c->state == C_RESPONSE) {
+		timer_arm(c->timer, c->wg->gen->conf.upstream_response_timeout);
 	}
-	if (what & BEV_EVENT_CONNECTED) {
-		u->connected = 1;
-		if (c->state == C_BODY) {
-			timer_arm(c->timer, c->wg->gen->conf.client_body_timeout);
-			client_body(c);
-		} else if (c->state == C_RESPONSE) {
-			timer_arm(c->timer,
-			    c->wg->gen->conf.upstream_response_timeout);
-		}
-		return;
-	}
+}
+
+/* The upstream closed, or its socket failed. */
+static void
+upstream_gone(struct upconn *u, int event)
+{
+	struct client *c = u->c;
+
 	if (!u->connected) {
 		/* nothing reached the upstream: another try is safe */
-		log_warn("upstream connect failed: %s",
-		    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		log_warn("upstream connect failed: %s", strerror(errno));
 		upconn_free(u);
 		if (++c->tries < c->wg->gen->conf.nupstream &&
 		    request_forward(c) == 0)
@@ -840,25 +834,51 @@ upstream_event(struct bufferevent *bev, short what, void *arg)
 		client_reply(c, 502, "upstream connect failed");
 		return;
 	}
-	if (what & BEV_EVENT_EOF) {
+	if (event == IO_EOF) {
 		struct response_step s = response_eof(u->resp);
 
 		if (s.verdict == RESPONSE_END) {
+			io_flush(&c->io);
 			request_done(c);
 			return;
 		}
 	}
-	response_failed(c, (what & BEV_EVENT_EOF) ?
-	    "upstream closed early" : "upstream connection error", 502);
+	response_failed(c, event == IO_EOF ? "upstream closed early" :
+	    "upstream connection error", 502);
+}
+
+static void
+upstream_cb(struct io *io, int event, void *arg)
+{
+	struct upconn *u = arg;
+
+	(void)io;
+	if (u->c == NULL) {
+		upconn_free(u);
+		return;
+	}
+	switch (event) {
+	case IO_READ:
+		upstream_read(u);
+		break;
+	case IO_DRAINED:
+		upstream_drained(u);
+		break;
+	case IO_CONNECTED:
+		upstream_connected(u);
+		break;
+	default:
+		upstream_gone(u, event);
+		break;
+	}
 }
 
 /* ------------------------------------------------------ client events */
 
 static void
-client_read(struct bufferevent *bev, void *arg)
+client_read(struct client *c)
 {
-	struct client *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct evbuffer *in = c->io.in;
 
 	switch (c->state) {
 	case C_IDLE:
@@ -869,22 +889,22 @@ client_read(struct bufferevent *bev, void *arg)
 		client_body(c);
 		break;
 	case C_RESPONSE:
-		/* a pipelined request waits; the read watermark bounds it */
+		/* a pipelined request waits; read_max bounds it */
 		break;
 	default:
 		evbuffer_drain(in, evbuffer_get_length(in));	/* lingering */
+		io_consumed(&c->io);
 		break;
 	}
 }
 
+/* The client's output went down to the low mark (or empty). */
 static void
-client_write(struct bufferevent *bev, void *arg)
+client_drained(struct client *c)
 {
-	struct client *c = arg;
-
-	(void)bev;
 	if (c->state == C_LINGER) {
-		client_linger_flushed(c);
+		if (evbuffer_get_length(c->io.out) == 0)
+			client_linger_flushed(c);
 		return;
 	}
 	if (c->upstream_paused && c->up) {
@@ -893,32 +913,45 @@ client_write(struct bufferevent *bev, void *arg)
 			timer_arm(c->timer,
 			    c->wg->gen->conf.upstream_response_timeout);
 		c->upstream_paused = 0;
-		bufferevent_enable(c->up->bev, EV_READ);
-		upstream_read(c->up->bev, c->up);
+		io_read(&c->up->io, 1);
+		upstream_read(c->up);
 	}
 }
 
 static void
-client_event(struct bufferevent *bev, short what, void *arg)
+client_gone(struct client *c, int event)
 {
-	struct client *c = arg;
-	struct framing_step s;
-
-	(void)bev;
-	if ((what & BEV_EVENT_EOF) && c->fr &&
-	    (c->state == C_IDLE || c->state == C_HEAD)) {
-		s = framing_eof(c->fr);
-		(void)s;	/* the client is gone: nobody to answer */
-	}
-	if ((what & BEV_EVENT_EOF) && c->state == C_RESPONSE) {
+	if (event == IO_EOF && c->fr &&
+	    (c->state == C_IDLE || c->state == C_HEAD))
+		(void)framing_eof(c->fr);	/* nobody to answer */
+	if (event == IO_EOF && c->state == C_RESPONSE) {
 		/* half-close after a complete request: finish the response */
-		bufferevent_disable(c->bev, EV_READ);
+		io_read(&c->io, 0);
 		c->keep_alive = 0;
 		return;
 	}
 	if (c->state == C_BODY && c->up)
 		c->reason = "client closed during the body";
 	client_free(c);
+}
+
+static void
+client_cb(struct io *io, int event, void *arg)
+{
+	struct client *c = arg;
+
+	(void)io;
+	switch (event) {
+	case IO_READ:
+		client_read(c);
+		break;
+	case IO_DRAINED:
+		client_drained(c);
+		break;
+	default:
+		client_gone(c, event);
+		break;
+	}
 }
 
 static void
@@ -964,8 +997,7 @@ client_free(struct client *c)
 	TAILQ_REMOVE(&w->clients, c, entry);
 	if (c->timer)
 		event_free(c->timer);
-	if (c->bev)
-		bufferevent_free(c->bev);
+	io_close(&c->io);
 	client_framing_put(c);
 	wgen_unref(c->wg);
 	free(c);
@@ -1009,11 +1041,10 @@ client_accept(struct evconnlistener *l, evutil_socket_t fd,
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
 		    c->addr, sizeof(c->addr));
-	c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->io.fd = -1;
 	c->timer = evtimer_new(w->base, client_timeout, c);
-	if (c->bev == NULL || c->timer == NULL) {
-		if (c->bev == NULL)
-			evutil_closesocket(fd);
+	if (c->timer == NULL || io_open(&c->io, w->base, fd, client_cb, c) != 0) {
+		evutil_closesocket(fd);
 		client_free(c);
 		return;
 	}
@@ -1022,10 +1053,8 @@ client_accept(struct evconnlistener *l, evutil_socket_t fd,
 	high = cf->policy.max_head_size + 4096;
 	if (high < LOW_WATER)
 		high = LOW_WATER;
-	bufferevent_setwatermark(c->bev, EV_READ, 0, high);
-	bufferevent_setwatermark(c->bev, EV_WRITE, LOW_WATER, 0);
-	bufferevent_setcb(c->bev, client_read, client_write, client_event, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->io.read_max = high;
+	c->io.low_water = LOW_WATER;
 	timer_arm(c->timer, cf->client_header_timeout);
 	if (w->nconns >= cf->max_connections) {
 		/* no busy loop on EMFILE: stop accepting until below */
