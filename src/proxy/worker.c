@@ -521,6 +521,12 @@ client_body(struct client *c)
 
 	if (c->up == NULL)
 		return;
+	if (!c->up->connected) {
+		/* no body byte moves before the connection is up, so that a
+		 * failed connect can be retried elsewhere with nothing lost */
+		timer_arm(c->timer, c->wg->gen->conf.upstream_connect_timeout);
+		return;
+	}
 	up_out = c->up->io.out;
 	left = framing_body_left(c->fr);
 	n = evbuffer_get_length(in);
@@ -529,19 +535,17 @@ client_body(struct client *c)
 	if (n > 0) {
 		evbuffer_remove_buffer(in, up_out, n);
 		framing_body_done(c->fr, n);
-		timer_arm(c->timer, c->wg->gen->conf.client_body_timeout);
-		io_flush(&c->up->io);
 		io_consumed(&c->io);
 	}
+	/* the head and what body there is go in one write */
+	io_flush(&c->up->io);
 	if (framing_body_left(c->fr) == 0) {
 		c->state = C_RESPONSE;
-		timer_arm(c->timer, c->up->connected ?
-		    c->wg->gen->conf.upstream_response_timeout :
-		    c->wg->gen->conf.upstream_connect_timeout);
-	} else if (!c->up->connected) {
-		timer_arm(c->timer, c->wg->gen->conf.upstream_connect_timeout);
-	} else if (evbuffer_get_length(up_out) > HIGH_WATER) {
-		io_read(&c->io, 0);	/* resumed on IO_DRAINED upstream */
+		timer_arm(c->timer, c->wg->gen->conf.upstream_response_timeout);
+	} else {
+		timer_arm(c->timer, c->wg->gen->conf.client_body_timeout);
+		if (evbuffer_get_length(up_out) > HIGH_WATER)
+			io_read(&c->io, 0);	/* resumed on IO_DRAINED upstream */
 	}
 }
 
@@ -580,8 +584,7 @@ request_forward(struct client *c)
 		return -1;
 	}
 	v.iov_len = (size_t)n;
-	evbuffer_commit_space(out, &v, 1);
-	io_flush(&c->up->io);
+	evbuffer_commit_space(out, &v, 1);	/* sent by client_body() */
 	response_begin(c->up->resp, r->head_method, r->http_minor,
 	    response_sink_client, c);
 	clock_gettime(CLOCK_MONOTONIC, &c->t_up);
@@ -810,12 +813,8 @@ upstream_connected(struct upconn *u)
 	struct client *c = u->c;
 
 	u->connected = 1;
-	if (c->state == C_BODY) {
-		timer_arm(c->timer, c->wg->gen->conf.client_body_timeout);
-		client_body(c);
-	} else if (c->state == C_RESPONSE) {
-		timer_arm(c->timer, c->wg->gen->conf.upstream_response_timeout);
-	}
+	if (c->state == C_BODY)
+		client_body(c);	/* the body waited for the connection */
 }
 
 /* The upstream closed, or its socket failed. */
@@ -829,8 +828,10 @@ upstream_gone(struct upconn *u, int event)
 		log_warn("upstream connect failed: %s", strerror(errno));
 		upconn_free(u);
 		if (++c->tries < c->wg->gen->conf.nupstream &&
-		    request_forward(c) == 0)
+		    request_forward(c) == 0) {
+			client_body(c);
 			return;
+		}
 		client_reply(c, 502, "upstream connect failed");
 		return;
 	}

@@ -540,3 +540,22 @@ class TestMaxConnections(ProxyCase):
         c3.sock.settimeout(IO_TIMEOUT)
         r = c3.read_response()
         self.assertEqual(r.status, 200, r)
+
+
+# Retry: a connect that fails reaches nothing upstream, so the request goes
+# to the next upstream, body included, and nothing of it is lost.
+class TestRetryNextUpstream(E2ECase):
+    def test_dead_upstream_then_live_one(self):
+        origin = self.start_origin()
+        dead = free_port()
+        proxy = self.start_proxy(origin.port, {"proxy": {"upstream": [
+            "127.0.0.1:%d" % dead, "127.0.0.1:%d" % origin.port]}})
+        for i in range(6):      # round robin starts on each upstream
+            body = os.urandom(100000 + i)
+            target = "/retry-%d" % i
+            c = self.client(proxy.port)
+            c.send(build_request("POST", target, body=body))
+            r = c.read_response("POST")
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.body, origin_reply("POST", target, body), r)
+            c.close()
