@@ -559,3 +559,46 @@ class TestRetryNextUpstream(E2ECase):
             self.assertEqual(r.status, 200, r)
             self.assertEqual(r.body, origin_reply("POST", target, body), r)
             c.close()
+
+
+# SIGHUP with a broken conf: the error is logged and the old conf serves on.
+class TestReloadBrokenConf(ProxyCase):
+    def test_broken_conf_keeps_the_running_one(self):
+        with open(self.proxy.conf, "a") as f:
+            f.write("\n[proxy]\nno_such_key = 1\n")
+        mark = self.proxy.log.mark()
+        self.proxy.send_signal(signal.SIGHUP)
+        self.proxy.wait_line(r"reload failed", since=mark)
+        self.proxy.wait_line(r"no_such_key", since=mark)
+        c = self.client(self.proxy.port)
+        r = c.request("GET", "/still-served")
+        self.assertEqual(r.status, 200, r)
+
+
+# The origin closes before any response byte: 502, and the page says so.
+class TestOriginClosesBeforeHead(ProxyCase):
+    def test_close_before_head_is_502(self):
+        c = self.client(self.proxy.port)
+        c.send(build_request("GET", "/x?close=head"))
+        r = c.read_response()
+        self.assertEqual(r.status, 502, r)
+        self.assertIn(b"<h1>502 Bad Gateway</h1>", r.body, r)
+        self.assert_closed(c, "502")
+
+
+# Idle timeouts: a keep-alive connection with nothing to do is closed, and a
+# body that stops arriving gets 408 and a close.
+class TestIdleTimeouts(ProxyCase):
+    overrides = {"timeouts": {"keepalive": "300ms", "client_body": "300ms"}}
+
+    def test_keepalive_idle_close(self):
+        c = self.client(self.proxy.port)
+        self.assertEqual(c.request("GET", "/a").status, 200)
+        self.assertEqual(c.read_until_eof(5.0), b"")
+
+    def test_body_stalls_408(self):
+        c = self.client(self.proxy.port)
+        c.send(b"POST /slow HTTP/1.1\r\nHost: test\r\nContent-Length: 100\r\n\r\n"
+               + b"x" * 10)
+        r = c.read_response("POST")
+        self.assertEqual(r.status, 408, r)
