@@ -29,6 +29,28 @@ line_at(const char *b, size_t len, size_t r, size_t *name_end, size_t *end)
 }
 
 int
+fields_list(const char *s, size_t n,
+    int (*fn)(void *arg, const char *elem, size_t len), void *arg)
+{
+	size_t i = 0, b, e;
+	int rv;
+
+	while (i < n) {
+		while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == ','))
+			i++;
+		b = i;
+		while (i < n && s[i] != ',')
+			i++;
+		e = i;
+		while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t'))
+			e--;
+		if (e > b && (rv = fn(arg, s + b, e - b)) != 0)
+			return rv;
+	}
+	return 0;
+}
+
+int
 fields_find(const char *b, size_t len, const char *lname, size_t *line_off,
     size_t *line_len, size_t *value_off, size_t *value_len)
 {

@@ -26,6 +26,14 @@ fields_eq(const char *s, size_t n, const char *lit, size_t litn)
 }
 
 /*
+ * Walk a comma separated list (RFC 9110 §5.6.1), calling fn for each
+ * non-empty element with OWS trimmed; empty elements are skipped, as
+ * §5.6.1.2 asks of recipients. Stops and returns fn's value if non-zero.
+ */
+int fields_list(const char *s, size_t n,
+    int (*fn)(void *arg, const char *elem, size_t len), void *arg);
+
+/*
  * Find the first line named `lname` (lower case). Returns 1 and sets the
  * line's offset and length (CRLF included) and the value's offset and
  * length, or returns 0.

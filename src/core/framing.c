@@ -162,33 +162,6 @@ field_classify(const char *s, size_t n)
 	return FK_OTHER;
 }
 
-/*
- * Walk a comma separated list (RFC 9110 §5.6.1), calling fn for each
- * non-empty element with OWS trimmed. Empty elements are skipped, as
- * §5.6.1.2 asks of recipients. Stops and returns fn's value if non-zero.
- */
-static int
-list_each(const char *s, size_t n, int (*fn)(void *, const char *, size_t),
-    void *arg)
-{
-	size_t i = 0, b, e;
-	int rv;
-
-	while (i < n) {
-		while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == ','))
-			i++;
-		b = i;
-		while (i < n && s[i] != ',')
-			i++;
-		e = i;
-		while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t'))
-			e--;
-		if (e > b && (rv = fn(arg, s + b, e - b)) != 0)
-			return rv;
-	}
-	return 0;
-}
-
 /* ------------------------------------------------- field value checks */
 
 /*
@@ -240,7 +213,7 @@ te_check(struct framing *f, const char *v, size_t n)
 		return;
 	}
 	f->te_chunked = 0;
-	list_each(v, n, te_element, f);
+	fields_list(v, n, te_element, f);
 	if (!f->te_chunked)
 		f->te_bad = 1;	/* §6.3 rule 4: final coding is not chunked */
 }
@@ -476,7 +449,7 @@ field_inspect(struct framing *f, enum field_kind kind, size_t nlen,
 		else if (EQ(v, vlen, "close"))
 			f->conn_close = 1;
 		else
-			list_each(v, vlen, conn_element, f);
+			fields_list(v, vlen, conn_element, f);
 		/* close and keep-alive are ours; other options name fields
 		 * that are removed when the head is complete */
 		return f->conn_extra;
@@ -1240,7 +1213,7 @@ framing_wants_json(const struct framing *f)
 
 	if (f->accept_len == 0)
 		return 0;
-	list_each(f->arena + f->accept_off, f->accept_len, accept_element, &a);
+	fields_list(f->arena + f->accept_off, f->accept_len, accept_element, &a);
 	/* JSON when it is acceptable and preferred, or named while HTML is
 	 * only implied by a wildcard */
 	if (a.json_spec == 0 || a.json == 0)

@@ -136,45 +136,35 @@ on_header_value(llhttp_t *p, const char *at, size_t len)
 
 /* Connection options: close, keep-alive, or names of fields to remove. */
 static int
-conn_options(struct response *r, const char *v, size_t n)
+conn_option(void *arg, const char *v, size_t n)
 {
-	size_t i = 0, b, e;
+	struct response *r = arg;
 
-	while (i < n) {
-		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-			i++;
-		for (b = i; i < n && v[i] != ','; i++)
-			;
-		for (e = i; e > b && (v[e - 1] == ' ' || v[e - 1] == '\t'); e--)
-			;
-		if (EQ(v + b, e - b, "close"))
-			r->conn_close = 1;
-		else if (e > b && !EQ(v + b, e - b, "keep-alive"))
-			r->conn_extra = 1;
-	}
-	return r->conn_extra;
+	if (EQ(v, n, "close"))
+		r->conn_close = 1;
+	else if (!EQ(v, n, "keep-alive"))
+		r->conn_extra = 1;
+	return 0;
 }
 
 /* RFC 9112 §6.1, §7.1: we pass on exactly one coding, chunked, once. */
 static int
+te_coding(void *arg, const char *v, size_t n)
+{
+	int *count = arg;
+
+	if (!EQ(v, n, "chunked"))
+		return -1;
+	(*count)++;
+	return 0;
+}
+
+static int
 te_only_chunked(const char *v, size_t n)
 {
-	size_t i = 0, b, e, count = 0;
+	int count = 0;
 
-	while (i < n) {
-		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-			i++;
-		for (b = i; i < n && v[i] != ','; i++)
-			;
-		for (e = i; e > b && (v[e - 1] == ' ' || v[e - 1] == '\t'); e--)
-			;
-		if (e == b)
-			continue;
-		if (!EQ(v + b, e - b, "chunked"))
-			return 0;
-		count++;
-	}
-	return count == 1;
+	return fields_list(v, n, te_coding, &count) == 0 && count == 1;
 }
 
 static int
@@ -190,8 +180,10 @@ on_header_value_complete(llhttp_t *p)
 		r->arena_len--;
 	v = r->arena + r->value_start;
 	n = r->arena_len - r->value_start;
-	if (r->hop == 2)
-		keep = conn_options(r, v, n);	/* removed after the head */
+	if (r->hop == 2) {
+		fields_list(v, n, conn_option, r);
+		keep = r->conn_extra;	/* removed after the head */
+	}
 	else if (r->hop == 3 && (r->te_fields++ > 0 || !te_only_chunked(v, n)))
 		return fail(r, "transfer coding other than chunked");
 	if (!keep)
