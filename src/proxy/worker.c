@@ -6,15 +6,18 @@
  * A client connection goes through these states:
  *
  *   C_IDLE ──bytes──> C_HEAD ──approved──> C_BODY ──body sent──> C_RESPONSE
- *     ^                  │ rejected                                  │
+ *     ^                  │ refused                                   │
  *     │                  v                                           │
- *     │               C_LINGER (reply, shut down, drain, free)       │
+ *     │     C_LINGER (reply flushing) -> C_DRAIN (shut down, read    │
+ *     │                                   until EOF or linger, free) │
  *     └──────────────── response complete, keep-alive ───────────────┘
  *
- * The core (framing.h) decides; this file moves bytes. Body bytes go from
- * the client's input to the upstream's output with evbuffer_remove_buffer,
- * never copied; each side stops reading when the other's output is above
- * a high-water mark (le-proxy style backpressure).
+ * The core (framing.h, response.h) decides; this file moves bytes, through
+ * io.c (sockets with evbuffers). Body bytes go from one side's input to
+ * the other's output with evbuffer_remove_buffer, never copied; each side
+ * stops reading when the other's output is above a high-water mark
+ * (le-proxy style backpressure). A request body waits for the upstream
+ * connection, so a failed connect can be retried with nothing lost.
  */
 #include <arpa/inet.h>
 #include <errno.h>
