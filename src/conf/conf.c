@@ -73,6 +73,7 @@ enum key {
 	K_KEEPALIVE,
 	K_UPSTREAM_CONNECT,
 	K_UPSTREAM_RESPONSE,
+	K_UPSTREAM_KEEPALIVE,
 	K_LINGER,
 	K_SHUTDOWN,
 	K_PAGES_DIR,
@@ -131,6 +132,8 @@ static const struct keydef {
 	[K_UPSTREAM_CONNECT] =	{ S_TIMEOUTS, "upstream_connect", T_DURATION,
 				  1, UINT_MAX },
 	[K_UPSTREAM_RESPONSE] =	{ S_TIMEOUTS, "upstream_response", T_DURATION,
+				  1, UINT_MAX },
+	[K_UPSTREAM_KEEPALIVE] = { S_TIMEOUTS, "upstream_keepalive", T_DURATION,
 				  1, UINT_MAX },
 	[K_LINGER] =		{ S_TIMEOUTS, "linger", T_DURATION,
 				  0, UINT_MAX },
@@ -460,6 +463,9 @@ store(struct conf *c, enum key k, uint64_t v)
 		break;
 	case K_UPSTREAM_RESPONSE:
 		c->upstream_response_timeout = (unsigned)v;
+		break;
+	case K_UPSTREAM_KEEPALIVE:
+		c->upstream_keepalive_timeout = (unsigned)v;
 		break;
 	case K_LINGER:
 		c->linger_timeout = (unsigned)v;
@@ -968,6 +974,7 @@ set_defaults(struct conf *c)
 	c->keepalive_timeout = 60 * 1000;
 	c->upstream_connect_timeout = 5 * 1000;
 	c->upstream_response_timeout = 60 * 1000;
+	c->upstream_keepalive_timeout = 4 * 1000;
 	c->linger_timeout = 2 * 1000;
 	c->shutdown_timeout = 30 * 1000;
 	c->log_level = CONF_LOG_INFO;

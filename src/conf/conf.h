@@ -54,6 +54,7 @@ struct conf {
 	unsigned keepalive_timeout;
 	unsigned upstream_connect_timeout;
 	unsigned upstream_response_timeout;
+	unsigned upstream_keepalive_timeout;	/* idle pooled upstream connections */
 	unsigned linger_timeout;
 	unsigned shutdown_timeout;
 

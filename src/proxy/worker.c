@@ -47,7 +47,6 @@
 
 #define HIGH_WATER	(256 * 1024)	/* stop reading the other side above */
 #define LOW_WATER	(64 * 1024)	/* ...and resume below */
-#define UPSTREAM_IDLE_MS 4000		/* below common legacy keep-alive (5 s) */
 #define MAX_WORKERS	64
 #define FRAMING_POOL	256		/* idle inspectors kept per worker */
 
@@ -398,7 +397,7 @@ upconn_release(struct upconn *u)
 	io_read(&u->io, 1);
 	TAILQ_INSERT_HEAD(&wg->idle[u->idx], u, entry);
 	wg->nidle[u->idx]++;
-	timer_arm(u->timer, UPSTREAM_IDLE_MS);
+	timer_arm(u->timer, wg->gen->conf.upstream_keepalive_timeout);
 }
 
 

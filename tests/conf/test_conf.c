@@ -284,6 +284,8 @@ test_shipped(const char *path)
 	    c.upstream_connect_timeout);
 	CHECK(c.upstream_response_timeout == 60000, "upstream_response %u",
 	    c.upstream_response_timeout);
+	CHECK(c.upstream_keepalive_timeout == 4000, "upstream_keepalive %u",
+	    c.upstream_keepalive_timeout);
 	CHECK(c.linger_timeout == 2000, "linger %u", c.linger_timeout);
 	CHECK(c.shutdown_timeout == 30000, "shutdown %u", c.shutdown_timeout);
 
@@ -502,6 +504,7 @@ test_tmp(void)
 		    c.keepalive_timeout == 60000 &&
 		    c.upstream_connect_timeout == 5000 &&
 		    c.upstream_response_timeout == 60000 &&
+		    c.upstream_keepalive_timeout == 4000 &&
 		    c.linger_timeout == 2000 && c.shutdown_timeout == 30000,
 		    "[timeouts] defaults");
 		CHECK(strcmp(c.access_log, "stderr") == 0 &&
@@ -568,6 +571,7 @@ test_tmp(void)
 	    "keepalive = 1\n"
 	    "upstream_connect = 1ms\n"
 	    "upstream_response = 4294967295ms\n"
+	    "upstream_keepalive = 1500ms\n"
 	    "linger = 0\n"
 	    "shutdown = 1s\n"
 	    "[pages]\n"
@@ -586,7 +590,7 @@ test_tmp(void)
 		    c.listen[0].line == 4 && c.listen[1].port == 8080 &&
 		    strcmp(c.listen[2].host, "localhost") == 0 &&
 		    c.listen[2].port == 9090 && c.listen[3].port == 8081 &&
-		    c.listen[3].line == 38, "all.conf listen");
+		    c.listen[3].line == 39, "all.conf listen");
 		CHECK(c.nupstream == 2 && c.upstream[0].port == 80 &&
 		    strcmp(c.upstream[1].host, "::1") == 0,
 		    "all.conf upstream");
@@ -604,6 +608,7 @@ test_tmp(void)
 		    c.keepalive_timeout == 1000 &&
 		    c.upstream_connect_timeout == 1 &&
 		    c.upstream_response_timeout == 4294967295u &&
+		    c.upstream_keepalive_timeout == 1500 &&
 		    c.linger_timeout == 0 && c.shutdown_timeout == 1000,
 		    "all.conf [timeouts]");
 		snprintf(path, sizeof(path), "%s/pages", real);

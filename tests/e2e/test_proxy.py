@@ -602,3 +602,17 @@ class TestIdleTimeouts(ProxyCase):
                + b"x" * 10)
         r = c.read_response("POST")
         self.assertEqual(r.status, 408, r)
+
+
+# upstream_keepalive: an idle pooled upstream connection is closed by
+# lengthguard before the upstream would close it; the next request opens a
+# new one and is served.
+class TestUpstreamKeepalive(ProxyCase):
+    overrides = {"timeouts": {"upstream_keepalive": "200ms"}}
+
+    def test_pooled_connection_expires(self):
+        c = self.client(self.proxy.port)
+        self.assertEqual(c.request("GET", "/first").status, 200)
+        self.origin.wait_line(r"origin: close conn=1\b", timeout=5.0)
+        self.assertEqual(c.request("GET", "/second").status, 200)
+        self.origin.wait_line(r"origin: GET /second .*conn=2\b", timeout=5.0)
