@@ -58,8 +58,8 @@ int
 io_open(struct io *io, struct event_base *base, evutil_socket_t fd,
     io_cb cb, void *arg)
 {
-	if (evutil_make_socket_nonblocking(fd) != 0 ||
-	    io_setup(io, base, fd, cb, arg) != 0)
+	/* the fd is non-blocking already (evconnlistener accepts so) */
+	if (io_setup(io, base, fd, cb, arg) != 0)
 		return -1;
 	io->want_read = 1;
 	io_update_read(io);

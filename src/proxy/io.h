@@ -44,7 +44,8 @@ struct io {
 	unsigned eof:1;
 };
 
-/* Take over a connected socket. 0, or -1 (the fd is then not closed). */
+/* Take over a connected, non-blocking socket. 0, or -1 (the fd is then
+ * not closed). */
 int  io_open(struct io *, struct event_base *, evutil_socket_t, io_cb, void *);
 
 /* A new non-blocking connection; IO_CONNECTED or IO_ERROR follows. 0 or -1. */
