@@ -1023,7 +1023,7 @@ client_accept(struct evconnlistener *l, evutil_socket_t fd,
 	struct wgen *wg = w->cur;
 	const struct conf *cf = &wg->gen->conf;
 	struct client *c;
-	int one = 1, i;
+	int i;
 	size_t high;
 
 	(void)l;
@@ -1037,7 +1037,6 @@ client_accept(struct evconnlistener *l, evutil_socket_t fd,
 	wg->refs++;
 	TAILQ_INSERT_TAIL(&w->clients, c, entry);
 	w->nconns++;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
 		    c->addr, sizeof(c->addr));
@@ -1166,7 +1165,7 @@ worker_main(void *arg)
 	const struct conf *cf = &w->cur->gen->conf;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	int i, status = 0;
+	int i, status = 0, one = 1;
 
 	for (i = 0; i < cf->nlisten; i++) {
 		if (listen_addr(&cf->listen[i], &ss, &sslen) != 0) {
@@ -1185,6 +1184,10 @@ worker_main(void *arg)
 			break;
 		}
 		evconnlistener_set_error_cb(w->listeners[i], accept_error);
+		/* accepted sockets inherit TCP_NODELAY on Linux: no
+		 * setsockopt per connection */
+		setsockopt(evconnlistener_get_fd(w->listeners[i]), IPPROTO_TCP,
+		    TCP_NODELAY, &one, sizeof(one));
 		w->nlisteners++;
 	}
 	pthread_mutex_lock(&w->start_lock);
