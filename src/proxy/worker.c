@@ -98,6 +98,7 @@ struct client {
 	int head_request;
 	int http_minor;
 	int upstream_paused;		/* upstream reading off: client output full */
+	int input_held;			/* next request waits: client output full */
 	const char *reason;
 	uint64_t body_bytes;		/* response body bytes sent */
 	struct timespec t_start, t_up;
@@ -431,7 +432,6 @@ upconn_get(struct client *c, int idx, int *fresh)
 			upconn_free(u);
 			return NULL;
 		}
-		u->io.read_size = 64 * 1024;	/* bodies stream in big reads */
 		u->io.low_water = LOW_WATER;
 		*fresh = 1;
 	}
@@ -511,6 +511,40 @@ client_close_flushed(struct client *c)
 		timer_arm(c->timer, c->wg->gen->conf.linger_timeout + 5000);
 }
 
+/*
+ * Move n bytes from one evbuffer to another. Large runs move whole chains
+ * (no copy); small ones are copied, because a moved chain keeps its whole
+ * capacity: a 64 KiB read chain holding a 200-byte response would sit in
+ * the client's output as 64 KiB.
+ */
+#define MOVE_MIN (16 * 1024)
+
+static void
+move_bytes(struct evbuffer *from, struct evbuffer *to, size_t n)
+{
+	struct evbuffer_iovec v[4];
+	size_t left = n;
+	int i, nv;
+
+	if (n >= MOVE_MIN) {
+		evbuffer_remove_buffer(from, to, n);
+		return;
+	}
+	nv = evbuffer_peek(from, (ev_ssize_t)n, NULL, v, 4);
+	for (i = 0; i < nv && i < 4 && left > 0; i++) {
+		size_t part = v[i].iov_len < left ? v[i].iov_len : left;
+
+		evbuffer_add(to, v[i].iov_base, part);
+		left -= part;
+	}
+	if (left > 0) {		/* more than four extents: let libevent do it */
+		evbuffer_drain(from, n - left);
+		evbuffer_remove_buffer(from, to, left);
+		return;
+	}
+	evbuffer_drain(from, n);
+}
+
 /* -------------------------------------------------- request forwarding */
 
 static void
@@ -535,7 +569,7 @@ client_body(struct client *c)
 	if ((uint64_t)n > left)
 		n = (size_t)left;
 	if (n > 0) {
-		evbuffer_remove_buffer(in, up_out, n);
+		move_bytes(in, up_out, n);
 		framing_body_done(c->fr, n);
 		io_consumed(&c->io);
 	}
@@ -635,7 +669,8 @@ client_input(struct client *c)
 	struct framing_step s;
 
 	while (c->state == C_IDLE || c->state == C_HEAD) {
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+		if (c->input_held ||
+		    evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
 			return;
 		if (client_framing_get(c) != 0) {
 			client_free(c);
@@ -683,6 +718,7 @@ request_done(struct client *c)
 
 	close = !c->keep_alive || response_client_close(u->resp) ||
 	    framing_body_left(c->fr) > 0 || w->stopping || c->wg != w->cur;
+	u->io.read_size = 16 * 1024;
 	if (response_reusable(u->resp) && framing_body_left(c->fr) == 0)
 		upconn_release(u);
 	else
@@ -695,8 +731,11 @@ request_done(struct client *c)
 	c->state = C_IDLE;
 	io_read(&c->io, 1);
 	timer_arm(c->timer, c->wg->gen->conf.keepalive_timeout);
-	if (evbuffer_get_length(c->io.in) == 0 &&
-	    framing_idle(c->fr))
+	/* a client that pipelines without reading gets no more answers
+	 * queued until it reads: its requests wait in its socket */
+	if (evbuffer_get_length(c->io.out) > HIGH_WATER)
+		c->input_held = 1;
+	if (evbuffer_get_length(c->io.in) == 0 && framing_idle(c->fr))
 		client_framing_put(c);
 	else
 		client_input(c);	/* a pipelined request is waiting */
@@ -731,6 +770,10 @@ upstream_read(struct upconn *u)
 		return;
 	}
 	out = c->io.out;
+	/* a read that filled its space means a large response: read more
+	 * at a time (back to the default for the next response) */
+	if (evbuffer_get_length(in) >= u->io.read_size)
+		u->io.read_size = 64 * 1024;
 	for (;;) {
 		/* an empty feed still matters: a head without a body ends on
 		 * the next step */
@@ -766,7 +809,7 @@ upstream_read(struct upconn *u)
 		case RESPONSE_BODY:
 		case RESPONSE_END:
 			if (response_passthrough(u->resp)) {
-				evbuffer_remove_buffer(in, out, s.consumed);
+				move_bytes(in, out, s.consumed);
 				c->body_bytes += s.consumed;
 			} else {
 				evbuffer_drain(in, s.consumed);
@@ -908,6 +951,11 @@ client_drained(struct client *c)
 	if (c->state == C_LINGER) {
 		if (evbuffer_get_length(c->io.out) == 0)
 			client_linger_flushed(c);
+		return;
+	}
+	if (c->input_held && c->state == C_IDLE) {
+		c->input_held = 0;	/* it read: the next request may go */
+		client_input(c);
 		return;
 	}
 	if (c->upstream_paused && c->up) {

@@ -616,3 +616,38 @@ class TestUpstreamKeepalive(ProxyCase):
         self.origin.wait_line(r"origin: close conn=1\b", timeout=5.0)
         self.assertEqual(c.request("GET", "/second").status, 200)
         self.origin.wait_line(r"origin: GET /second .*conn=2\b", timeout=5.0)
+
+
+# A client that pipelines requests and never reads: lengthguard stops
+# answering (and reading) once its output to that client is full, instead
+# of queueing every answer in memory.
+class TestPipelineWithoutReading(ProxyCase):
+    def test_output_bounded(self):
+        import threading
+        pid = self.proxy.pid
+        base = vm_rss_kib(pid)
+        c = self.client(self.proxy.port, timeout=30)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        one = b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"
+
+        def flood():
+            try:
+                for _ in range(100):
+                    c.sock.sendall(one * 3000)
+            except OSError:
+                pass        # the test closed the socket
+        t = threading.Thread(target=flood, daemon=True)
+        t.start()
+        peak, deadline = base, time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            peak = max(peak, vm_rss_kib(pid))
+            time.sleep(0.05)    # sampling interval, not synchronisation
+        c.sock.shutdown(socket.SHUT_RDWR)   # ends the blocked sendall
+        t.join(10)
+        c.close()
+        self.assertLess(peak - base, 6 * 1024,
+                        "RSS grew by %d KiB for a client that never reads"
+                        % (peak - base))
+        # and the proxy still serves others
+        d = self.client(self.proxy.port)
+        self.assertEqual(d.request("GET", "/after").status, 200)
