@@ -5,12 +5,6 @@
 
 #include "fields.h"
 
-static inline int
-lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
 /*
  * One line at `r` of b[0..len): sets the end of its name and of the line (at
  * its CR). The block holds complete lines; a truncated one ends at len.
@@ -92,7 +86,7 @@ fields_strip_connection(char *b, size_t *len)
 			}
 			if (nopts + 2 > sizeof(opts))
 				return -1;
-			opts[nopts++] = (char)lower((unsigned char)c);
+			opts[nopts++] = (char)fields_lower((unsigned char)c);
 		}
 	}
 	for (r = w = 0; r < *len; r = end + 2) {

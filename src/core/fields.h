@@ -8,6 +8,13 @@
 
 #include <stddef.h>
 
+/* ASCII lower case (field names and tokens are ASCII; no locale). */
+static inline int
+fields_lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
 /* Case-insensitive compare of s[0..n) with a lower-case lit[0..litn). */
 static inline int
 fields_eq(const char *s, size_t n, const char *lit, size_t litn)
@@ -16,12 +23,9 @@ fields_eq(const char *s, size_t n, const char *lit, size_t litn)
 
 	if (n != litn)
 		return 0;
-	for (i = 0; i < n; i++) {
-		int c = (unsigned char)s[i];
-
-		if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != lit[i])
+	for (i = 0; i < n; i++)
+		if (fields_lower((unsigned char)s[i]) != lit[i])
 			return 0;
-	}
 	return 1;
 }
 

@@ -88,12 +88,6 @@ static const char *const method_names[] = {
 
 /* ------------------------------------------------------------ helpers */
 
-static inline int
-lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
 #define EQ(s, n, lit) fields_eq((s), (n), (lit), sizeof(lit) - 1)
 
 /* RFC 9110 §5.6.2: tchar. */
@@ -245,8 +239,8 @@ host_valid(const char *s, size_t n)
 	if (n > 0 && s[0] == '[') {
 		for (i = 1; i < n && s[i] != ']'; i++)
 			if (!((s[i] >= '0' && s[i] <= '9') ||
-			    (lower((unsigned char)s[i]) >= 'a' &&
-			    lower((unsigned char)s[i]) <= 'f') ||
+			    (fields_lower((unsigned char)s[i]) >= 'a' &&
+			    fields_lower((unsigned char)s[i]) <= 'f') ||
 			    s[i] == ':' || s[i] == '.'))
 				return 0;
 		if (i == n || i == 1)
@@ -1162,7 +1156,7 @@ accept_element(void *arg, const char *s, size_t n)
 
 			while (j < n && (s[j] == ' ' || s[j] == '\t'))
 				j++;
-			if (j + 2 <= n && lower((unsigned char)s[j]) == 'q' &&
+			if (j + 2 <= n && fields_lower((unsigned char)s[j]) == 'q' &&
 			    s[j + 1] == '=') {
 				j += 2;
 				q = (j < n && s[j] == '1') ? 1000 : 0;
