@@ -18,6 +18,7 @@
 #include <llhttp.h>
 
 #include "../check.h"
+#include "../trace.h"
 #include "framing.h"
 #include "framing_cases.h"
 
@@ -33,11 +34,7 @@ struct trace {
 static void
 trace_add(struct trace *t, const char *s, size_t n)
 {
-	if (n > sizeof(t->buf) - 1 - t->len)
-		n = sizeof(t->buf) - 1 - t->len;
-	memcpy(t->buf + t->len, s, n);
-	t->len += n;
-	t->buf[t->len] = '\0';
+	trace_append(t->buf, sizeof(t->buf), &t->len, s, n);
 }
 
 static void
@@ -176,21 +173,6 @@ run_cuts(const struct fcase *c, const char *in, size_t len,
 }
 
 static void
-show(const char *label, const char *s)
-{
-	fprintf(stderr, "  %s: \"", label);
-	for (; *s; s++) {
-		if (*s == '\r')
-			fputs("\\r", stderr);
-		else if (*s == '\n')
-			fputs("\\n", stderr);
-		else
-			fputc(*s, stderr);
-	}
-	fputs("\"\n", stderr);
-}
-
-static void
 run_case(const struct fcase *c)
 {
 	size_t len = c->len ? c->len : strlen(c->in);
@@ -202,8 +184,8 @@ run_case(const struct fcase *c)
 	ok = strcmp(whole.buf, c->want) == 0;
 	CHECK(ok, "%s: whole", c->name);
 	if (!ok) {
-		show("want", c->want);
-		show("got ", whole.buf);
+		trace_show("want", c->want);
+		trace_show("got ", whole.buf);
 		return;
 	}
 	/* split at every offset */
@@ -211,7 +193,7 @@ run_case(const struct fcase *c)
 		run_cuts(c, c->in, len, &k, 1, &t);
 		if (strcmp(t.buf, c->want) != 0) {
 			CHECK(0, "%s: split at %zu", c->name, k);
-			show("got ", t.buf);
+			trace_show("got ", t.buf);
 			return;
 		}
 	}
@@ -225,7 +207,7 @@ run_case(const struct fcase *c)
 	ok = strcmp(t.buf, c->want) == 0;
 	CHECK(ok, "%s: byte at a time", c->name);
 	if (!ok)
-		show("got ", t.buf);
+		trace_show("got ", t.buf);
 }
 
 /* ------------------------------------------------- beyond the table */

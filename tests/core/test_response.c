@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "../check.h"
+#include "../trace.h"
 #include "response.h"
 #include "response_cases.h"
 
@@ -51,11 +52,7 @@ struct trace {
 static void
 trace_add(struct trace *t, const char *s, size_t n)
 {
-	if (n > sizeof(t->buf) - 1 - t->len)
-		n = sizeof(t->buf) - 1 - t->len;
-	memcpy(t->buf + t->len, s, n);
-	t->len += n;
-	t->buf[t->len] = '\0';
+	trace_append(t->buf, sizeof(t->buf), &t->len, s, n);
 }
 
 static void
@@ -271,23 +268,6 @@ trace_match(const char *want, const char *got)
 	return *got == '\0';
 }
 
-static void
-show(const char *label, const char *s)
-{
-	fprintf(stderr, "  %s: \"", label);
-	for (; *s; s++) {
-		if (*s == '\r')
-			fputs("\\r", stderr);
-		else if (*s == '\n')
-			fputs("\\n", stderr);
-		else if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
-			fprintf(stderr, "\\x%02x", (unsigned char)*s);
-		else
-			fputc(*s, stderr);
-	}
-	fputs("\"\n", stderr);
-}
-
 static unsigned rows_failed;
 
 /*
@@ -317,8 +297,8 @@ run_case(const struct rcase *c)
 	CHECK(whole_ok, "%s: whole", c->name);
 	if (!whole_ok) {
 		row_ok = 0;
-		show("want", c->want);
-		show("got ", whole->buf);
+		trace_show("want", c->want);
+		trace_show("got ", whole->buf);
 	}
 
 	/* split at every offset */
@@ -330,7 +310,7 @@ run_case(const struct rcase *c)
 		if (!ok) {
 			CHECK(0, "%s: split at %zu differs from %s", c->name, k,
 			    whole_ok ? "the row" : "the whole input");
-			show("got ", t->buf);
+			trace_show("got ", t->buf);
 		}
 	}
 	if (ok)
@@ -356,7 +336,7 @@ run_case(const struct rcase *c)
 	    whole_ok ? "the row" : "the whole input");
 	if (!ok) {
 		row_ok = 0;
-		show("got ", t->buf);
+		trace_show("got ", t->buf);
 	}
 	if (!row_ok)
 		rows_failed++;
