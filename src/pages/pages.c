@@ -338,11 +338,14 @@ make_tail(const struct buf *body, size_t *len)
 {
 	char *t;
 
-	if (body->failed || (t = malloc(body->len + 2)) == NULL)
+	static const char crlf[] = "\r\n";
+	const size_t n = sizeof(crlf) - 1;
+
+	if (body->failed || (t = malloc(body->len + n)) == NULL)
 		return NULL;
-	memcpy(t, "\r\n", 2);
-	memcpy(t + 2, body->p, body->len);
-	*len = body->len + 2;
+	memcpy(t, crlf, n);
+	memcpy(t + n, body->p, body->len);
+	*len = body->len + n;
 	return t;
 }
 
@@ -396,8 +399,8 @@ page_build(struct page *pg, int status, const char *dir, const char *tpl,
 	pg->json.head = pg->head_json;
 	pg->html.tail = pg->tail_html;
 	pg->json.tail = pg->tail_json;
-	pg->html.body_len = pg->html.tail_len - 2;
-	pg->json.body_len = pg->json.tail_len - 2;
+	pg->html.body_len = html.len;
+	pg->json.body_len = json.len;
 	rv = 0;
 fail:
 	free(text);
@@ -480,4 +483,17 @@ pages_reply(const struct pages *ps, int status, int json)
 	if (i == NPAGES)
 		i = fallback;
 	return json ? &ps->page[i].json : &ps->page[i].html;
+}
+
+size_t
+pages_reply_iov(const struct page_reply *r, const char *date_line,
+    size_t date_len, int head_only, struct iovec iov[PAGES_REPLY_IOVS])
+{
+	iov[0].iov_base = (void *)r->head;
+	iov[0].iov_len = r->head_len;
+	iov[1].iov_base = (void *)date_line;
+	iov[1].iov_len = date_len;
+	iov[2].iov_base = (void *)r->tail;
+	iov[2].iov_len = head_only ? r->tail_len - r->body_len : r->tail_len;
+	return head_only ? 0 : r->body_len;
 }

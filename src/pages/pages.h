@@ -20,6 +20,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/uio.h>
 
 struct page_reply {
 	int	status;
@@ -51,6 +52,17 @@ void pages_unref(struct pages *);
  * own gets the 500 reply: the core only produces statuses that have pages.
  */
 const struct page_reply *pages_reply(const struct pages *, int status, int json);
+
+/*
+ * The reply as iovecs, for any front end (no libevent here): the head, the
+ * caller's Date line (httpdate_line) and the tail, which for a HEAD request
+ * is only the empty line (RFC 9110 §9.3.2: no content). Nothing is copied:
+ * the iovecs point into `r` and `date_line`. Returns the number of body
+ * bytes the reply carries (for the access log).
+ */
+#define PAGES_REPLY_IOVS 3
+size_t pages_reply_iov(const struct page_reply *r, const char *date_line,
+    size_t date_len, int head_only, struct iovec iov[PAGES_REPLY_IOVS]);
 
 /* The standard reason phrase for a status ("Length Required"), or "". */
 const char *pages_reason_phrase(int status);

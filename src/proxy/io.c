@@ -12,7 +12,7 @@
 
 #include "io.h"
 
-#define IO_READ_SIZE	(16 * 1024)
+#define MOVE_MIN	(16 * 1024)	/* io_move: copy below, move chains above */
 
 static void io_readable(evutil_socket_t, short, void *);
 static void io_writable(evutil_socket_t, short, void *);
@@ -175,6 +175,39 @@ io_flush(struct io *io)
 		return;		/* written when connected / reported soon */
 	if (io_write_out(io) != 0)
 		io_fail(io);
+}
+
+size_t
+io_copy(struct evbuffer *from, struct evbuffer *to, size_t n)
+{
+	struct evbuffer_iovec v[4];
+	size_t left = n;
+	int i, nv;
+
+	nv = evbuffer_peek(from, (ev_ssize_t)n, NULL, v, 4);
+	for (i = 0; i < nv && i < 4 && left > 0; i++) {
+		size_t part = v[i].iov_len < left ? v[i].iov_len : left;
+
+		if (evbuffer_add(to, v[i].iov_base, part) != 0)
+			break;
+		left -= part;
+	}
+	return n - left;
+}
+
+void
+io_move(struct evbuffer *from, struct evbuffer *to, size_t n)
+{
+	size_t done;
+
+	if (n >= MOVE_MIN) {
+		evbuffer_remove_buffer(from, to, n);
+		return;
+	}
+	done = io_copy(from, to, n);
+	evbuffer_drain(from, done);
+	if (done < n)		/* more than four extents: let libevent do it */
+		evbuffer_remove_buffer(from, to, n - done);
 }
 
 void

@@ -25,6 +25,10 @@
 #define IO_DRAINED	0x08	/* `out` is down to low_water after a wait */
 #define IO_CONNECTED	0x10	/* io_connect() completed */
 
+/* Bytes asked of one read: the default, and for a stream that fills it. */
+#define IO_READ_SIZE		(16 * 1024)
+#define IO_READ_SIZE_LARGE	(64 * 1024)
+
 struct io;
 typedef void (*io_cb)(struct io *, int event, void *arg);
 
@@ -64,6 +68,19 @@ void io_consumed(struct io *);
 /* Write what the kernel takes now; wait for the rest. A failure comes back
  * through the callback as IO_ERROR, later. */
 void io_flush(struct io *);
+
+/*
+ * Move n bytes from the front of one evbuffer to another: whole chains when
+ * the run is large, a copy when it is small (a moved chain keeps its whole
+ * capacity: a 64 KiB read chain holding a 200-byte response would sit in the
+ * other side's output as 64 KiB).
+ */
+void io_move(struct evbuffer *from, struct evbuffer *to, size_t n);
+
+/* Copy up to n bytes from the front of `from` to `to`, leaving `from` as
+ * it is. Returns how many were copied: fewer when they span more than a
+ * few chains (or on allocation failure). */
+size_t io_copy(struct evbuffer *from, struct evbuffer *to, size_t n);
 
 /* Shut down our sending side once `out` is empty. */
 void io_shutdown_write(struct io *);

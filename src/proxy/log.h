@@ -11,11 +11,12 @@
 #define LG_LOG_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 #include "conf.h"
 
 int  log_open(const struct conf *, int reopen);
-void log_set_level(enum conf_log_level);
 void log_msg(enum conf_log_level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int  log_access_enabled(void);
@@ -25,12 +26,36 @@ int  log_access_enabled(void);
 #define log_info(...)	log_msg(CONF_LOG_INFO, __VA_ARGS__)
 #define log_debug(...)	log_msg(CONF_LOG_DEBUG, __VA_ARGS__)
 
-/* A per-worker access log buffer. */
+/* A per-worker access log buffer, and its cached time stamp. */
 struct log_buf {
 	char	buf[16384];
 	size_t	len;
+	time_t	when;
+	char	stamp[40];		/* "%d/%b/%Y:%H:%M:%S %z" of `when` */
 };
 void log_access_add(struct log_buf *, const char *line, size_t len);
 void log_access_flush(struct log_buf *);
+
+/* What the access log says of one request (pointers valid for the call). */
+struct log_request {
+	const char *addr;		/* the client's address */
+	const char *method;		/* NULL: the request line is unknown */
+	const char *target;
+	size_t   target_len;
+	int      http_minor;
+	int      status;
+	uint64_t bytes;			/* response body bytes sent */
+	const char *referer, *user_agent;	/* NULL: none */
+	size_t   referer_len, user_agent_len;
+	double   rt;			/* seconds since the request began */
+	double   urt;			/* seconds since it went upstream; < 0: never */
+	const char *verdict;		/* why it was not forwarded, or NULL */
+};
+
+/*
+ * Add one access log line: the Combined Log Format, then rt=, urt= and
+ * verdict="...". Bytes a log line must not carry are escaped as \xHH.
+ */
+void log_access_request(struct log_buf *, const struct log_request *);
 
 #endif /* LG_LOG_H */

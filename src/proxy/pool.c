@@ -1,0 +1,123 @@
+/*
+ * pool.c - see pool.h.
+ */
+#include <stdlib.h>
+
+#include <event2/buffer.h>
+
+#include "pool.h"
+
+#define RESPONSE_HEAD_MIN	(64 * 1024)	/* response head arena, at least */
+
+int
+pool_pick(struct wgen *wg)
+{
+	return (int)(wg->rr++ % (unsigned)wg->gen->conf.nupstream);
+}
+
+void
+pool_close(struct upconn *u)
+{
+	if (u->state == UC_IDLE) {
+		TAILQ_REMOVE(&u->wg->idle[u->idx], u, entry);
+		u->wg->nidle[u->idx]--;
+	}
+	if (u->timer)
+		event_free(u->timer);
+	io_close(&u->io);
+	response_free(u->resp);
+	wgen_unref(u->wg);
+	free(u);
+}
+
+/* An idle connection heard something: the upstream closed it (or sent
+ * bytes nobody asked for). Either way it cannot be used. */
+static void
+pool_idle_cb(struct io *io, int event, void *arg)
+{
+	(void)io;
+	(void)event;
+	pool_close(arg);
+}
+
+static void
+pool_idle_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	pool_close(arg);
+}
+
+void
+pool_put(struct upconn *u)
+{
+	struct wgen *wg = u->wg;
+	struct worker *w = wg->w;
+
+	if (w->stopping || wg != w->cur ||
+	    wg->nidle[u->idx] >= wg->gen->conf.upstream_pool_size ||
+	    evbuffer_get_length(u->io.in) > 0 || u->io.failed || u->io.eof) {
+		pool_close(u);
+		return;
+	}
+	u->state = UC_IDLE;
+	u->io.cb = pool_idle_cb;
+	u->io.arg = u;
+	io_read(&u->io, 1);
+	TAILQ_INSERT_HEAD(&wg->idle[u->idx], u, entry);
+	wg->nidle[u->idx]++;
+	worker_timer(u->timer, wg->gen->conf.upstream_keepalive_timeout);
+}
+
+struct upconn *
+pool_get(struct wgen *wg, int idx, int fresh_only, io_cb cb, void *arg,
+    int *reused)
+{
+	const struct conf *cf = &wg->gen->conf;
+	struct upconn *u;
+
+	if (!fresh_only && (u = TAILQ_FIRST(&wg->idle[idx])) != NULL) {
+		TAILQ_REMOVE(&wg->idle[idx], u, entry);
+		wg->nidle[idx]--;
+		event_del(u->timer);
+		u->state = UC_BUSY;
+		*reused = 1;
+	} else {
+		if ((u = calloc(1, sizeof(*u))) == NULL)
+			return NULL;
+		u->wg = wg;
+		wgen_ref(wg);
+		u->idx = idx;
+		u->state = UC_CONNECTING;
+		u->io.fd = -1;
+		u->resp = response_new(cf->policy.max_head_size > RESPONSE_HEAD_MIN ?
+		    cf->policy.max_head_size : RESPONSE_HEAD_MIN);
+		u->timer = evtimer_new(wg->w->base, pool_idle_timeout, u);
+		if (u->resp == NULL || u->timer == NULL ||
+		    io_connect(&u->io, wg->w->base,
+		    (struct sockaddr *)&wg->gen->upstream[idx],
+		    wg->gen->upstream_len[idx], cb, arg) != 0) {
+			pool_close(u);
+			return NULL;
+		}
+		if (!u->io.connecting)
+			u->state = UC_BUSY;	/* connected at once (loopback) */
+		u->io.low_water = LOW_WATER;
+		*reused = 0;
+	}
+	u->io.cb = cb;
+	u->io.arg = arg;
+	io_read(&u->io, 1);
+	return u;
+}
+
+void
+pool_drain(struct wgen *wg)
+{
+	struct upconn *u;
+	int i;
+
+	for (i = 0; i < CONF_MAX_ADDRS; i++)
+		while ((u = TAILQ_FIRST(&wg->idle[i])) != NULL)
+			pool_close(u);
+}

@@ -1,0 +1,440 @@
+/*
+ * upstream.c - one request relayed to one upstream connection (upstream.h).
+ *
+ * A relay goes through these states:
+ *
+ *   R_CONNECTING ──connected──> R_SENDING ──first response byte──> R_RECEIVING
+ *        │ failed / timed out        │ body sent                       │ end
+ *        v                           v                                 v
+ *   next upstream             R_WAITING ──first response byte──> R_RECEIVING
+ *
+ * and ends in `end` (its connection pooled when the response's framing
+ * allows, pool.c) or `failed`. Relays are kept per worker for reuse, so a
+ * request allocates nothing here.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "pool.h"
+#include "upstream.h"
+
+/* Body bytes kept, on a reused connection, to replay on a fresh one if the
+ * upstream closes it before answering. A larger body is not retried. */
+#define REPLAY_MAX	(64 * 1024)
+
+enum relay_state {
+	R_CONNECTING = 0,	/* waiting for the connection */
+	R_SENDING,		/* head and body going out */
+	R_WAITING,		/* request sent, no response byte yet */
+	R_RECEIVING,		/* the response is under way */
+};
+
+struct upstream {
+	struct worker *w;
+	struct wgen *wg;
+	const struct upstream_cbs *cbs;
+	void *arg;
+	struct upstream_request req;
+	struct upconn *conn;
+	enum relay_state state;
+	struct event *timer;		/* connect timeout */
+	int tries;			/* upstreams tried */
+	unsigned reused:1;		/* conn came from the pool */
+	unsigned retried:1;		/* the one retry on a fresh connection */
+	unsigned replayable:1;		/* replay holds every body byte sent */
+	uint64_t body_sent;
+	struct evbuffer *replay;
+	struct upstream *next;		/* in the worker's free list */
+};
+
+static void relay_cb(struct io *, int, void *);
+static void relay_read(struct upstream *);
+
+static const char *
+relay_name(const struct upstream *u, int idx)
+{
+	return u->wg->gen->upstream_host[idx];
+}
+
+static void
+relay_free(struct upstream *u)
+{
+	struct worker *w = u->w;
+
+	event_del(u->timer);
+	if (u->replay)
+		evbuffer_drain(u->replay, evbuffer_get_length(u->replay));
+	wgen_unref(u->wg);
+	u->wg = NULL;
+	u->conn = NULL;
+	u->next = w->relay_pool;
+	w->relay_pool = u;
+}
+
+/* End with a failure: the connection is closed, then the client hears. */
+static void
+relay_fail(struct upstream *u, int status, const char *reason)
+{
+	const struct upstream_cbs *cbs = u->cbs;
+	void *arg = u->arg;
+
+	if (u->conn)
+		pool_close(u->conn);
+	relay_free(u);
+	cbs->failed(arg, status, reason);
+}
+
+static void
+relay_end(struct upstream *u)
+{
+	const struct upstream_cbs *cbs = u->cbs;
+	void *arg = u->arg;
+	struct upconn *c = u->conn;
+
+	c->io.read_size = IO_READ_SIZE;
+	/* a response that came before the whole body leaves the upstream
+	 * reading a body we will not send */
+	if (response_reusable(c->resp) && u->body_sent == u->req.body_len)
+		pool_put(c);
+	else
+		pool_close(c);
+	u->conn = NULL;
+	relay_free(u);
+	cbs->end(arg);
+}
+
+static void
+relay_data(void *arg, const char *data, size_t len)
+{
+	struct upstream *u = arg;
+
+	u->cbs->data(u->arg, data, len);
+}
+
+/*
+ * Take a connection to upstream idx and queue the head. 0, or -1 when not
+ * even a connect could be started (errno says why).
+ */
+static int
+relay_connect(struct upstream *u, int idx, int fresh_only)
+{
+	int reused;
+
+	u->conn = pool_get(u->wg, idx, fresh_only, relay_cb, u, &reused);
+	if (u->conn == NULL)
+		return -1;
+	u->reused = reused != 0;
+	if (u->cbs->write_head(u->arg, u->conn->io.out, idx) != 0) {
+		pool_close(u->conn);
+		u->conn = NULL;
+		errno = ENOSPC;
+		return -1;
+	}
+	response_begin(u->conn->resp, u->req.head_request, u->req.client_minor,
+	    relay_data, u);
+	if (u->conn->state == UC_CONNECTING) {
+		u->state = R_CONNECTING;
+		worker_timer(u->timer, u->wg->gen->conf.upstream_connect_timeout);
+	} else {
+		u->state = R_SENDING;
+	}
+	return 0;
+}
+
+/* Try the upstreams not tried yet, from idx on. 0, or -1 when none can be. */
+static int
+relay_connect_next(struct upstream *u, int idx)
+{
+	int n = u->wg->gen->conf.nupstream;
+
+	while (u->tries < n) {
+		u->tries++;
+		if (relay_connect(u, idx, 0) == 0)
+			return 0;
+		log_warn("upstream %s: cannot connect: %s", relay_name(u, idx),
+		    strerror(errno));
+		idx = (idx + 1) % n;
+	}
+	return -1;
+}
+
+/* The connection was lost before it carried the request: try the next. */
+static void
+relay_retry_connect(struct upstream *u, int status, const char *reason)
+{
+	int idx = u->conn->idx;
+
+	pool_close(u->conn);
+	u->conn = NULL;
+	if (relay_connect_next(u, (idx + 1) % u->wg->gen->conf.nupstream) != 0) {
+		relay_fail(u, status, reason);
+		return;
+	}
+	if (u->state == R_SENDING)
+		u->cbs->writable(u->arg);
+}
+
+static void
+relay_connect_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct upstream *u = arg;
+
+	(void)fd;
+	(void)what;
+	log_warn("upstream %s: connect timed out", relay_name(u, u->conn->idx));
+	relay_retry_connect(u, 504, "upstream connect timeout");
+}
+
+/*
+ * A reused connection closed with no response byte: the upstream dropped
+ * an idle connection as we reused it. Replay the request once on a fresh
+ * connection if it is idempotent and every body byte sent is still here.
+ * 0 when the retry is under way.
+ */
+static int
+relay_retry_stale(struct upstream *u)
+{
+	int idx = u->conn->idx;
+
+	if (!u->reused || u->retried || !u->req.idempotent ||
+	    u->state == R_RECEIVING || (u->body_sent > 0 && !u->replayable))
+		return -1;
+	log_info("upstream %s: reused connection closed before the response, "
+	    "retrying on a new one", relay_name(u, idx));
+	pool_close(u->conn);
+	u->conn = NULL;
+	u->retried = 1;
+	if (relay_connect(u, idx, 1) != 0)
+		return -1;
+	if (u->body_sent > 0)
+		evbuffer_add_buffer(u->conn->io.out, u->replay);
+	if (u->state == R_SENDING) {
+		io_flush(&u->conn->io);
+		if (u->body_sent == u->req.body_len)
+			u->state = R_WAITING;
+		else
+			u->cbs->writable(u->arg);
+	}
+	return 0;
+}
+
+/* The upstream closed, or its socket failed. */
+static void
+relay_gone(struct upstream *u, int event)
+{
+	if (u->state == R_CONNECTING) {
+		log_warn("upstream %s: connect failed: %s",
+		    relay_name(u, u->conn->idx), strerror(errno));
+		relay_retry_connect(u, 502, "upstream connect failed");
+		return;
+	}
+	if (relay_retry_stale(u) == 0)
+		return;
+	if (u->conn == NULL) {	/* the retry could not start */
+		relay_fail(u, 502, "upstream connect failed");
+		return;
+	}
+	if (event == IO_EOF && response_eof(u->conn->resp).verdict == RESPONSE_END) {
+		relay_end(u);
+		return;
+	}
+	log_warn("upstream %s: %s", relay_name(u, u->conn->idx),
+	    event == IO_EOF ? "closed before the response was complete" :
+	    "connection error");
+	relay_fail(u, 502, event == IO_EOF ? "upstream closed early" :
+	    "upstream connection error");
+}
+
+static void
+relay_connected(struct upstream *u)
+{
+	event_del(u->timer);
+	u->conn->state = UC_BUSY;
+	u->state = R_SENDING;
+	u->cbs->writable(u->arg);
+}
+
+static void
+relay_cb(struct io *io, int event, void *arg)
+{
+	struct upstream *u = arg;
+
+	(void)io;
+	switch (event) {
+	case IO_READ:
+		relay_read(u);
+		break;
+	case IO_DRAINED:
+		if (u->state == R_SENDING)
+			u->cbs->writable(u->arg);
+		break;
+	case IO_CONNECTED:
+		relay_connected(u);
+		break;
+	default:
+		relay_gone(u, event);
+		break;
+	}
+}
+
+static void
+relay_read(struct upstream *u)
+{
+	struct io *io = &u->conn->io;
+	struct evbuffer *in = io->in;
+	struct response *resp = u->conn->resp;
+	struct evbuffer_iovec v;
+	struct response_step s;
+
+	if (evbuffer_get_length(in) > 0)
+		u->state = R_RECEIVING;
+	/* a read that filled its space means a large response: read more
+	 * at a time (back to the default for the next response) */
+	if (evbuffer_get_length(in) >= io->read_size)
+		io->read_size = IO_READ_SIZE_LARGE;
+	for (;;) {
+		/* an empty feed still matters: a head without a body ends on
+		 * the next step */
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1) {
+			v.iov_base = NULL;
+			v.iov_len = 0;
+		}
+		s = response_feed(resp, v.iov_base, v.iov_len);
+		switch (s.verdict) {
+		case RESPONSE_MORE:
+			evbuffer_drain(in, s.consumed);
+			if (v.iov_len == 0) {
+				u->cbs->flush(u->arg);
+				return;
+			}
+			break;
+		case RESPONSE_HEAD:
+			evbuffer_drain(in, s.consumed);
+			/* RFC 9110 §15.2: no 1xx to an HTTP/1.0 client */
+			if (response_interim(resp) && u->req.client_minor == 0)
+				break;
+			if (u->cbs->head(u->arg, resp) != 0) {
+				relay_fail(u, 502, "response head too large");
+				return;
+			}
+			break;
+		case RESPONSE_BODY:
+		case RESPONSE_END:
+			if (response_passthrough(resp))
+				u->cbs->body(u->arg, in, s.consumed);
+			else
+				evbuffer_drain(in, s.consumed);
+			if (s.verdict == RESPONSE_END) {
+				u->cbs->flush(u->arg);
+				relay_end(u);
+				return;
+			}
+			break;
+		case RESPONSE_ERROR:
+			log_warn("upstream %s: invalid response: %s",
+			    relay_name(u, u->conn->idx), response_error(resp));
+			u->cbs->flush(u->arg);
+			relay_fail(u, 502, response_error(resp));
+			return;
+		}
+	}
+}
+
+/* ------------------------------------------------------------ the seam */
+
+struct upstream *
+upstream_start(struct wgen *wg, const struct upstream_cbs *cbs, void *arg,
+    const struct upstream_request *req)
+{
+	struct worker *w = wg->w;
+	struct upstream *u;
+
+	if ((u = w->relay_pool) != NULL) {
+		w->relay_pool = u->next;
+	} else {
+		if ((u = calloc(1, sizeof(*u))) == NULL)
+			return NULL;
+		u->w = w;
+		if ((u->timer = evtimer_new(w->base, relay_connect_timeout,
+		    u)) == NULL) {
+			free(u);
+			return NULL;
+		}
+	}
+	u->wg = wg;
+	wgen_ref(wg);
+	u->cbs = cbs;
+	u->arg = arg;
+	u->req = *req;
+	u->tries = 0;
+	u->retried = 0;
+	u->body_sent = 0;
+	/* only what a retry may need is kept: bodies of idempotent requests,
+	 * small enough (GET and HEAD have none, so they cost nothing) */
+	u->replayable = req->idempotent && req->body_len <= REPLAY_MAX;
+	if (relay_connect_next(u, pool_pick(wg)) != 0) {
+		relay_free(u);
+		return NULL;
+	}
+	return u;
+}
+
+int
+upstream_ready(const struct upstream *u)
+{
+	return u->state != R_CONNECTING;
+}
+
+int
+upstream_send(struct upstream *u, struct evbuffer *from, size_t n)
+{
+	struct io *io = &u->conn->io;
+
+	if (n > 0) {
+		if (u->reused && u->replayable) {
+			if (u->replay == NULL)
+				u->replay = evbuffer_new();
+			if (u->replay == NULL || io_copy(from, u->replay, n) < n)
+				u->replayable = 0;
+		}
+		io_move(from, io->out, n);
+		u->body_sent += n;
+	}
+	/* the head and what body there is go in one write */
+	io_flush(io);
+	if (u->body_sent == u->req.body_len && u->state == R_SENDING)
+		u->state = R_WAITING;
+	return evbuffer_get_length(io->out) > HIGH_WATER;
+}
+
+void
+upstream_pause(struct upstream *u, int on)
+{
+	io_read(&u->conn->io, !on);
+	if (!on)
+		relay_read(u);
+}
+
+void
+upstream_abort(struct upstream *u)
+{
+	if (u->conn)
+		pool_close(u->conn);
+	relay_free(u);
+}
+
+void
+upstream_pool_free(struct worker *w)
+{
+	struct upstream *u;
+
+	while ((u = w->relay_pool) != NULL) {
+		w->relay_pool = u->next;
+		event_free(u->timer);
+		if (u->replay)
+			evbuffer_free(u->replay);
+		free(u);
+	}
+}

@@ -1,0 +1,89 @@
+/*
+ * worker.h - what the proxy's files share inside one worker thread.
+ *
+ * A worker is a thread with its own event loop, listeners, clients and
+ * upstream pools; nothing on the request path is shared between workers.
+ * A struct wgen is the worker's view of one configuration generation: the
+ * gen itself and the idle upstream connections made under it (pool.c).
+ * Clients and upstream connections hold a reference to the wgen they
+ * started with, so a reload never changes a request in flight.
+ */
+#ifndef LG_WORKER_H
+#define LG_WORKER_H
+
+#include <pthread.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "framing.h"
+#include "httpdate.h"
+#include "log.h"
+#include "proxy.h"
+
+/* Backpressure marks, shared by both sides of a relay (le-proxy style):
+ * stop reading one side while the other's output is above HIGH_WATER,
+ * resume when it is down to LOW_WATER. */
+#define HIGH_WATER	(256 * 1024)
+#define LOW_WATER	(64 * 1024)
+
+#define MAX_WORKERS	64
+#define FRAMING_POOL	256		/* idle inspectors kept per worker */
+
+struct client;
+struct upconn;
+struct upstream;
+TAILQ_HEAD(client_list, client);
+TAILQ_HEAD(upconn_list, upconn);
+
+struct wgen {
+	struct gen *gen;
+	struct worker *w;
+	int refs;			/* the worker's, clients', upconns' */
+	unsigned rr;			/* round robin over the upstreams */
+	struct upconn_list idle[CONF_MAX_ADDRS];
+	unsigned nidle[CONF_MAX_ADDRS];
+};
+
+struct worker {
+	int id;
+	pthread_t thread;
+	struct event_base *base;
+	struct evconnlistener *listeners[CONF_MAX_ADDRS];
+	int nlisteners;
+	struct wgen *cur;		/* what new requests use */
+	struct client_list clients;
+	unsigned nconns;
+	int accept_paused;
+	struct event *accept_ev;	/* resumes accepting after a back-off */
+	time_t accept_logged;		/* last "accept:" error line */
+	unsigned accept_errors;		/* errors since that line */
+	int stopping, done;
+	struct event *stop_ev, *reload_ev;
+	pthread_mutex_t reload_lock;
+	struct gen *pending;		/* handed over by workers_reload */
+	struct httpdate date;
+	struct log_buf alog;
+	struct framing *fr_pool[FRAMING_POOL];	/* inspectors not in use */
+	int nfr_pool;
+	struct upstream *relay_pool;	/* relays not in use (upstream.c) */
+	char scratch[FRAMING_MAX_HEAD + 4096];	/* heads are written here */
+	int start_status;		/* 0 ok, -1 failed to bind */
+	pthread_mutex_t start_lock;
+	pthread_cond_t start_cond;
+	int started;
+};
+
+struct wgen *wgen_new(struct worker *, struct gen *);
+void wgen_ref(struct wgen *);
+void wgen_unref(struct wgen *);
+
+/* A client connection ended: resume accepting, end a stopping worker. */
+void worker_client_gone(struct worker *);
+
+/* Arm a timer for `ms` milliseconds. */
+void worker_timer(struct event *, unsigned ms);
+
+#endif /* LG_WORKER_H */
