@@ -677,70 +677,91 @@ handler(void *arg, const char *section, const char *name, const char *value)
 	return 1;
 }
 
-/* inih's find_chars_or_comment(), with our comment characters. */
+/*
+ * The end of a line's text: its first inline comment, a comment character
+ * right after a blank (elsewhere "#" and ";" are text), or else its NUL.
+ * s is the line's first non-blank byte.
+ */
 static const char *
-find_or_comment(const char *s, const char *chars)
+text_end(const char *s)
 {
-	int was_space = 0;
+	const char *p = s;
 
-	while (*s != '\0' && strchr(chars, *s) == NULL &&
-	    !(was_space && strchr(COMMENT_CHARS, *s) != NULL)) {
-		was_space = isspace((unsigned char)*s);
-		s++;
+	for (;;) {
+		p += strcspn(p, COMMENT_CHARS);
+		if (*p == '\0' || (p > s && isspace((unsigned char)p[-1])))
+			return p;
+		p++;
 	}
-	return s;
 }
 
 /*
- * Check the syntax of one line (NUL-terminated, no line end), as inih will
- * read it. Returns 0 if inih may have it, -1 (reported) if not.
+ * A section header, s at its "[" and end from text_end(): the name runs to
+ * the first "]" before any comment and must be one of ours; only blanks or
+ * a comment may follow. Until a header is good, the keys under it are
+ * ignored (ld->skip). 0, or -1 when reported.
+ */
+static int
+check_section(struct loader *ld, const char *s, const char *end)
+{
+	const char *name = s + 1, *bracket, *after;
+	size_t len;
+	int i;
+
+	ld->skip = 1;
+	bracket = memchr(name, ']', (size_t)(end - name));
+	if (bracket == NULL) {
+		lerr(ld, ld->line, K_NONE, "malformed section header "
+		    "(missing \"]\")");
+		return -1;
+	}
+	after = bracket + 1;
+	while (isspace((unsigned char)*after))
+		after++;
+	if (*after != '\0' && strchr(COMMENT_CHARS, *after) == NULL) {
+		lerr(ld, ld->line, K_NONE, "malformed section header "
+		    "(text after \"]\")");
+		return -1;
+	}
+	len = (size_t)(bracket - name);
+	for (i = 0; i < S_COUNT; i++) {
+		if (strncmp(sections[i], name, len) == 0 &&
+		    sections[i][len] == '\0') {
+			ld->skip = 0;
+			return 0;
+		}
+	}
+	lerr(ld, ld->line, K_NONE, "unknown section [%.*s]", (int)len, name);
+	return -1;
+}
+
+/*
+ * Check the syntax of one line (NUL-terminated, no line end) by the rules
+ * inih follows with the options of set_inih_options(): blank, a comment,
+ * a [section], or a key ended by "=" (a ":" first would end the key for
+ * inih, and we do not take "key: value"). Returns 0 if inih may have the
+ * line, -1 (reported) if not.
  */
 static int
 check_line(struct loader *ld, const char *s)
 {
-	const char *e, *rest;
-	size_t len;
-	int i;
+	const char *end;
+	size_t keylen;
 
 	while (isspace((unsigned char)*s))
 		s++;
 	if (*s == '\0' || strchr(COMMENT_CHARS, *s) != NULL)
 		return 0;
-	if (*s == '[') {
-		ld->skip = 1;
-		e = find_or_comment(s + 1, "]");
-		if (*e != ']') {
-			lerr(ld, ld->line, K_NONE, "malformed section header "
-			    "(missing \"]\")");
-			return -1;
-		}
-		for (rest = e + 1; isspace((unsigned char)*rest); rest++)
-			;
-		if (*rest != '\0' && strchr(COMMENT_CHARS, *rest) == NULL) {
-			lerr(ld, ld->line, K_NONE, "malformed section header "
-			    "(text after \"]\")");
-			return -1;
-		}
-		len = (size_t)(e - (s + 1));
-		for (i = 0; i < S_COUNT; i++)
-			if (strlen(sections[i]) == len &&
-			    memcmp(sections[i], s + 1, len) == 0)
-				break;
-		if (i == S_COUNT) {
-			lerr(ld, ld->line, K_NONE, "unknown section [%.*s]",
-			    (int)len, s + 1);
-			return -1;
-		}
-		ld->skip = 0;
-		return 0;
-	}
-	e = find_or_comment(s, "=:");
-	if (*e != '=') {
+	end = text_end(s);
+	if (*s == '[')
+		return check_section(ld, s, end);
+	keylen = strcspn(s, "=:");
+	if (s + keylen >= end || s[keylen] == ':') {
 		lerr(ld, ld->line, K_NONE, "malformed line (expected "
 		    "\"key = value\", \"[section]\" or a comment)");
 		return -1;
 	}
-	if (e == s) {
+	if (keylen == 0) {
 		lerr(ld, ld->line, K_NONE, "malformed line (no key before "
 		    "\"=\")");
 		return -1;

@@ -41,7 +41,7 @@ struct conf {
 	int      nlisten;
 	struct conf_addr upstream[CONF_MAX_ADDRS];
 	int      nupstream;
-	int      workers;		/* 0 = auto (one per CPU) */
+	int      workers;		/* threads; 0 = auto (one per CPU) */
 	unsigned max_connections;	/* per worker */
 	unsigned upstream_pool_size;	/* idle connections kept per upstream per worker */
 

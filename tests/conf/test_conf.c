@@ -516,6 +516,27 @@ test_tmp(void)
 		conf_free(&c);
 	}
 
+	/*
+	 * Inline comments start after a blank only; without one, "#" and ";"
+	 * are text (bad/inline_comment.conf has the failing side).
+	 */
+	put("conf/inline.conf", BASE
+	    "max_connections = 5 #;x = y\n"
+	    "[proxy]# right after \"]\"\n"
+	    "upstream_pool_size = 7\t;after a tab\n"
+	    "[log]\n"
+	    "access = logs/a#b;c.log ;the name keeps its # and ;\n");
+	r = load("conf/inline.conf", &c, &errs);
+	CHECK(r == 0, "inline.conf: %s", errs);
+	free(errs);
+	if (r == 0) {
+		snprintf(path, sizeof(path), "%s/conf/logs/a#b;c.log", real);
+		CHECK(c.max_connections == 5 && c.upstream_pool_size == 7 &&
+		    strcmp(c.access_log, path) == 0, "inline.conf: %u %u %s",
+		    c.max_connections, c.upstream_pool_size, c.access_log);
+		conf_free(&c);
+	}
+
 	/* Relative conf path: stored absolute. */
 	if (getcwd(cwd, sizeof(cwd)) != NULL && chdir(tmp) == 0) {
 		memset(&c, 0, sizeof(c));
