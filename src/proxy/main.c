@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -109,9 +110,43 @@ gen_unref(struct gen *g)
 	}
 }
 
+/*
+ * Every client connection takes a descriptor and its upstream connection
+ * another; idle pooled connections and the process's own take the rest.
+ * Raise the soft RLIMIT_NOFILE towards that (up to the hard limit), and
+ * say so when even the hard limit is too low: accepting then pauses
+ * whenever descriptors run out, instead of serving max_connections.
+ */
+static void
+check_nofile(const struct conf *cf, int nworkers)
+{
+	struct rlimit rl;
+	rlim_t need;
+
+	need = ((rlim_t)cf->max_connections * 2 +
+	    (rlim_t)cf->upstream_pool_size * (rlim_t)cf->nupstream +
+	    (rlim_t)cf->nlisten) * (rlim_t)nworkers + 64;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need &&
+	    rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ?
+		    need : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0 &&
+		    getrlimit(RLIMIT_NOFILE, &rl) != 0)
+			return;
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+		log_warn("max_connections %u with %d worker%s needs about %llu "
+		    "descriptors, but RLIMIT_NOFILE is %llu: accepting pauses "
+		    "whenever they run out", cf->max_connections, nworkers,
+		    nworkers == 1 ? "" : "s", (unsigned long long)need,
+		    (unsigned long long)rl.rlim_cur);
+}
+
 /* Reload on SIGHUP: errors go to the error log, the old gen stays. */
 static struct gen *
-reload(const char *path, struct gen *cur)
+reload(const char *path, struct gen *cur, int nworkers)
 {
 	char *msg = NULL;
 	size_t len = 0;
@@ -133,6 +168,7 @@ reload(const char *path, struct gen *cur)
 	    memcmp(g->conf.listen, cur->conf.listen, sizeof(g->conf.listen)) != 0)
 		log_warn("listen addresses changed: they take effect on restart");
 	log_open(&g->conf, 1);
+	check_nofile(&g->conf, nworkers);
 	workers_reload(g);
 	gen_unref(cur);
 	log_info("configuration reloaded from %s", path);
@@ -194,6 +230,7 @@ main(int argc, char **argv)
 		return 1;
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	n = g->conf.workers ? g->conf.workers : (ncpu > 0 ? (int)ncpu : 1);
+	check_nofile(&g->conf, n);
 	if (workers_start(g, n) != 0) {
 		log_error("cannot start");
 		return 1;
@@ -206,7 +243,7 @@ main(int argc, char **argv)
 		if (sigwait(&set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			g = reload(path, g);
+			g = reload(path, g, n);
 		} else if (sig == SIGUSR1) {
 			if (log_open(&g->conf, 1) == 0)
 				log_info("log files reopened");
