@@ -217,45 +217,21 @@ request_finalize(struct client *c, int status, const char *reason)
 
 /* ---------------------------------------------------------- inspectors */
 
-/*
- * An idle keep-alive connection holds no inspector (its arena is the
- * largest thing a connection has): one is taken from the worker's pool
- * when bytes arrive and given back when the connection is idle again.
- */
+/* An idle keep-alive connection holds no inspector: one is taken from the
+ * worker's pool when bytes arrive and given back when it is idle again. */
 static int
 client_framing_get(struct client *c)
 {
-	struct worker *w = c->w;
-	const struct framing_policy *pol = &c->wg->gen->conf.policy;
-
-	if (c->fr != NULL)
-		return 0;
-	while (w->nfr_pool > 0) {
-		c->fr = w->fr_pool[--w->nfr_pool];
-		if (framing_fits(c->fr, pol)) {
-			framing_set_policy(c->fr, pol);
-			return 0;
-		}
-		framing_free(c->fr);	/* sized for an older conf */
-		c->fr = NULL;
-	}
-	c->fr = framing_new(pol);
+	if (c->fr == NULL)
+		c->fr = worker_framing_get(c->w, &c->wg->gen->conf.policy);
 	return c->fr ? 0 : -1;
 }
 
 static void
 client_framing_put(struct client *c)
 {
-	struct worker *w = c->w;
-
-	if (c->fr == NULL)
-		return;
-	if (w->nfr_pool < FRAMING_POOL) {
-		framing_reset(c->fr);
-		w->fr_pool[w->nfr_pool++] = c->fr;
-	} else {
-		framing_free(c->fr);
-	}
+	if (c->fr != NULL)
+		worker_framing_put(c->w, c->fr);
 	c->fr = NULL;
 }
 
@@ -770,7 +746,6 @@ client_timeout(evutil_socket_t fd, short what, void *arg)
 		client_free(c);
 		return;
 	}
-	log_info("%s: %s", c->addr, st->timeout_reason);
 	client_fail(c, st->timeout_status, st->timeout_reason);
 }
 

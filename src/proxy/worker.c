@@ -75,6 +75,38 @@ worker_timer(struct event *ev, unsigned ms)
 	event_add(ev, &tv);
 }
 
+/*
+ * Inspectors (the largest thing a connection has, for its arena) are kept
+ * per worker between requests; one made under an older conf is reused only
+ * if it is sized for the current policy's heads.
+ */
+struct framing *
+worker_framing_get(struct worker *w, const struct framing_policy *pol)
+{
+	struct framing *fr;
+
+	while (w->nfr_pool > 0) {
+		fr = w->fr_pool[--w->nfr_pool];
+		if (framing_fits(fr, pol)) {
+			framing_set_policy(fr, pol);
+			return fr;
+		}
+		framing_free(fr);
+	}
+	return framing_new(pol);
+}
+
+void
+worker_framing_put(struct worker *w, struct framing *fr)
+{
+	if (w->nfr_pool < FRAMING_POOL) {
+		framing_reset(fr);
+		w->fr_pool[w->nfr_pool++] = fr;
+	} else {
+		framing_free(fr);
+	}
+}
+
 /* ----------------------------------------------------------- accepting */
 
 static void

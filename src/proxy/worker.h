@@ -83,6 +83,11 @@ void wgen_unref(struct wgen *);
 /* A client connection ended: resume accepting, end a stopping worker. */
 void worker_client_gone(struct worker *);
 
+/* An inspector for `pol` from the worker's pool (or a new one; NULL when
+ * out of memory), and back. */
+struct framing *worker_framing_get(struct worker *, const struct framing_policy *);
+void worker_framing_put(struct worker *, struct framing *);
+
 /* Arm a timer for `ms` milliseconds. */
 void worker_timer(struct event *, unsigned ms);
 
