@@ -1,8 +1,9 @@
 /*
- * framing_cases.h - the framing table: one row per rule of shared
- * FRAMING.md and the valid requests around it. See test_framing.c for the
- * trace format. Rows use the default policy with Via and X-Forwarded-*
- * turned off (O_FORWARDED turns them on), unless an option says otherwise.
+ * framing_cases.h - the framing table: the request rules of docs/framing.md
+ * (which names the rows that cover each rule) and the valid requests around
+ * them. See test_framing.c for the trace format. Rows use the default policy
+ * with Via and X-Forwarded-* turned off (O_FORWARDED turns them on), unless
+ * an option says otherwise.
  */
 #ifndef LG_FRAMING_CASES_H
 #define LG_FRAMING_CASES_H

@@ -1,10 +1,11 @@
 /*
  * response_cases.h - the response table: how the proxy follows an upstream's
  * responses (RFC 9112 §6.3 message body length, RFC 9110 §7.6.1 hop-by-hop
- * fields, §15.2 interim responses). See test_response.c for the trace
- * format. Rows are for an HTTP/1.1 client, a GET, write_head(close = 0), no
- * upstream close after the input, one response and max_head 8192, unless
- * the row says otherwise.
+ * fields, §15.2 interim responses); docs/framing.md names the rows that
+ * cover each response rule. See test_response.c for the trace format. Rows
+ * are for an HTTP/1.1 client, a GET, write_head(close = 0), no upstream
+ * close after the input, one response and max_head 8192, unless the row
+ * says otherwise.
  */
 #ifndef LG_RESPONSE_CASES_H
 #define LG_RESPONSE_CASES_H

@@ -1,5 +1,6 @@
 /*
- * test_framing.c - the framing core against shared FRAMING.md.
+ * test_framing.c - the framing core against the request rules of
+ * docs/framing.md.
  *
  * Every row is fed whole, split in two at every byte offset, and one byte at
  * a time; each way must give the same trace:
