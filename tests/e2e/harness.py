@@ -128,9 +128,10 @@ class LineLog:
 
 
 class Process:
-    """A subprocess whose stdout and stderr (merged) are collected as lines."""
+    """A subprocess whose stdout and stderr (merged) are collected as lines.
+    preexec_fn runs in the child before exec (e.g. to set an rlimit)."""
 
-    def __init__(self, name, argv, env=None):
+    def __init__(self, name, argv, env=None, preexec_fn=None):
         self.name = name
         self.argv = argv
         if not os.access(argv[0], os.X_OK):
@@ -139,7 +140,8 @@ class Process:
                 % (name, argv[0]))
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, env=env)
+                                     stderr=subprocess.STDOUT, env=env,
+                                     preexec_fn=preexec_fn)
         self.log = LineLog(self.proc.stdout, name)
         self.signalled = False
 
@@ -257,9 +259,11 @@ def merge(base, over):
 class Proxy(Process):
     """lengthguard -c CONF on a free loopback port, upstream = origin_port.
 
-    overrides: {section: {key: value}} on top of the base conf below."""
+    overrides: {section: {key: value}} on top of the base conf below;
+    preexec_fn as for Process."""
 
-    def __init__(self, upstream_port, overrides=None, tmpdir=None):
+    def __init__(self, upstream_port, overrides=None, tmpdir=None,
+                 preexec_fn=None):
         self.tmpdir = tmpdir or tempfile.mkdtemp(prefix="lg-e2e-")
         self.port = free_port()
         self.settings = merge({
@@ -272,7 +276,8 @@ class Proxy(Process):
         }, overrides)
         self.conf = os.path.join(self.tmpdir, "lengthguard.conf")
         write_conf(self.conf, self.settings)
-        super().__init__("proxy", [PROXY_BIN, "-c", self.conf])
+        super().__init__("proxy", [PROXY_BIN, "-c", self.conf],
+                         preexec_fn=preexec_fn)
 
     def ready(self):
         self.wait_line(r"listening on")
@@ -567,8 +572,8 @@ class E2ECase(unittest.TestCase):
         self.procs.append(o)        # stopped at cleanup even if not ready
         return o.ready()
 
-    def start_proxy(self, upstream_port, overrides=None):
-        p = Proxy(upstream_port, overrides, self.tmpdir)
+    def start_proxy(self, upstream_port, overrides=None, preexec_fn=None):
+        p = Proxy(upstream_port, overrides, self.tmpdir, preexec_fn)
         self.procs.append(p)
         return p.ready()
 
