@@ -1,7 +1,9 @@
 /*
  * pool.c - see pool.h.
  */
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 
@@ -69,18 +71,49 @@ pool_put(struct upconn *u)
 	worker_timer(u->timer, wg->gen->conf.upstream_keepalive_timeout);
 }
 
+/*
+ * Has an idle connection ended, or received bytes, without its read event
+ * having run yet? A server that answers in HTTP/1.1 without "Connection:
+ * close" and closes right after (busybox httpd does) leaves its FIN in
+ * flight as the next request comes: one non-blocking peek tells.
+ */
+static int
+pool_stale(const struct upconn *u)
+{
+	char b;
+	ssize_t n = recv(u->io.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+/* The most recently idled connection to idx that passes `want`, or NULL. */
+static struct upconn *
+pool_take(struct wgen *wg, int idx, enum pool_want want)
+{
+	struct upconn *u;
+
+	while (want != POOL_FRESH && (u = TAILQ_FIRST(&wg->idle[idx])) != NULL) {
+		TAILQ_REMOVE(&wg->idle[idx], u, entry);
+		wg->nidle[idx]--;
+		u->state = UC_BUSY;
+		if (want == POOL_CHECKED && pool_stale(u)) {
+			pool_close(u);
+			continue;
+		}
+		event_del(u->timer);
+		return u;
+	}
+	return NULL;
+}
+
 struct upconn *
-pool_get(struct wgen *wg, int idx, int fresh_only, io_cb cb, void *arg,
+pool_get(struct wgen *wg, int idx, enum pool_want want, io_cb cb, void *arg,
     int *reused)
 {
 	const struct conf *cf = &wg->gen->conf;
 	struct upconn *u;
 
-	if (!fresh_only && (u = TAILQ_FIRST(&wg->idle[idx])) != NULL) {
-		TAILQ_REMOVE(&wg->idle[idx], u, entry);
-		wg->nidle[idx]--;
-		event_del(u->timer);
-		u->state = UC_BUSY;
+	if ((u = pool_take(wg, idx, want)) != NULL) {
 		*reused = 1;
 	} else {
 		if ((u = calloc(1, sizeof(*u))) == NULL)

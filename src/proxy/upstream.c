@@ -118,11 +118,11 @@ relay_data(void *arg, const char *data, size_t len)
  * even a connect could be started (errno says why).
  */
 static int
-relay_connect(struct upstream *u, int idx, int fresh_only)
+relay_connect(struct upstream *u, int idx, enum pool_want want)
 {
 	int reused;
 
-	u->conn = pool_get(u->wg, idx, fresh_only, relay_cb, u, &reused);
+	u->conn = pool_get(u->wg, idx, want, relay_cb, u, &reused);
 	if (u->conn == NULL)
 		return -1;
 	u->reused = reused != 0;
@@ -151,7 +151,10 @@ relay_connect_next(struct upstream *u, int idx)
 
 	while (u->tries < n) {
 		u->tries++;
-		if (relay_connect(u, idx, 0) == 0)
+		/* a request that cannot be retried takes an idle connection
+		 * only once it is checked */
+		if (relay_connect(u, idx, u->req.idempotent ? POOL_ANY :
+		    POOL_CHECKED) == 0)
 			return 0;
 		log_warn("upstream %s: cannot connect: %s", relay_name(u, idx),
 		    strerror(errno));
@@ -206,7 +209,7 @@ relay_retry_stale(struct upstream *u)
 	pool_close(u->conn);
 	u->conn = NULL;
 	u->retried = 1;
-	if (relay_connect(u, idx, 1) != 0)
+	if (relay_connect(u, idx, POOL_FRESH) != 0)
 		return -1;
 	if (u->body_sent > 0)
 		evbuffer_add_buffer(u->conn->io.out, u->replay);
