@@ -150,9 +150,11 @@ class Busybox(Backend):
 
     # busybox httpd answers HTTP/1.1 with a Content-Length (the CGI's) and
     # no "Connection: close", then closes once the CGI has exited: a pooled
-    # connection is already going away when the next request is sent on it,
-    # and that request gets a 502. What an operator does for such a backend:
-    # no upstream pool.
+    # connection is often going away as the next request takes it. An
+    # idempotent request is then retried on a new connection, and a POST
+    # takes a pooled one only after checking it, but a POST pipelined right
+    # behind the response still races the close and gets a 502. What an
+    # operator does for such a backend: no upstream pool.
     proxy_conf = {"proxy": {"upstream_pool_size": "0"}}
 
     def argv(self):
