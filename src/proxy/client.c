@@ -409,7 +409,7 @@ cb_head(void *arg, const struct response *resp)
 		c->req.status = response_status(resp);
 		c->req.responded = 1;
 		if (c->state == CS_WAIT)
-			c->state = CS_RESPONSE;
+			client_set_state(c, CS_RESPONSE);
 	}
 	return 0;
 }
