@@ -72,7 +72,7 @@ fields_strip_connection(char *b, size_t *len)
 	/* the options, lower-cased, each followed by a NUL */
 	for (r = 0; r < *len; r = end + 2) {
 		line_at(b, *len, r, &name, &end);
-		if (!fields_eq(b + r, name - r, "connection", 10))
+		if (!fields_eq(b + r, name - r, LIT("connection")))
 			continue;
 		for (i = name + 1; i <= end; i++) {
 			char c = i < end ? b[i] : ',';
@@ -93,7 +93,7 @@ fields_strip_connection(char *b, size_t *len)
 		int drop;
 
 		line_at(b, *len, r, &name, &end);
-		drop = fields_eq(b + r, name - r, "connection", 10);
+		drop = fields_eq(b + r, name - r, LIT("connection"));
 		for (o = 0; !drop && o < nopts; o += strlen(opts + o) + 1)
 			drop = fields_eq(b + r, name - r, opts + o, strlen(opts + o));
 		if (!drop) {

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "lit.h"
+
 /* ASCII lower case (field names and tokens are ASCII; no locale). */
 static inline int
 fields_lower(int c)

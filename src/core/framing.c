@@ -88,7 +88,7 @@ static const char *const method_names[] = {
 
 /* ------------------------------------------------------------ helpers */
 
-#define EQ(s, n, lit) fields_eq((s), (n), (lit), sizeof(lit) - 1)
+#define EQ(s, n, lit) fields_eq((s), (n), LIT(lit))
 
 /* RFC 9110 §5.6.2: tchar. */
 static int
@@ -392,7 +392,7 @@ target_check(struct framing *f)
 	for (i = 0; i < n && t[i] != ':'; i++)
 		;
 	if (!(EQ(t, i, "http") || EQ(t, i, "https")) || n - i < 3 ||
-	    memcmp(t + i, "://", 3) != 0)
+	    memcmp(t + i, LIT("://")) != 0)
 		return reject(f, 400, "invalid request target");
 	a = i + 3;
 	for (e = a; e < n && t[e] != '/' && t[e] != '?'; e++)
@@ -564,9 +564,9 @@ head_scan(struct framing *f, const char *h, size_t n)
 			return -1;
 		run = NULL;
 		if (keep && (arena_add(f, h, nlen) != 0 ||
-		    arena_add(f, ": ", 2) != 0 ||
+		    arena_add(f, LIT(": ")) != 0 ||
 		    arena_add(f, v, (size_t)(ve - v)) != 0 ||
-		    arena_add(f, "\r\n", 2) != 0))
+		    arena_add(f, LIT("\r\n")) != 0))
 			return -1;
 	}
 	if (h + 1 >= end || h[0] != '\r' || h[1] != '\n')
@@ -1009,7 +1009,7 @@ put(char *o, const char *s, size_t n)
 	memcpy(o, s, n);
 	return o + n;
 }
-#define PUT(o, lit) put((o), (lit), sizeof(lit) - 1)
+#define PUT(o, lit) put((o), LIT(lit))
 
 static char *
 put_u64(char *o, uint64_t v)
@@ -1027,15 +1027,19 @@ put_u64(char *o, uint64_t v)
 size_t
 framing_head_size(const struct framing *f, const struct framing_peer *peer)
 {
-	return strlen(f->req.method_name) + 2 + f->req.target_len + 11 +
+	/* every line framing_write_head may write; both kinds of Host */
+	return strlen(f->req.method_name) + LITLEN(" /") + f->req.target_len +
+	    LITLEN(" HTTP/1.1\r\n") +
 	    (f->arena_len - f->target_len) +
-	    8 + (peer->default_host ? strlen(peer->default_host) : 0) +
-	    f->authority_len + 8 +		/* Host */
-	    16 + 20 + 2 +			/* Content-Length */
-	    21 +				/* Via */
-	    17 + (peer->addr ? strlen(peer->addr) : 0) + 2 +
-	    19 + (peer->proto ? strlen(peer->proto) : 0) + 2 +
-	    2;
+	    LITLEN("Host: \r\n") +
+	    (peer->default_host ? strlen(peer->default_host) : 0) +
+	    LITLEN("Host: \r\n") + f->authority_len +
+	    LITLEN("Content-Length: 18446744073709551615\r\n") +
+	    LITLEN("Via: 1.1 lengthguard\r\n") +
+	    LITLEN("X-Forwarded-For: \r\n") + (peer->addr ? strlen(peer->addr) : 0) +
+	    LITLEN("X-Forwarded-Proto: \r\n") +
+	    (peer->proto ? strlen(peer->proto) : 0) +
+	    LITLEN("\r\n");
 }
 
 long

@@ -49,7 +49,7 @@ struct response {
 	char arena[];
 };
 
-#define EQ(s, n, lit) fields_eq((s), (n), (lit), sizeof(lit) - 1)
+#define EQ(s, n, lit) fields_eq((s), (n), LIT(lit))
 
 static int
 fail(struct response *r, const char *why)
@@ -122,7 +122,7 @@ on_header_field_complete(llhttp_t *p)
 	else
 		r->hop = EQ(n, len, "keep-alive") || EQ(n, len, "proxy-connection") ||
 		    EQ(n, len, "te") || EQ(n, len, "trailer") || EQ(n, len, "upgrade");
-	if (put(r, ": ", 2) != 0)
+	if (put(r, LIT(": ")) != 0)
 		return HPE_USER;
 	r->value_start = r->arena_len;
 	return 0;
@@ -188,7 +188,7 @@ on_header_value_complete(llhttp_t *p)
 		return fail(r, "transfer coding other than chunked");
 	if (!keep)
 		r->arena_len = r->field_start;
-	else if (put(r, "\r\n", 2) != 0)
+	else if (put(r, LIT("\r\n")) != 0)
 		return HPE_USER;
 	r->in_field = 0;
 	r->hop = 0;
@@ -431,11 +431,21 @@ response_error(const struct response *r)
 	return r->error ? r->error : "";
 }
 
+static char *
+put_bytes(char *o, const char *s, size_t n)
+{
+	memcpy(o, s, n);
+	return o + n;
+}
+#define PUT(o, lit) put_bytes((o), LIT(lit))
+
 long
 response_write_head(const struct response *r, int close, char *out, size_t cap)
 {
 	size_t fields = r->arena_len - r->reason_len;
-	size_t need = 13 + r->reason_len + 2 + fields + 28 + 26 + 24 + 2;
+	size_t need = LITLEN("HTTP/1.1 200 ") + r->reason_len + LITLEN("\r\n") +
+	    fields + LITLEN("Transfer-Encoding: chunked\r\n") +
+	    LITLEN("Connection: keep-alive\r\n") + LITLEN("\r\n");
 	char *o = out;
 	/* RFC 9112 §6.1: chunked only to an HTTP/1.1 client */
 	int chunked = r->chunked && !r->dechunk && r->client_minor == 1;
@@ -443,32 +453,23 @@ response_write_head(const struct response *r, int close, char *out, size_t cap)
 	if (need > cap)
 		return -1;
 	close = close || response_client_close(r);
-	memcpy(o, "HTTP/1.1 ", 9);
-	o += 9;
+	o = PUT(o, "HTTP/1.1 ");
 	*o++ = (char)('0' + r->status / 100 % 10);
 	*o++ = (char)('0' + r->status / 10 % 10);
 	*o++ = (char)('0' + r->status % 10);
 	*o++ = ' ';
-	memcpy(o, r->arena, r->reason_len);
-	o += r->reason_len;
-	memcpy(o, "\r\n", 2);
-	o += 2;
-	memcpy(o, r->arena + r->reason_len, fields);
-	o += fields;
-	if (chunked && r->status >= 200) {
-		memcpy(o, "Transfer-Encoding: chunked\r\n", 28);
-		o += 28;
-	}
+	o = put_bytes(o, r->arena, r->reason_len);
+	o = PUT(o, "\r\n");
+	o = put_bytes(o, r->arena + r->reason_len, fields);
+	if (chunked && r->status >= 200)
+		o = PUT(o, "Transfer-Encoding: chunked\r\n");
 	if (r->status >= 200) {
-		if (close) {
-			memcpy(o, "Connection: close\r\n", 19);
-			o += 19;
-		} else if (r->client_minor == 0) {
-			memcpy(o, "Connection: keep-alive\r\n", 24);
-			o += 24;
-		}
+		/* (the longer of the two is counted in `need`) */
+		if (close)
+			o = PUT(o, "Connection: close\r\n");
+		else if (r->client_minor == 0)
+			o = PUT(o, "Connection: keep-alive\r\n");
 	}
-	memcpy(o, "\r\n", 2);
-	o += 2;
+	o = PUT(o, "\r\n");
 	return (long)(o - out);
 }
