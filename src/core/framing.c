@@ -31,20 +31,6 @@ enum framing_state {
 	ST_CLOSED,		/* rejected, or the client asked to close */
 };
 
-/* Field names the core treats specially. */
-enum field_kind {
-	FK_OTHER = 0,
-	FK_CONTENT_LENGTH,
-	FK_TRANSFER_ENCODING,
-	FK_HOST,
-	FK_CONNECTION,
-	FK_HOP,			/* Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade */
-	FK_EXPECT,
-	FK_ACCEPT,
-	FK_X_FORWARDED_PROTO,
-};
-
-
 struct framing {
 	llhttp_t parser;
 	const struct framing_policy *policy;
@@ -108,52 +94,6 @@ reject(struct framing *f, int status, const char *reason)
 		f->reason = reason;
 	}
 	return HPE_USER;
-}
-
-static enum field_kind
-field_classify(const char *s, size_t n)
-{
-	switch (n) {
-	case 2:
-		if (EQ(s, n, "te"))
-			return FK_HOP;
-		break;
-	case 4:
-		if (EQ(s, n, "host"))
-			return FK_HOST;
-		break;
-	case 6:
-		if (EQ(s, n, "expect"))
-			return FK_EXPECT;
-		if (EQ(s, n, "accept"))
-			return FK_ACCEPT;
-		break;
-	case 7:
-		if (EQ(s, n, "trailer") || EQ(s, n, "upgrade"))
-			return FK_HOP;
-		break;
-	case 10:
-		if (EQ(s, n, "connection"))
-			return FK_CONNECTION;
-		if (EQ(s, n, "keep-alive"))
-			return FK_HOP;
-		break;
-	case 14:
-		if (EQ(s, n, "content-length"))
-			return FK_CONTENT_LENGTH;
-		break;
-	case 16:
-		if (EQ(s, n, "proxy-connection"))
-			return FK_HOP;
-		break;
-	case 17:
-		if (EQ(s, n, "transfer-encoding"))
-			return FK_TRANSFER_ENCODING;
-		if (EQ(s, n, "x-forwarded-proto"))
-			return FK_X_FORWARDED_PROTO;
-		break;
-	}
-	return FK_OTHER;
 }
 
 /* ------------------------------------------------- field value checks */
@@ -414,21 +354,21 @@ target_check(struct framing *f)
  * it, -1 to refuse the request.
  */
 static int
-field_inspect(struct framing *f, enum field_kind kind, size_t nlen,
+field_inspect(struct framing *f, enum field_id id, size_t nlen,
     const char *v, size_t vlen, uint32_t at)
 {
-	switch (kind) {
-	case FK_CONTENT_LENGTH:
+	switch (id) {
+	case FIELD_CONTENT_LENGTH:
 		/* FRAMING.md: one Content-Length field, never a list */
 		if (f->n_cl++ > 0)
 			return reject(f, 400, "more than one Content-Length"), -1;
 		if (cl_parse(v, vlen, &f->content_length) != 0)
 			return reject(f, 400, "invalid Content-Length"), -1;
 		return 0;	/* written again, canonically */
-	case FK_TRANSFER_ENCODING:
+	case FIELD_TRANSFER_ENCODING:
 		te_check(f, v, vlen);
 		return 0;
-	case FK_HOST:
+	case FIELD_HOST:
 		/* RFC 9112 §3.2: exactly one Host, with a valid value */
 		if (f->n_host < 2)
 			f->n_host++;
@@ -437,7 +377,7 @@ field_inspect(struct framing *f, enum field_kind kind, size_t nlen,
 		f->host_line = at;
 		f->host_line_len = (uint32_t)(nlen + vlen + 4);
 		return 1;
-	case FK_CONNECTION:
+	case FIELD_CONNECTION:
 		if (EQ(v, vlen, "keep-alive"))	/* what browsers send */
 			f->conn_keep_alive = 1;
 		else if (EQ(v, vlen, "close"))
@@ -447,25 +387,24 @@ field_inspect(struct framing *f, enum field_kind kind, size_t nlen,
 		/* close and keep-alive are ours; other options name fields
 		 * that are removed when the head is complete */
 		return f->conn_extra;
-	case FK_HOP:
-		return 0;	/* RFC 9110 §7.6.1 */
-	case FK_EXPECT:
+	case FIELD_EXPECT:
 		/* RFC 9110 §10.1.1: 100-continue is answered by the proxy */
 		if (EQ(v, vlen, "100-continue"))
 			f->expect_continue = 1;
 		else
 			f->expect_other = 1;
 		return 0;
-	case FK_ACCEPT:
+	case FIELD_ACCEPT:
 		f->accept_off = at + (uint32_t)nlen + 2;
 		f->accept_len = (uint32_t)vlen;
 		return 1;
-	case FK_X_FORWARDED_PROTO:
+	case FIELD_X_FORWARDED_PROTO:
 		return !f->policy->add_x_forwarded_proto;
-	case FK_OTHER:
+	default:
 		break;
 	}
-	return 1;
+	/* RFC 9110 §7.6.1: the other hop-by-hop fields are not forwarded */
+	return !(fields_flags(id) & FIELD_HOP);
 }
 
 /* Append raw bytes to the canonical block. */
@@ -551,7 +490,7 @@ head_scan(struct framing *f, const char *h, size_t n)
 			;
 		for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
 			;
-		keep = field_inspect(f, field_classify(h, nlen), nlen, v,
+		keep = field_inspect(f, fields_lookup(h, nlen), nlen, v,
 		    (size_t)(ve - v), f->arena_len + (uint32_t)(run ? h - run : 0));
 		if (keep < 0)
 			return -1;

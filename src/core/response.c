@@ -109,19 +109,20 @@ on_header_field_complete(llhttp_t *p)
 	struct response *r = (struct response *)p;
 	const char *n = r->arena + r->field_start;
 	size_t len = r->arena_len - r->field_start;
+	enum field_id id;
 
 	/* RFC 9110 §5.1: a field name is a token, never empty */
 	if (len == 0)
 		return fail(r, "empty field name");
 	/* RFC 9110 §7.6.1: hop-by-hop. Transfer-Encoding is checked here and
 	 * written again from the framing llhttp found */
-	if (EQ(n, len, "connection"))
+	id = fields_lookup(n, len);
+	if (id == FIELD_CONNECTION)
 		r->hop = 2;
-	else if (EQ(n, len, "transfer-encoding"))
+	else if (id == FIELD_TRANSFER_ENCODING)
 		r->hop = 3;
 	else
-		r->hop = EQ(n, len, "keep-alive") || EQ(n, len, "proxy-connection") ||
-		    EQ(n, len, "te") || EQ(n, len, "trailer") || EQ(n, len, "upgrade");
+		r->hop = (fields_flags(id) & FIELD_HOP) != 0;
 	if (put(r, LIT(": ")) != 0)
 		return HPE_USER;
 	r->value_start = r->arena_len;
