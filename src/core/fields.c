@@ -13,6 +13,10 @@ const struct fields_def fields_table[FIELD_COUNT] = {
 };
 #undef FIELDS_ROW
 
+#define FIELDS_SHORT(id, lname, fl) && LITLEN(lname) < 32
+_Static_assert(1 FIELDS_TABLE(FIELDS_SHORT), "FIELDS_LENGTHS has 32 bits");
+#undef FIELDS_SHORT
+
 /*
  * One line at `r` of b[0..len): sets the end of its name and of the line (at
  * its CR). The block holds complete lines; a truncated one ends at len.

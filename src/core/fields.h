@@ -79,8 +79,8 @@ fields_eq(const char *s, size_t n, const char *lit, size_t litn)
 	return 1;
 }
 
-/* Bit n is set when some row's name is n bytes long (a name of 32 bytes or
- * more would not compile: the shift overflows). */
+/* Bit n is set when some row's name is n bytes long (fields.c asserts that
+ * every name is shorter than 32 bytes). */
 #define FIELDS_LENBIT(id, lname, flags) | 1u << LITLEN(lname)
 #define FIELDS_LENGTHS (0u FIELDS_TABLE(FIELDS_LENBIT))
 
