@@ -28,6 +28,7 @@ struct response {
 	response_sink sink;
 	void *sink_arg;
 	const char *error;
+	enum reason refusal;
 
 	unsigned paused_head:1, paused_end:1;
 	unsigned end_pending:1;		/* a bodiless head: END comes next */
@@ -51,11 +52,14 @@ struct response {
 
 #define EQ(s, n, lit) fields_eq((s), (n), LIT(lit))
 
+/* Record the first failure: its reason and a detail for logs. HPE_USER. */
 static int
-fail(struct response *r, const char *why)
+fail(struct response *r, enum reason why, const char *detail)
 {
-	if (r->error == NULL)
-		r->error = why;
+	if (r->error == NULL) {
+		r->error = detail;
+		r->refusal = why;
+	}
 	return HPE_USER;
 }
 
@@ -63,7 +67,8 @@ static int
 put(struct response *r, const char *p, size_t n)
 {
 	if (n > r->arena_cap - r->arena_len)
-		return fail(r, "response head too large");
+		return fail(r, REASON_UPSTREAM_HEAD_TOO_LARGE,
+		    "response head too large");
 	memcpy(r->arena + r->arena_len, p, n);
 	r->arena_len += (uint32_t)n;
 	return 0;
@@ -113,7 +118,8 @@ on_header_field_complete(llhttp_t *p)
 
 	/* RFC 9110 §5.1: a field name is a token, never empty */
 	if (len == 0)
-		return fail(r, "empty field name");
+		return fail(r, REASON_UPSTREAM_INVALID_RESPONSE,
+		    "empty field name");
 	/* RFC 9110 §7.6.1: hop-by-hop. Transfer-Encoding is checked here and
 	 * written again from the framing llhttp found */
 	id = fields_lookup(n, len);
@@ -186,7 +192,8 @@ on_header_value_complete(llhttp_t *p)
 		keep = r->conn_extra;	/* removed after the head */
 	}
 	else if (r->hop == 3 && (r->te_fields++ > 0 || !te_only_chunked(v, n)))
-		return fail(r, "transfer coding other than chunked");
+		return fail(r, REASON_UPSTREAM_INVALID_RESPONSE,
+		    "transfer coding other than chunked");
 	if (!keep)
 		r->arena_len = r->field_start;
 	else if (put(r, LIT("\r\n")) != 0)
@@ -205,21 +212,26 @@ on_headers_complete(llhttp_t *p)
 	r->status = st;
 	/* we never ask for an upgrade: a 101 is a protocol error */
 	if (st == 101)
-		return fail(r, "unexpected 101 Switching Protocols");
+		return fail(r, REASON_UPSTREAM_INVALID_RESPONSE,
+		    "unexpected 101 Switching Protocols");
 	/* RFC 9110 §15: three digits, 1xx to 5xx */
 	if (st < 100 || st > 599)
-		return fail(r, "invalid status code");
+		return fail(r, REASON_UPSTREAM_INVALID_RESPONSE,
+		    "invalid status code");
 	if (p->http_major != 1)
-		return fail(r, "unsupported HTTP version in response");
+		return fail(r, REASON_UPSTREAM_INVALID_RESPONSE,
+		    "unsupported HTTP version in response");
 	/* RFC 9112 §6.3 rule 3: a response with both is not trusted */
 	if ((p->flags & F_TRANSFER_ENCODING) && (p->flags & F_CONTENT_LENGTH))
-		return fail(r, "Content-Length with Transfer-Encoding");
+		return fail(r, REASON_UPSTREAM_INVALID_RESPONSE,
+		    "Content-Length with Transfer-Encoding");
 	if (r->conn_extra) {
 		char *block = r->arena + r->reason_len;
 		size_t len = r->arena_len - r->reason_len;
 
 		if (fields_strip_connection(block, &len) != 0)
-			return fail(r, "Connection field too long");
+			return fail(r, REASON_UPSTREAM_INVALID_RESPONSE,
+		    "Connection field too long");
 		r->arena_len = r->reason_len + (uint32_t)len;
 	}
 	/* RFC 9112 §6.3 rules 1-2: no body after HEAD, 1xx, 204 and 304,
@@ -299,6 +311,7 @@ response_begin(struct response *r, int head_request, int client_minor,
 	r->sink = sink;
 	r->sink_arg = sink_arg;
 	r->error = NULL;
+	r->refusal = REASON_NONE;
 	r->started = 0;
 	r->dechunk = 0;
 	r->close_delim = 0;
@@ -339,7 +352,8 @@ response_feed(struct response *r, const char *data, size_t len)
 		if (r->state == R_HEAD) {
 			r->head_bytes += (uint32_t)n;
 			if (r->head_bytes >= r->max_head) {
-				fail(r, "response head too large");
+				fail(r, REASON_UPSTREAM_HEAD_TOO_LARGE,
+				    "response head too large");
 				r->state = R_ERROR;
 				return rstep(RESPONSE_ERROR, 0);
 			}
@@ -365,7 +379,8 @@ response_feed(struct response *r, const char *data, size_t len)
 		return rstep(RESPONSE_END, used);
 	}
 	if (r->error == NULL)
-		r->error = llhttp_get_error_reason(&r->parser);
+		fail(r, REASON_UPSTREAM_INVALID_RESPONSE,
+		    llhttp_get_error_reason(&r->parser));
 	r->state = R_ERROR;
 	return rstep(RESPONSE_ERROR, 0);
 }
@@ -383,7 +398,8 @@ response_eof(struct response *r)
 		r->state = R_DONE;
 		return rstep(RESPONSE_END, 0);
 	}
-	fail(r, r->state == R_HEAD ? "upstream closed before the response" :
+	fail(r, REASON_UPSTREAM_CLOSED_EARLY,
+	    r->state == R_HEAD ? "upstream closed before the response" :
 	    "upstream closed in the response body");
 	r->state = R_ERROR;
 	return rstep(RESPONSE_ERROR, 0);
@@ -430,6 +446,12 @@ const char *
 response_error(const struct response *r)
 {
 	return r->error ? r->error : "";
+}
+
+enum reason
+response_refusal(const struct response *r)
+{
+	return r->refusal;
 }
 
 static char *
