@@ -823,7 +823,11 @@ llhttp_says(const struct framing *f, const char *why)
 /*
  * The reason of an llhttp error: as exact as its code, the byte it stopped
  * at (`at`, -1 at the end of the piece) and the byte before (`before`, -1
- * if none) tell.
+ * if none) tell. The verdict must not depend on how the input was cut, so
+ * `at` is looked at only where llhttp refused that very byte: for some
+ * errors (a bad version, a known field name followed by a blank) llhttp
+ * stops after the bytes it refused, before reading the next one, which
+ * may then be in the next piece.
  */
 static enum reason
 llhttp_reason(const struct framing *f, llhttp_errno_t err, const char *piece,
@@ -844,6 +848,8 @@ llhttp_reason(const struct framing *f, llhttp_errno_t err, const char *piece,
 	case HPE_INVALID_URL:
 		return REASON_TARGET_INVALID;
 	case HPE_INVALID_VERSION:
+		if (before == '\r')
+			return REASON_BARE_CR;		/* RFC 9112 §2.2 */
 		/* RFC 9112 §2.3: a well-formed version we do not speak is 505 */
 		if (p->http_major != 0 &&
 		    !(p->http_major == 1 && p->http_minor <= 1))
@@ -873,18 +879,27 @@ llhttp_reason(const struct framing *f, llhttp_errno_t err, const char *piece,
 	case HPE_INVALID_HEADER_TOKEN:
 		/* RFC 9110 §5.5: no NUL, CR, LF or other controls in a value */
 		if (llhttp_says(f, "Invalid header value char"))
-			return REASON_FIELD_VALUE_INVALID;
+			/* (llhttp refuses an LF where it stops, or once it
+			 * has read one more byte to look for an obs-fold) */
+			return at == '\n' || before == '\n' ? REASON_BARE_LF :
+			    REASON_FIELD_VALUE_INVALID;
 		/* RFC 9112 §5.1: no whitespace between name and colon (llhttp
-		 * stops at the blank, or at the colon or the piece's end
-		 * after it) */
-		if (at == ' ' || at == '\t' || before == ' ' || before == '\t')
+		 * stops at the blank, or after it) */
+		if (before == ' ' || before == '\t' || at == ' ' || at == '\t')
 			return REASON_SPACE_AFTER_NAME;
+		if (at == '\n')
+			return REASON_BARE_LF;
 		if (at == '\r')
 			return REASON_FIELD_NO_COLON;
 		return REASON_FIELD_NAME_INVALID;	/* RFC 9110 §5.1 */
 	case HPE_STRICT:
 	case HPE_CR_EXPECTED:
 	case HPE_LF_EXPECTED:
+		/* RFC 9112 §2.2: lines end with CRLF */
+		if (before == '\r')
+			return REASON_BARE_CR;
+		if (at == '\n')
+			return REASON_BARE_LF;
 		return REASON_HEAD_MALFORMED;
 	default:
 		return REASON_BAD_REQUEST;
@@ -910,13 +925,7 @@ map_error(struct framing *f, llhttp_errno_t err, const char *piece, size_t n)
 	} else {
 		pos = NULL;
 	}
-	/* RFC 9112 §2.2: lines end with CRLF, wherever llhttp noticed */
-	if (at == '\n' && before != '\r')
-		reject(f, REASON_BARE_LF);
-	else if (before == '\r' && at != '\n' && at != -1)
-		reject(f, REASON_BARE_CR);
-	else
-		reject(f, llhttp_reason(f, err, piece, pos, at, before));
+	reject(f, llhttp_reason(f, err, piece, pos, at, before));
 }
 
 static struct framing_step
