@@ -23,6 +23,7 @@
 
 #include <llhttp.h>
 
+#include "accept.h"
 #include "fields.h"
 #include "framing.h"
 #include "reason.h"
@@ -432,7 +433,7 @@ field_inspect(struct framing *f, enum field_id id, size_t nlen,
 			f->expect_other = 1;
 		return 0;
 	case FIELD_ACCEPT:
-		f->accept_off = at + (uint32_t)nlen + 2;
+		f->accept_off = at + (uint32_t)(nlen + LITLEN(": "));
 		f->accept_len = (uint32_t)vlen;
 		return 1;
 	case FIELD_X_FORWARDED_PROTO:
@@ -1221,85 +1222,8 @@ framing_refusal(const struct framing *f)
 	return f->reason;
 }
 
-struct accept_q {
-	int html, json;		/* best q (0..1000) and its specificity */
-	int html_spec, json_spec;
-};
-
-static int
-accept_element(void *arg, const char *s, size_t n)
-{
-	struct accept_q *a = arg;
-	size_t i, type_end;
-	int q = 1000, spec;
-
-	for (type_end = 0; type_end < n && s[type_end] != ';' &&
-	    s[type_end] != ' ' && s[type_end] != '\t'; type_end++)
-		;
-	/* q parameter: "q=0.5" (RFC 9110 §12.4.2) */
-	for (i = type_end; i + 2 < n; i++) {
-		if (s[i] == ';') {
-			size_t j = i + 1, d;
-
-			while (j < n && (s[j] == ' ' || s[j] == '\t'))
-				j++;
-			if (j + 2 <= n && fields_lower((unsigned char)s[j]) == 'q' &&
-			    s[j + 1] == '=') {
-				j += 2;
-				q = (j < n && s[j] == '1') ? 1000 : 0;
-				if (j + 1 < n && s[j + 1] == '.')
-					for (d = 0, j += 2; d < 3; d++, j++) {
-						int digit = (j < n && s[j] >= '0' &&
-						    s[j] <= '9') ? s[j] - '0' : 0;
-						int scale = d == 0 ? 100 : d == 1 ? 10 : 1;
-
-						if (q < 1000)
-							q += digit * scale;
-					}
-			}
-		}
-	}
-	if (EQ(s, type_end, "application/json") ||
-	    EQ(s, type_end, "application/problem+json"))
-		spec = 3;
-	else if (EQ(s, type_end, "application/*"))
-		spec = 2;
-	else if (EQ(s, type_end, "*/*"))
-		spec = 1;
-	else
-		spec = 0;
-	if (spec > a->json_spec) {
-		a->json_spec = spec;
-		a->json = q;
-	}
-	if (EQ(s, type_end, "text/html"))
-		spec = 3;
-	else if (EQ(s, type_end, "text/*"))
-		spec = 2;
-	else if (EQ(s, type_end, "*/*"))
-		spec = 1;
-	else
-		spec = 0;
-	if (spec > a->html_spec) {
-		a->html_spec = spec;
-		a->html = q;
-	}
-	return 0;
-}
-
 int
 framing_wants_json(const struct framing *f)
 {
-	struct accept_q a = { 0, 0, 0, 0 };
-
-	if (f->accept_len == 0)
-		return 0;
-	fields_list(f->arena + f->accept_off, f->accept_len, accept_element, &a);
-	/* JSON when it is acceptable and preferred, or named while HTML is
-	 * only implied by a wildcard */
-	if (a.json_spec == 0 || a.json == 0)
-		return 0;
-	if (a.json != a.html)
-		return a.json > a.html;
-	return a.json_spec > a.html_spec;
+	return accept_prefers_json(f->arena + f->accept_off, f->accept_len);
 }
