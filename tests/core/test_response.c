@@ -34,6 +34,7 @@
 
 #include "../check.h"
 #include "../trace.h"
+#include "lit.h"
 #include "response.h"
 #include "response_cases.h"
 
@@ -115,7 +116,7 @@ record(struct response *r, const struct rcase *c, struct trace *t,
 
 		trace_flush_body(t);
 		hl = response_write_head(r, c->close_flag, head, sizeof(head));
-		trace_add(t, "> ", 2);
+		trace_add(t, LIT("> "));
 		if (hl < 0)
 			trace_str(t, "?head-too-big\n");
 		else

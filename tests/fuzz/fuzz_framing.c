@@ -113,7 +113,7 @@ run(const struct framing_policy *pol, const uint8_t *data, size_t size,
 
 				if (m < 0)
 					abort();
-				add(t, "H", 1);
+				add(t, LIT("H"));
 				add(t, h, (size_t)m);
 				if (verify)
 					check_canonical(pol, h, (size_t)m);

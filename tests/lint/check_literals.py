@@ -97,7 +97,7 @@ def scan(text):
                 if k < n and text[k] == '"':
                     line += text.count("\n", i, k)
                     i = k
-            if total is None:
+            if not total:       # unknown, or "" (no length to get wrong)
                 continue
             m = AFTER_INT.match(text, i)
             if m and int(m.group(1), 0) == total:
@@ -129,6 +129,7 @@ SELF_TEST = [
     ("c = '\"'; f(x, 3)", 0),
     ('f("a\\"b", 3)', 1),
     ('#include "abc.h", 5\n', 0),
+    ('{ "", 0 }', 0),
 ]
 
 
