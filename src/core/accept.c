@@ -23,7 +23,8 @@ struct accept_best {
 };
 
 /*
- * RFC 9110 §12.4.2: qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] ).
+ * RFC 9110 §12.4.2:
+ *   qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )
  * Returns 0..1000, or -1 if s[0..n) is not one.
  */
 static int

@@ -61,9 +61,9 @@ int response_client_close(const struct response *);	/* client must close */
 const char *response_error(const struct response *);	/* detail, for logs */
 
 /*
- * After RESPONSE_ERROR, why, from the reason table: REASON_UPSTREAM_CLOSED_EARLY,
- * REASON_UPSTREAM_HEAD_TOO_LARGE or REASON_UPSTREAM_INVALID_RESPONSE (all 502).
- * REASON_NONE otherwise.
+ * After RESPONSE_ERROR, why, from the reason table (all 502):
+ * REASON_UPSTREAM_CLOSED_EARLY, REASON_UPSTREAM_HEAD_TOO_LARGE or
+ * REASON_UPSTREAM_INVALID_RESPONSE. REASON_NONE otherwise.
  */
 enum reason response_refusal(const struct response *);
 

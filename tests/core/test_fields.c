@@ -15,7 +15,7 @@
 #include "framing.h"
 #include "response.h"
 
-/* Case-insensitive substring search of a head for a field name at a line start. */
+/* Does a head hold a line named lname (any case)? */
 static int
 head_has_field(const char *head, size_t len, const char *lname)
 {

@@ -280,7 +280,8 @@ test_request_info(void)
 	CHECK(r->http_minor == 0 && r->keep_alive, "info: 1.0 keep-alive");
 	CHECK(r->has_body && r->content_length == 12, "info: length 12");
 	CHECK(r->expect_continue, "info: 100-continue");
-	CHECK(r->target_len == LITLEN("/up?x=1") && memcmp(r->target, LIT("/up?x=1")) == 0,
+	CHECK(r->target_len == LITLEN("/up?x=1") &&
+	    memcmp(r->target, LIT("/up?x=1")) == 0,
 	    "info: target");
 	CHECK(framing_body_left(f) == 12, "info: body left");
 	/* the caller moves the body itself */
@@ -324,7 +325,8 @@ test_fields(void)
 	CHECK(framing_feed(f, ok, sizeof(ok) - 1).verdict == FRAMING_HEAD,
 	    "fields: approved");
 	v = framing_field(f, "user-agent", &n);
-	CHECK(v && n == LITLEN("ua/1") && memcmp(v, LIT("ua/1")) == 0, "fields: user-agent");
+	CHECK(v && n == LITLEN("ua/1") && memcmp(v, LIT("ua/1")) == 0,
+	    "fields: user-agent");
 	v = framing_field(f, "referer", &n);
 	CHECK(v && n == LITLEN("/r") && memcmp(v, LIT("/r")) == 0,
 	    "fields: referer after a Connection strip");
@@ -340,7 +342,8 @@ test_fields(void)
 	    "fields: refused");
 	free(buf);
 	v = framing_field(f, "referer", &n);
-	CHECK(v && n == LITLEN("/r") && memcmp(v, LIT("/r")) == 0, "fields: referer of a refusal");
+	CHECK(v && n == LITLEN("/r") && memcmp(v, LIT("/r")) == 0,
+	    "fields: referer of a refusal");
 	CHECK(framing_field(f, "user-agent", &n) == NULL, "fields: none");
 	framing_free(f);
 
