@@ -29,6 +29,7 @@
 #include <ini.h>
 
 #include "conf.h"
+#include "lit.h"
 
 #define CONF_LINE_MAX	1024		/* bytes on a line, end of line excluded */
 #define COMMENT_CHARS	"#;"		/* start a comment, also after a blank */
@@ -814,8 +815,8 @@ reader(char *buf, int size, void *arg)
 	}
 	buf[len] = '\0';
 	s = buf;
-	if (ld->line == 1 && strncmp(s, "\xEF\xBB\xBF", 3) == 0)
-		s += 3;			/* inih skips the BOM too */
+	if (ld->line == 1 && strncmp(s, LIT("\xEF\xBB\xBF")) == 0)
+		s += LITLEN("\xEF\xBB\xBF");	/* inih skips the BOM too */
 	if (check_line(ld, s) == -1)
 		goto blank;
 	buf[len] = '\n';

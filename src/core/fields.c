@@ -5,6 +5,18 @@
 
 #include "fields.h"
 
+#define FIELDS_ROW(id, lname, fl)					\
+	[id] = { .name = lname, .len = LITLEN(lname), .flags = fl },
+const struct fields_def fields_table[FIELD_COUNT] = {
+	[FIELD_OTHER] = { .name = "", .len = 0, .flags = 0 },
+	FIELDS_TABLE(FIELDS_ROW)
+};
+#undef FIELDS_ROW
+
+#define FIELDS_SHORT(id, lname, fl) && LITLEN(lname) < 32
+_Static_assert(1 FIELDS_TABLE(FIELDS_SHORT), "FIELDS_LENGTHS has 32 bits");
+#undef FIELDS_SHORT
+
 /*
  * One line at `r` of b[0..len): sets the end of its name and of the line (at
  * its CR). The block holds complete lines; a truncated one ends at len.
@@ -72,7 +84,7 @@ fields_strip_connection(char *b, size_t *len)
 	/* the options, lower-cased, each followed by a NUL */
 	for (r = 0; r < *len; r = end + 2) {
 		line_at(b, *len, r, &name, &end);
-		if (!fields_eq(b + r, name - r, "connection", 10))
+		if (fields_lookup(b + r, name - r) != FIELD_CONNECTION)
 			continue;
 		for (i = name + 1; i <= end; i++) {
 			char c = i < end ? b[i] : ',';
@@ -93,7 +105,7 @@ fields_strip_connection(char *b, size_t *len)
 		int drop;
 
 		line_at(b, *len, r, &name, &end);
-		drop = fields_eq(b + r, name - r, "connection", 10);
+		drop = fields_lookup(b + r, name - r) == FIELD_CONNECTION;
 		for (o = 0; !drop && o < nopts; o += strlen(opts + o) + 1)
 			drop = fields_eq(b + r, name - r, opts + o, strlen(opts + o));
 		if (!drop) {

@@ -8,6 +8,56 @@
 
 #include <stddef.h>
 
+#include "lit.h"
+
+/*
+ * The field names lengthguard treats specially, one row each, the name in
+ * lower case: X(id, name, flags). This is the only list of them; the request
+ * side (framing.c) and the response side (response.c) both look names up
+ * with fields_lookup(). Flags:
+ *
+ *   FIELD_HOP       hop-by-hop (RFC 9110 §7.6.1; Proxy-Connection and
+ *                   Keep-Alive by common use): never forwarded as received
+ *   FIELD_REQUEST   its value is read on requests (framing.c)
+ *   FIELD_RESPONSE  its value is read on responses (response.c)
+ */
+#define FIELD_HOP	0x1u
+#define FIELD_REQUEST	0x2u
+#define FIELD_RESPONSE	0x4u
+
+#define FIELDS_TABLE(X)							\
+	X(FIELD_CONNECTION,	  "connection",				\
+	    FIELD_HOP | FIELD_REQUEST | FIELD_RESPONSE)			\
+	X(FIELD_KEEP_ALIVE,	  "keep-alive",	FIELD_HOP)		\
+	X(FIELD_PROXY_CONNECTION, "proxy-connection", FIELD_HOP)	\
+	X(FIELD_TE,		  "te",		FIELD_HOP)		\
+	X(FIELD_TRAILER,	  "trailer",	FIELD_HOP)		\
+	X(FIELD_TRANSFER_ENCODING, "transfer-encoding",			\
+	    FIELD_HOP | FIELD_REQUEST | FIELD_RESPONSE)			\
+	X(FIELD_UPGRADE,	  "upgrade",	FIELD_HOP)		\
+	X(FIELD_CONTENT_LENGTH,	  "content-length", FIELD_REQUEST)	\
+	X(FIELD_HOST,		  "host",	FIELD_REQUEST)		\
+	X(FIELD_EXPECT,		  "expect",	FIELD_REQUEST)		\
+	X(FIELD_ACCEPT,		  "accept",	FIELD_REQUEST)		\
+	X(FIELD_X_FORWARDED_PROTO, "x-forwarded-proto", FIELD_REQUEST)
+
+#define FIELDS_ENUM(id, name, flags) id,
+enum field_id {
+	FIELD_OTHER = 0,	/* any other name: end-to-end, forwarded */
+	FIELDS_TABLE(FIELDS_ENUM)
+	FIELD_COUNT
+};
+#undef FIELDS_ENUM
+
+struct fields_def {
+	const char *name;	/* lower case; "" for FIELD_OTHER */
+	unsigned char len;
+	unsigned char flags;	/* FIELD_HOP | FIELD_REQUEST | FIELD_RESPONSE */
+};
+
+/* The table, indexed by enum field_id. */
+extern const struct fields_def fields_table[FIELD_COUNT];
+
 /* ASCII lower case (field names and tokens are ASCII; no locale). */
 static inline int
 fields_lower(int c)
@@ -27,6 +77,36 @@ fields_eq(const char *s, size_t n, const char *lit, size_t litn)
 		if (fields_lower((unsigned char)s[i]) != lit[i])
 			return 0;
 	return 1;
+}
+
+/* Bit n is set when some row's name is n bytes long (fields.c asserts that
+ * every name is shorter than 32 bytes). */
+#define FIELDS_LENBIT(id, lname, flags) | 1u << LITLEN(lname)
+#define FIELDS_LENGTHS (0u FIELDS_TABLE(FIELDS_LENBIT))
+
+/*
+ * The row of a field name (any case), or FIELD_OTHER. Runs once per field
+ * line, so it is inline: most names have a length no row has and cost one
+ * test; the others one length compare per row before any byte compare.
+ */
+static inline enum field_id
+fields_lookup(const char *name, size_t n)
+{
+	if (n >= 32 || !(FIELDS_LENGTHS >> n & 1))
+		return FIELD_OTHER;
+#define FIELDS_MATCH(id, lname, flags)					\
+	if (n == LITLEN(lname) && fields_eq(name, n, LIT(lname)))	\
+		return id;
+	FIELDS_TABLE(FIELDS_MATCH)
+#undef FIELDS_MATCH
+	return FIELD_OTHER;
+}
+
+/* FIELD_HOP, FIELD_REQUEST, FIELD_RESPONSE of a row. */
+static inline unsigned
+fields_flags(enum field_id id)
+{
+	return fields_table[id].flags;
 }
 
 /*

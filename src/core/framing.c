@@ -17,33 +17,22 @@
  *   arena[arena_cap .. +raw_cap) the raw head, when it came in pieces
  *                                (a head in one piece is read where it is)
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <llhttp.h>
 
+#include "accept.h"
 #include "fields.h"
 #include "framing.h"
+#include "reason.h"
 
 enum framing_state {
 	ST_HEAD = 0,		/* reading a head with llhttp */
 	ST_BODY,		/* counting an approved body */
 	ST_CLOSED,		/* rejected, or the client asked to close */
 };
-
-/* Field names the core treats specially. */
-enum field_kind {
-	FK_OTHER = 0,
-	FK_CONTENT_LENGTH,
-	FK_TRANSFER_ENCODING,
-	FK_HOST,
-	FK_CONNECTION,
-	FK_HOP,			/* Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade */
-	FK_EXPECT,
-	FK_ACCEPT,
-	FK_X_FORWARDED_PROTO,
-};
-
 
 struct framing {
 	llhttp_t parser;
@@ -62,7 +51,8 @@ struct framing {
 	unsigned line_open:1;		/* the next or current request line is
 					   not complete: the line limit applies */
 	uint8_t n_cl, n_te, n_host;	/* field lines seen, saturating */
-	unsigned te_chunked:1, te_bad:1, te_unknown:1;
+	unsigned te_chunked:1, te_unknown:1;
+	enum reason te_fault;		/* the first fault of Transfer-Encoding */
 	unsigned host_bad:1;
 	unsigned conn_close:1, conn_keep_alive:1, conn_extra:1;
 	unsigned expect_continue:1, expect_other:1;
@@ -71,8 +61,7 @@ struct framing {
 
 	/* the verdict */
 	uint64_t body_left;
-	int status;
-	const char *reason;
+	enum reason reason;		/* of a refusal: status, text, label */
 	struct framing_request req;
 
 	uint32_t arena_len, arena_cap, raw_cap;
@@ -88,7 +77,7 @@ static const char *const method_names[] = {
 
 /* ------------------------------------------------------------ helpers */
 
-#define EQ(s, n, lit) fields_eq((s), (n), (lit), sizeof(lit) - 1)
+#define EQ(s, n, lit) fields_eq((s), (n), LIT(lit))
 
 /* RFC 9110 §5.6.2: tchar. */
 static int
@@ -100,60 +89,13 @@ is_tchar(int c)
 	return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
 }
 
+/* Refuse the request (the first reason given stands). Returns HPE_USER. */
 static int
-reject(struct framing *f, int status, const char *reason)
+reject(struct framing *f, enum reason why)
 {
-	if (f->status == 0) {
-		f->status = status;
-		f->reason = reason;
-	}
+	if (f->reason == REASON_NONE)
+		f->reason = why;
 	return HPE_USER;
-}
-
-static enum field_kind
-field_classify(const char *s, size_t n)
-{
-	switch (n) {
-	case 2:
-		if (EQ(s, n, "te"))
-			return FK_HOP;
-		break;
-	case 4:
-		if (EQ(s, n, "host"))
-			return FK_HOST;
-		break;
-	case 6:
-		if (EQ(s, n, "expect"))
-			return FK_EXPECT;
-		if (EQ(s, n, "accept"))
-			return FK_ACCEPT;
-		break;
-	case 7:
-		if (EQ(s, n, "trailer") || EQ(s, n, "upgrade"))
-			return FK_HOP;
-		break;
-	case 10:
-		if (EQ(s, n, "connection"))
-			return FK_CONNECTION;
-		if (EQ(s, n, "keep-alive"))
-			return FK_HOP;
-		break;
-	case 14:
-		if (EQ(s, n, "content-length"))
-			return FK_CONTENT_LENGTH;
-		break;
-	case 16:
-		if (EQ(s, n, "proxy-connection"))
-			return FK_HOP;
-		break;
-	case 17:
-		if (EQ(s, n, "transfer-encoding"))
-			return FK_TRANSFER_ENCODING;
-		if (EQ(s, n, "x-forwarded-proto"))
-			return FK_X_FORWARDED_PROTO;
-		break;
-	}
-	return FK_OTHER;
 }
 
 /* ------------------------------------------------- field value checks */
@@ -164,6 +106,14 @@ field_classify(const char *s, size_t n)
  * Transfer codings are tokens, optionally with parameters (§7.3); chunked
  * has none.
  */
+/* Keep the first fault found in Transfer-Encoding. */
+static void
+te_fault(struct framing *f, enum reason why)
+{
+	if (f->te_fault == REASON_NONE)
+		f->te_fault = why;
+}
+
 static int
 te_element(void *arg, const char *s, size_t n)
 {
@@ -176,18 +126,18 @@ te_element(void *arg, const char *s, size_t n)
 			break;
 		}
 		if (!is_tchar((unsigned char)s[i])) {
-			f->te_bad = 1;
+			te_fault(f, REASON_TE_INVALID);
 			return 1;
 		}
 	}
 	if (f->te_chunked) {
 		/* §6.1: chunked is final, and not applied more than once */
-		f->te_bad = 1;
+		te_fault(f, REASON_TE_AFTER_CHUNKED);
 		return 1;
 	}
 	if (EQ(s, name, "chunked")) {
-		if (name != n)
-			f->te_bad = 1;	/* chunked takes no parameters */
+		if (name != n)		/* chunked takes no parameters */
+			te_fault(f, REASON_TE_INVALID);
 		f->te_chunked = 1;
 		return 0;
 	}
@@ -198,18 +148,30 @@ te_element(void *arg, const char *s, size_t n)
 	return 0;
 }
 
+/* Is there an element at all? */
+static int
+te_any(void *arg, const char *s, size_t n)
+{
+	(void)arg;
+	(void)s;
+	(void)n;
+	return 1;
+}
+
 static void
 te_check(struct framing *f, const char *v, size_t n)
 {
 	if (f->n_te++ > 0) {
-		/* FRAMING.md: more than one Transfer-Encoding field line */
-		f->te_bad = 1;
+		/* FRAMING.md: more than one Transfer-Encoding field line,
+		 * whatever was wrong with the first one */
+		f->te_fault = REASON_TE_DUPLICATE;
 		return;
 	}
 	f->te_chunked = 0;
 	fields_list(v, n, te_element, f);
-	if (!f->te_chunked)
-		f->te_bad = 1;	/* §6.3 rule 4: final coding is not chunked */
+	if (!f->te_chunked)	/* §6.3 rule 4: final coding is not chunked */
+		te_fault(f, fields_list(v, n, te_any, NULL) ?
+		    REASON_TE_NOT_CHUNKED : REASON_TE_INVALID /* none at all */);
 }
 
 /* Connection options (RFC 9110 §7.6.1): close, keep-alive, or a field name. */
@@ -294,6 +256,20 @@ cl_parse(const char *s, size_t n, uint64_t *out)
 	return 0;
 }
 
+/* Why cl_parse() refused s[0..n): a list, too many digits, or not digits. */
+static enum reason
+cl_fault(const char *s, size_t n)
+{
+	size_t i;
+
+	if (memchr(s, ',', n) != NULL)
+		return REASON_CL_LIST;
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return REASON_CL_INVALID;
+	return n > 0 ? REASON_CL_OVERFLOW : REASON_CL_INVALID;
+}
+
 /* ---------------------------------------------------- llhttp callbacks */
 
 static int
@@ -308,14 +284,14 @@ on_message_begin(llhttp_t *p)
 	f->accept_len = 0;
 	f->line_done = 0;
 	f->n_cl = f->n_te = f->n_host = 0;
-	f->te_chunked = f->te_bad = f->te_unknown = 0;
+	f->te_chunked = f->te_unknown = 0;
+	f->te_fault = REASON_NONE;
 	f->host_bad = 0;
 	f->conn_close = f->conn_keep_alive = f->conn_extra = 0;
 	f->expect_continue = f->expect_other = 0;
 	f->absolute_form = 0;
 	f->content_length = 0;
-	f->status = 0;
-	f->reason = NULL;
+	f->reason = REASON_NONE;
 	f->req.method_name = NULL;
 	return 0;
 }
@@ -328,8 +304,10 @@ on_version_complete(llhttp_t *p)
 	f->line_done = 1;
 	f->line_open = 0;
 	/* RFC 9112 §2.3: we speak HTTP/1.0 and HTTP/1.1 only */
+	if (p->http_major == 2 && p->http_minor == 0 && p->method == HTTP_PRI)
+		return reject(f, REASON_H2_PREFACE);	/* RFC 9113 §3.4 */
 	if (p->http_major != 1 || p->http_minor > 1)
-		return reject(f, 505, "HTTP version not supported");
+		return reject(f, REASON_VERSION_UNSUPPORTED);
 	return 0;
 }
 
@@ -346,7 +324,7 @@ conn_strip(struct framing *f)
 	size_t len = f->arena_len - f->target_len, off, llen, voff, vlen;
 
 	if (fields_strip_connection(block, &len) != 0)
-		return reject(f, 431, "Connection field too long");
+		return reject(f, REASON_CONNECTION_TOO_LONG);
 	f->arena_len = f->target_len + (uint32_t)len;
 	f->host_line_len = 0;
 	if (fields_find(block, len, "host", &off, &llen, &voff, &vlen)) {
@@ -355,7 +333,7 @@ conn_strip(struct framing *f)
 	} else if (f->n_host > 0) {
 		/* RFC 9110 §7.6.1: Host is for every recipient, never an
 		 * option of one connection; the upstream must get it */
-		return reject(f, 400, "Connection names Host");
+		return reject(f, REASON_CONNECTION_NAMES_HOST);
 	}
 	f->accept_len = 0;
 	if (fields_find(block, len, "accept", &off, &llen, &voff, &vlen)) {
@@ -379,27 +357,27 @@ target_check(struct framing *f)
 	size_t n = f->target_len, i, a, e;
 
 	if (memchr(t, '#', n) != NULL)
-		return reject(f, 400, "fragment in request target");
+		return reject(f, REASON_TARGET_FRAGMENT);
 	f->path_off = 0;
 	if (n > 0 && t[0] == '/')
 		return 0;
 	if (n == 1 && t[0] == '*') {
 		if (f->parser.method != HTTP_OPTIONS)
-			return reject(f, 400, "asterisk-form target without OPTIONS");
+			return reject(f, REASON_TARGET_ASTERISK);
 		return 0;
 	}
 	/* absolute-form: scheme "://" authority path-abempty [ "?" query ] */
 	for (i = 0; i < n && t[i] != ':'; i++)
 		;
 	if (!(EQ(t, i, "http") || EQ(t, i, "https")) || n - i < 3 ||
-	    memcmp(t + i, "://", 3) != 0)
-		return reject(f, 400, "invalid request target");
+	    memcmp(t + i, LIT("://")) != 0)
+		return reject(f, REASON_TARGET_INVALID);
 	a = i + 3;
 	for (e = a; e < n && t[e] != '/' && t[e] != '?'; e++)
 		if (t[e] == '@')	/* RFC 9110 §4.2.4: no userinfo */
-			return reject(f, 400, "userinfo in request target");
+			return reject(f, REASON_TARGET_USERINFO);
 	if (e == a || !host_valid(t + a, e - a))
-		return reject(f, 400, "invalid authority in request target");
+		return reject(f, REASON_TARGET_AUTHORITY);
 	f->absolute_form = 1;
 	f->authority_off = (uint32_t)a;
 	f->authority_len = (uint32_t)(e - a);
@@ -414,21 +392,21 @@ target_check(struct framing *f)
  * it, -1 to refuse the request.
  */
 static int
-field_inspect(struct framing *f, enum field_kind kind, size_t nlen,
+field_inspect(struct framing *f, enum field_id id, size_t nlen,
     const char *v, size_t vlen, uint32_t at)
 {
-	switch (kind) {
-	case FK_CONTENT_LENGTH:
+	switch (id) {
+	case FIELD_CONTENT_LENGTH:
 		/* FRAMING.md: one Content-Length field, never a list */
 		if (f->n_cl++ > 0)
-			return reject(f, 400, "more than one Content-Length"), -1;
+			return reject(f, REASON_CL_DUPLICATE), -1;
 		if (cl_parse(v, vlen, &f->content_length) != 0)
-			return reject(f, 400, "invalid Content-Length"), -1;
+			return reject(f, cl_fault(v, vlen)), -1;
 		return 0;	/* written again, canonically */
-	case FK_TRANSFER_ENCODING:
+	case FIELD_TRANSFER_ENCODING:
 		te_check(f, v, vlen);
 		return 0;
-	case FK_HOST:
+	case FIELD_HOST:
 		/* RFC 9112 §3.2: exactly one Host, with a valid value */
 		if (f->n_host < 2)
 			f->n_host++;
@@ -437,7 +415,7 @@ field_inspect(struct framing *f, enum field_kind kind, size_t nlen,
 		f->host_line = at;
 		f->host_line_len = (uint32_t)(nlen + vlen + 4);
 		return 1;
-	case FK_CONNECTION:
+	case FIELD_CONNECTION:
 		if (EQ(v, vlen, "keep-alive"))	/* what browsers send */
 			f->conn_keep_alive = 1;
 		else if (EQ(v, vlen, "close"))
@@ -447,25 +425,24 @@ field_inspect(struct framing *f, enum field_kind kind, size_t nlen,
 		/* close and keep-alive are ours; other options name fields
 		 * that are removed when the head is complete */
 		return f->conn_extra;
-	case FK_HOP:
-		return 0;	/* RFC 9110 §7.6.1 */
-	case FK_EXPECT:
+	case FIELD_EXPECT:
 		/* RFC 9110 §10.1.1: 100-continue is answered by the proxy */
 		if (EQ(v, vlen, "100-continue"))
 			f->expect_continue = 1;
 		else
 			f->expect_other = 1;
 		return 0;
-	case FK_ACCEPT:
-		f->accept_off = at + (uint32_t)nlen + 2;
+	case FIELD_ACCEPT:
+		f->accept_off = at + (uint32_t)(nlen + LITLEN(": "));
 		f->accept_len = (uint32_t)vlen;
 		return 1;
-	case FK_X_FORWARDED_PROTO:
+	case FIELD_X_FORWARDED_PROTO:
 		return !f->policy->add_x_forwarded_proto;
-	case FK_OTHER:
+	default:
 		break;
 	}
-	return 1;
+	/* RFC 9110 §7.6.1: the other hop-by-hop fields are not forwarded */
+	return !(fields_flags(id) & FIELD_HOP);
 }
 
 /* Append raw bytes to the canonical block. */
@@ -473,10 +450,33 @@ static int
 arena_add(struct framing *f, const char *p, size_t n)
 {
 	if (n > f->arena_cap - f->arena_len)
-		return reject(f, 431, "request head too large"), -1;
+		return reject(f, REASON_HEAD_TOO_LARGE), -1;
 	memcpy(f->arena + f->arena_len, p, n);
 	f->arena_len += (uint32_t)n;
 	return 0;
+}
+
+/*
+ * Why the line at h (up to the end of the head) is not a CRLF-ended line
+ * (with a colon, for a field line): the most exact reason there is.
+ */
+static enum reason
+line_fault(const char *h, const char *end, int field)
+{
+	int colon = 0;
+
+	for (; h < end; h++) {
+		if (*h == '\n')
+			return REASON_BARE_LF;		/* RFC 9112 §2.2 */
+		if (*h == '\r') {
+			if (h + 1 == end || h[1] != '\n')
+				return REASON_BARE_CR;	/* RFC 9112 §2.2 */
+			break;
+		}
+		if (*h == ':')
+			colon = 1;
+	}
+	return field && !colon ? REASON_FIELD_NO_COLON : REASON_HEAD_MALFORMED;
 }
 
 /*
@@ -494,7 +494,7 @@ head_scan(struct framing *f, const char *h, size_t n)
 
 	/* RFC 9112 §2.3: a request line without a version is HTTP/0.9 */
 	if (!f->line_done)
-		return reject(f, 505, "HTTP version not supported");
+		return reject(f, REASON_HTTP09);
 	/* RFC 9112 §2.2: empty lines before the request line are ignored */
 	while (h + 1 < end && h[0] == '\r' && h[1] == '\n')
 		h += 2;
@@ -503,12 +503,16 @@ head_scan(struct framing *f, const char *h, size_t n)
 	 * each (llhttp lets more through) */
 	if ((eol = memchr(h, '\r', (size_t)(end - h))) == NULL ||
 	    eol + 1 >= end || eol[1] != '\n')
-		return reject(f, 400, "malformed request head");
+		return reject(f, line_fault(h, end, 0));
 	sp1 = memchr(h, ' ', (size_t)(eol - h));
 	if (sp1 == NULL || sp1[1] == ' ' ||
 	    (sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1))) == NULL ||
-	    eol - sp2 != 9)
-		return reject(f, 400, "invalid request line");
+	    (size_t)(eol - sp2) != LITLEN(" HTTP/1.1"))
+		/* (llhttp lets a bare LF end the request line: the CR found
+		 * is then a later line's) */
+		return reject(f, memchr(h, '\n', (size_t)(eol - h)) != NULL ?
+		    REASON_BARE_LF : sp1 == NULL ? REASON_REQUEST_LINE :
+		    REASON_REQUEST_LINE_SPACE);
 	f->target_len = (uint32_t)(sp2 - sp1 - 1);
 	memcpy(f->arena, sp1 + 1, f->target_len);
 	f->arena_len = f->target_len;
@@ -532,26 +536,26 @@ head_scan(struct framing *f, const char *h, size_t n)
 
 		/* RFC 9112 §5.2: obs-fold, which llhttp takes as more value */
 		if (*h == ' ' || *h == '\t')
-			return reject(f, 400, "obs-fold in header field");
+			return reject(f, REASON_OBS_FOLD);
 		/* RFC 9112 §2.2: lines end with CRLF; llhttp lets a bare LF
 		 * end the head. Whatever llhttp let through, this pass never
 		 * reads past the head and refuses what is not CRLF lines. */
 		if ((colon = memchr(h, ':', (size_t)(end - h))) == NULL ||
 		    (eol = memchr(h, '\r', (size_t)(end - h))) == NULL ||
 		    colon > eol || eol + 1 >= end || eol[1] != '\n')
-			return reject(f, 400, "malformed request head");
+			return reject(f, line_fault(h, end, 1));
 		nlen = (size_t)(colon - h);
 		/* RFC 9110 §5.1: field-name = token, so never empty */
 		if (nlen == 0)
-			return reject(f, 400, "empty field name");
+			return reject(f, REASON_FIELD_NAME_EMPTY);
 		if (++f->nfields > pol->max_headers)
-			return reject(f, 431, "too many header fields");
+			return reject(f, REASON_TOO_MANY_FIELDS);
 		/* RFC 9112 §5.1: OWS around the value is not part of it */
 		for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
 			;
 		for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
 			;
-		keep = field_inspect(f, field_classify(h, nlen), nlen, v,
+		keep = field_inspect(f, fields_lookup(h, nlen), nlen, v,
 		    (size_t)(ve - v), f->arena_len + (uint32_t)(run ? h - run : 0));
 		if (keep < 0)
 			return -1;
@@ -564,60 +568,60 @@ head_scan(struct framing *f, const char *h, size_t n)
 			return -1;
 		run = NULL;
 		if (keep && (arena_add(f, h, nlen) != 0 ||
-		    arena_add(f, ": ", 2) != 0 ||
+		    arena_add(f, LIT(": ")) != 0 ||
 		    arena_add(f, v, (size_t)(ve - v)) != 0 ||
-		    arena_add(f, "\r\n", 2) != 0))
+		    arena_add(f, LIT("\r\n")) != 0))
 			return -1;
 	}
 	if (h + 1 >= end || h[0] != '\r' || h[1] != '\n')
-		return reject(f, 400, "malformed request head");
+		return reject(f, line_fault(h, end, 0));
 	if (run != NULL && arena_add(f, run, (size_t)(h - run)) != 0)
 		return -1;
 
 	/* RFC 9110 §9.3.6, §7.8: no tunnels, no protocol switch (yet) */
 	if (p->method == HTTP_CONNECT)
-		return reject(f, 501, "CONNECT not supported");
+		return reject(f, REASON_CONNECT);
 	if (p->upgrade)
-		return reject(f, 501, "protocol upgrade not supported");
+		return reject(f, REASON_UPGRADE);
 	if (p->method >= NMETHODS || method_names[p->method] == NULL)
-		return reject(f, 501, "method not implemented");
+		return reject(f, REASON_METHOD_NOT_IMPLEMENTED);
 
 	if (f->n_te > 0) {
 		/* RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 is faulty framing */
 		if (p->http_minor == 0)
-			return reject(f, 400, "Transfer-Encoding in HTTP/1.0");
+			return reject(f, REASON_TE_HTTP10);
 		/* RFC 9112 §6.3 rule 3: never with Content-Length */
 		if (f->n_cl > 0)
-			return reject(f, 400, "Content-Length with Transfer-Encoding");
-		if (f->te_bad)
-			return reject(f, 400, "invalid Transfer-Encoding");
+			return reject(f, REASON_CL_TE);
+		if (f->te_fault != REASON_NONE)
+			return reject(f, f->te_fault);
 		/* RFC 9112 §6.1: unknown coding, SHOULD 501 */
 		if (f->te_unknown)
-			return reject(f, 501, "unknown transfer coding");
+			return reject(f, REASON_TE_UNKNOWN);
 	}
 
 	/* RFC 9112 §3.2: a 1.1 request has exactly one valid Host */
 	if (f->n_host > 1)
-		return reject(f, 400, "more than one Host");
+		return reject(f, REASON_HOST_DUPLICATE);
 	if (f->n_host == 0 && p->http_minor == 1)
-		return reject(f, 400, "missing Host");
+		return reject(f, REASON_HOST_MISSING);
 	if (f->host_bad)
-		return reject(f, 400, "invalid Host");
+		return reject(f, REASON_HOST_INVALID);
 	if (target_check(f) != 0)
 		return -1;
 
 	/* FRAMING.md policy: a body with no defined length is 411 */
 	if (f->n_te > 0 && pol->chunked == FRAMING_CHUNKED_REJECT)
-		return reject(f, 411, "chunked request body");
+		return reject(f, REASON_CHUNKED);
 	if (f->n_cl == 0 && (pol->require_length >> p->method & 1))
-		return reject(f, 411, "no Content-Length");
+		return reject(f, REASON_NO_LENGTH);
 	/* RFC 9110 §15.5.14: 413 before reading the body */
 	if (f->n_cl > 0 && pol->max_body_size != 0 &&
 	    f->content_length > pol->max_body_size)
-		return reject(f, 413, "body larger than max_body_size");
+		return reject(f, REASON_BODY_TOO_LARGE);
 	/* RFC 9110 §10.1.1: an expectation we cannot meet */
 	if (f->expect_other)
-		return reject(f, 417, "unsupported expectation");
+		return reject(f, REASON_EXPECTATION);
 
 	if (f->conn_extra && conn_strip(f) != 0)
 		return -1;
@@ -771,84 +775,158 @@ head_budget(const struct framing *f)
 	return max > f->head_bytes ? max - f->head_bytes : 0;
 }
 
-/* Map an llhttp error to a status; our own rejects carry theirs. */
-static void
-map_error(struct framing *f, llhttp_errno_t err, const char *data, size_t n)
+/*
+ * The byte `back` places before pos in the head read so far, or -1. pos is
+ * in the piece llhttp was running on (piece[0..), possibly its end); the
+ * head's earlier pieces are in the raw copy.
+ */
+static int
+head_byte(const struct framing *f, const char *piece, const char *pos,
+    size_t back)
 {
-	const char *pos;
+	size_t in_piece = (size_t)(pos - piece);
 
-	if (f->status != 0)
-		return;
+	if (back <= in_piece)
+		return (unsigned char)pos[-(ptrdiff_t)back];
+	back -= in_piece;
+	if (back > f->head_bytes)
+		return -1;
+	return (unsigned char)f->arena[f->arena_cap + f->head_bytes - back];
+}
+
+/*
+ * llhttp refused a Transfer-Encoding value at pos: is that value in a field
+ * line of its own (a second Transfer-Encoding) rather than after a comma?
+ */
+static int
+te_second_field(const struct framing *f, const char *piece, const char *pos)
+{
+	size_t back;
+	int c;
+
+	for (back = 1; (c = head_byte(f, piece, pos, back)) != -1; back++) {
+		if (c == ',')
+			return 0;
+		if (c == ':' || c == '\n')
+			return 1;
+	}
+	return 0;
+}
+
+static int
+llhttp_says(const struct framing *f, const char *why)
+{
+	const char *r = llhttp_get_error_reason(&f->parser);
+
+	return r != NULL && strcmp(r, why) == 0;
+}
+
+/*
+ * The reason of an llhttp error: as exact as its code, the byte it stopped
+ * at (`at`, -1 at the end of the piece) and the byte before (`before`, -1
+ * if none) tell. The verdict must not depend on how the input was cut, so
+ * `at` is looked at only where llhttp refused that very byte: for some
+ * errors (a bad version, a known field name followed by a blank) llhttp
+ * stops after the bytes it refused, before reading the next one, which
+ * may then be in the next piece.
+ */
+static enum reason
+llhttp_reason(const struct framing *f, llhttp_errno_t err, const char *piece,
+    const char *pos, int at, int before)
+{
+	const llhttp_t *p = &f->parser;
+
 	switch (err) {
 	case HPE_INVALID_CONSTANT:
 		/* an RTSP method with an HTTP version */
-		if (strcmp(llhttp_get_error_reason(&f->parser),
-		    "Invalid method for HTTP/x.x request") == 0) {
-			f->status = 501;
-			f->reason = "method not implemented";
-		} else {
-			f->status = 400;
-			f->reason = "invalid request line";
-		}
-		break;
+		return llhttp_says(f, "Invalid method for HTTP/x.x request") ?
+		    REASON_METHOD_NOT_IMPLEMENTED : REASON_REQUEST_LINE;
 	case HPE_INVALID_METHOD:
 		/* RFC 9110 §9.1: an unknown method (a token) is 501; llhttp
 		 * stops at the first byte that no method it knows has */
-		pos = llhttp_get_error_pos(&f->parser);
-		if (pos >= data && pos < data + n &&
-		    is_tchar((unsigned char)*pos)) {
-			f->status = 501;
-			f->reason = "unknown method";
-		} else {
-			f->status = 400;
-			f->reason = "invalid request line";
-		}
-		break;
-	case HPE_INVALID_VERSION:
-		/* §2.3: a well-formed version we do not speak is 505 */
-		if (f->parser.http_major != 0 &&
-		    !(f->parser.http_major == 1 && f->parser.http_minor <= 1)) {
-			f->status = 505;
-			f->reason = "HTTP version not supported";
-		} else {
-			f->status = 400;
-			f->reason = "invalid HTTP version";
-		}
-		break;
-	case HPE_PAUSED_H2_UPGRADE:
-		f->status = 505;
-		f->reason = "HTTP/2 preface";
-		break;
-	case HPE_INVALID_CONTENT_LENGTH:
-		f->status = 400;
-		f->reason = "invalid Content-Length";
-		break;
-	case HPE_UNEXPECTED_CONTENT_LENGTH:
-		f->status = 400;
-		f->reason = "ambiguous Content-Length";
-		break;
-	case HPE_INVALID_TRANSFER_ENCODING:
-		f->status = 400;
-		f->reason = "invalid Transfer-Encoding";
-		break;
+		return at != -1 && is_tchar(at) ? REASON_METHOD_UNKNOWN :
+		    REASON_REQUEST_LINE;
 	case HPE_INVALID_URL:
-		f->status = 400;
-		f->reason = "invalid request target";
-		break;
-	case HPE_INVALID_HEADER_TOKEN:
-	case HPE_LF_EXPECTED:
-	case HPE_CR_EXPECTED:
+		return REASON_TARGET_INVALID;
+	case HPE_INVALID_VERSION:
+		if (before == '\r')
+			return REASON_BARE_CR;		/* RFC 9112 §2.2 */
+		/* RFC 9112 §2.3: a well-formed version we do not speak is 505 */
+		if (p->http_major != 0 &&
+		    !(p->http_major == 1 && p->http_minor <= 1))
+			return REASON_VERSION_UNSUPPORTED;
+		return REASON_VERSION_INVALID;
+	case HPE_PAUSED_H2_UPGRADE:
+		return REASON_H2_PREFACE;
 	case HPE_UNEXPECTED_SPACE:
+		/* RFC 9112 §2.2: whitespace between the start line and the
+		 * first field line */
+		return REASON_SPACE_AFTER_START_LINE;
+	case HPE_UNEXPECTED_CONTENT_LENGTH:
+		/* RFC 9112 §6.3 rule 3; llhttp gives two Content-Length
+		 * fields the same code */
+		return p->flags & F_TRANSFER_ENCODING ? REASON_CL_TE :
+		    REASON_CL_DUPLICATE;
+	case HPE_INVALID_CONTENT_LENGTH:
+		/* RFC 9110 §8.6: 1*DIGIT, one value */
+		if (at == ',')
+			return REASON_CL_LIST;
+		return llhttp_says(f, "Content-Length overflow") ?
+		    REASON_CL_OVERFLOW : REASON_CL_INVALID;
+	case HPE_INVALID_TRANSFER_ENCODING:
+		/* RFC 9112 §6.1: llhttp refuses any coding after chunked */
+		return pos != NULL && te_second_field(f, piece, pos) ?
+		    REASON_TE_DUPLICATE : REASON_TE_AFTER_CHUNKED;
+	case HPE_INVALID_HEADER_TOKEN:
+		/* RFC 9110 §5.5: no NUL, CR, LF or other controls in a value */
+		if (llhttp_says(f, "Invalid header value char"))
+			/* (llhttp refuses an LF where it stops, or once it
+			 * has read one more byte to look for an obs-fold) */
+			return at == '\n' || before == '\n' ? REASON_BARE_LF :
+			    REASON_FIELD_VALUE_INVALID;
+		/* RFC 9112 §5.1: no whitespace between name and colon (llhttp
+		 * stops at the blank, or after it) */
+		if (before == ' ' || before == '\t' || at == ' ' || at == '\t')
+			return REASON_SPACE_AFTER_NAME;
+		if (at == '\n')
+			return REASON_BARE_LF;
+		if (at == '\r')
+			return REASON_FIELD_NO_COLON;
+		return REASON_FIELD_NAME_INVALID;	/* RFC 9110 §5.1 */
 	case HPE_STRICT:
-		/* RFC 9112 §2.2, §5.1, §5.2; RFC 9110 §5.5 */
-		f->status = 400;
-		f->reason = "malformed request head";
-		break;
+	case HPE_CR_EXPECTED:
+	case HPE_LF_EXPECTED:
+		/* RFC 9112 §2.2: lines end with CRLF */
+		if (before == '\r')
+			return REASON_BARE_CR;
+		if (at == '\n')
+			return REASON_BARE_LF;
+		return REASON_HEAD_MALFORMED;
 	default:
-		f->status = 400;
-		f->reason = "bad request";
-		break;
+		return REASON_BAD_REQUEST;
 	}
+}
+
+/*
+ * Refuse for an llhttp error met in piece[0..n). Our own refusals (HPE_USER
+ * from a callback) carry their reason already.
+ */
+static void
+map_error(struct framing *f, llhttp_errno_t err, const char *piece, size_t n)
+{
+	const char *pos = llhttp_get_error_pos(&f->parser);
+	int at = -1, before = -1;
+
+	if (f->reason != REASON_NONE)
+		return;
+	if (pos != NULL && pos >= piece && pos <= piece + n) {
+		if (pos < piece + n)
+			at = (unsigned char)*pos;
+		before = head_byte(f, piece, pos, 1);
+	} else {
+		pos = NULL;
+	}
+	reject(f, llhttp_reason(f, err, piece, pos, at, before));
 }
 
 static struct framing_step
@@ -914,9 +992,9 @@ framing_feed(struct framing *f, const char *data, size_t len)
 		if (f->line_open || f->head_bytes >= f->policy->max_head_size) {
 			f->state = ST_CLOSED;
 			if (f->line_open)
-				reject(f, 414, "request line too long");
+				reject(f, REASON_LINE_TOO_LONG);
 			else
-				reject(f, 431, "request head too large");
+				reject(f, REASON_HEAD_TOO_LARGE);
 			return step(FRAMING_REJECT, off);
 		}
 		if (off == len)
@@ -958,12 +1036,12 @@ framing_eof(struct framing *f)
 	switch (f->state) {
 	case ST_BODY:
 		f->state = ST_CLOSED;
-		reject(f, 400, "request body cut short");
+		reject(f, REASON_BODY_CUT_SHORT);
 		return step(FRAMING_REJECT, 0);
 	case ST_HEAD:
 		f->state = ST_CLOSED;
 		if (f->head_bytes > 0) {
-			reject(f, 400, "request head cut short");
+			reject(f, REASON_HEAD_CUT_SHORT);
 			return step(FRAMING_REJECT, 0);
 		}
 		return step(FRAMING_CLOSED, 0);
@@ -1009,7 +1087,7 @@ put(char *o, const char *s, size_t n)
 	memcpy(o, s, n);
 	return o + n;
 }
-#define PUT(o, lit) put((o), (lit), sizeof(lit) - 1)
+#define PUT(o, lit) put((o), LIT(lit))
 
 static char *
 put_u64(char *o, uint64_t v)
@@ -1027,15 +1105,19 @@ put_u64(char *o, uint64_t v)
 size_t
 framing_head_size(const struct framing *f, const struct framing_peer *peer)
 {
-	return strlen(f->req.method_name) + 2 + f->req.target_len + 11 +
+	/* every line framing_write_head may write; both kinds of Host */
+	return strlen(f->req.method_name) + LITLEN(" /") + f->req.target_len +
+	    LITLEN(" HTTP/1.1\r\n") +
 	    (f->arena_len - f->target_len) +
-	    8 + (peer->default_host ? strlen(peer->default_host) : 0) +
-	    f->authority_len + 8 +		/* Host */
-	    16 + 20 + 2 +			/* Content-Length */
-	    21 +				/* Via */
-	    17 + (peer->addr ? strlen(peer->addr) : 0) + 2 +
-	    19 + (peer->proto ? strlen(peer->proto) : 0) + 2 +
-	    2;
+	    LITLEN("Host: \r\n") +
+	    (peer->default_host ? strlen(peer->default_host) : 0) +
+	    LITLEN("Host: \r\n") + f->authority_len +
+	    LITLEN("Content-Length: 18446744073709551615\r\n") +
+	    LITLEN("Via: 1.1 lengthguard\r\n") +
+	    LITLEN("X-Forwarded-For: \r\n") + (peer->addr ? strlen(peer->addr) : 0) +
+	    LITLEN("X-Forwarded-Proto: \r\n") +
+	    (peer->proto ? strlen(peer->proto) : 0) +
+	    LITLEN("\r\n");
 }
 
 long
@@ -1125,94 +1207,23 @@ framing_field(const struct framing *f, const char *lname, size_t *len)
 int
 framing_status(const struct framing *f)
 {
-	return f->status;
+	return reason_status(f->reason);
 }
 
 const char *
 framing_reason(const struct framing *f)
 {
-	return f->reason ? f->reason : "";
+	return reason_text(f->reason);
 }
 
-struct accept_q {
-	int html, json;		/* best q (0..1000) and its specificity */
-	int html_spec, json_spec;
-};
-
-static int
-accept_element(void *arg, const char *s, size_t n)
+enum reason
+framing_refusal(const struct framing *f)
 {
-	struct accept_q *a = arg;
-	size_t i, type_end;
-	int q = 1000, spec;
-
-	for (type_end = 0; type_end < n && s[type_end] != ';' &&
-	    s[type_end] != ' ' && s[type_end] != '\t'; type_end++)
-		;
-	/* q parameter: "q=0.5" (RFC 9110 §12.4.2) */
-	for (i = type_end; i + 2 < n; i++) {
-		if (s[i] == ';') {
-			size_t j = i + 1, d;
-
-			while (j < n && (s[j] == ' ' || s[j] == '\t'))
-				j++;
-			if (j + 2 <= n && fields_lower((unsigned char)s[j]) == 'q' &&
-			    s[j + 1] == '=') {
-				j += 2;
-				q = (j < n && s[j] == '1') ? 1000 : 0;
-				if (j + 1 < n && s[j + 1] == '.')
-					for (d = 0, j += 2; d < 3; d++, j++) {
-						int digit = (j < n && s[j] >= '0' &&
-						    s[j] <= '9') ? s[j] - '0' : 0;
-						int scale = d == 0 ? 100 : d == 1 ? 10 : 1;
-
-						if (q < 1000)
-							q += digit * scale;
-					}
-			}
-		}
-	}
-	if (EQ(s, type_end, "application/json") ||
-	    EQ(s, type_end, "application/problem+json"))
-		spec = 3;
-	else if (EQ(s, type_end, "application/*"))
-		spec = 2;
-	else if (EQ(s, type_end, "*/*"))
-		spec = 1;
-	else
-		spec = 0;
-	if (spec > a->json_spec) {
-		a->json_spec = spec;
-		a->json = q;
-	}
-	if (EQ(s, type_end, "text/html"))
-		spec = 3;
-	else if (EQ(s, type_end, "text/*"))
-		spec = 2;
-	else if (EQ(s, type_end, "*/*"))
-		spec = 1;
-	else
-		spec = 0;
-	if (spec > a->html_spec) {
-		a->html_spec = spec;
-		a->html = q;
-	}
-	return 0;
+	return f->reason;
 }
 
 int
 framing_wants_json(const struct framing *f)
 {
-	struct accept_q a = { 0, 0, 0, 0 };
-
-	if (f->accept_len == 0)
-		return 0;
-	fields_list(f->arena + f->accept_off, f->accept_len, accept_element, &a);
-	/* JSON when it is acceptable and preferred, or named while HTML is
-	 * only implied by a wildcard */
-	if (a.json_spec == 0 || a.json == 0)
-		return 0;
-	if (a.json != a.html)
-		return a.json > a.html;
-	return a.json_spec > a.html_spec;
+	return accept_prefers_json(f->arena + f->accept_off, f->accept_len);
 }

@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "reason.h"
+
 enum framing_verdict {
 	FRAMING_MORE = 0,
 	FRAMING_HEAD,
@@ -164,8 +166,9 @@ const char *framing_field(const struct framing *, const char *lname, size_t *len
 
 /* --- a rejected request (valid after FRAMING_REJECT) */
 
+enum reason framing_refusal(const struct framing *);	/* REASON_NONE if none */
 int framing_status(const struct framing *);		/* 400, 411, ... */
-const char *framing_reason(const struct framing *);	/* short, static */
+const char *framing_reason(const struct framing *);	/* its text: static */
 int framing_wants_json(const struct framing *);	/* Accept prefers JSON */
 
 #endif /* LG_FRAMING_H */

@@ -36,16 +36,17 @@ httpdate_format(time_t t, char out[HTTPDATE_LEN + 1])
 	two(out + 20, tm.tm_min);
 	out[22] = ':';
 	two(out + 23, tm.tm_sec);
-	memcpy(out + 25, " GMT", 5);
+	memcpy(out + 25, " GMT", sizeof(" GMT"));	/* the NUL too */
 }
 
 const char *
 httpdate_line(struct httpdate *d, time_t now)
 {
 	if (d->line[0] == '\0' || d->when != now) {
-		memcpy(d->line, "Date: ", 6);
-		httpdate_format(now, d->line + 6);
-		memcpy(d->line + 6 + HTTPDATE_LEN, "\r\n", 3);
+		memcpy(d->line, LIT("Date: "));
+		httpdate_format(now, d->line + LITLEN("Date: "));
+		memcpy(d->line + LITLEN("Date: ") + HTTPDATE_LEN, "\r\n",
+		    sizeof("\r\n"));	/* the NUL too */
 		d->when = now;
 	}
 	return d->line;

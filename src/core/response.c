@@ -28,6 +28,7 @@ struct response {
 	response_sink sink;
 	void *sink_arg;
 	const char *error;
+	enum reason refusal;
 
 	unsigned paused_head:1, paused_end:1;
 	unsigned end_pending:1;		/* a bodiless head: END comes next */
@@ -49,13 +50,16 @@ struct response {
 	char arena[];
 };
 
-#define EQ(s, n, lit) fields_eq((s), (n), (lit), sizeof(lit) - 1)
+#define EQ(s, n, lit) fields_eq((s), (n), LIT(lit))
 
+/* Record the first failure: its reason and a detail for logs. HPE_USER. */
 static int
-fail(struct response *r, const char *why)
+fail(struct response *r, enum reason why, const char *detail)
 {
-	if (r->error == NULL)
-		r->error = why;
+	if (r->error == NULL) {
+		r->error = detail;
+		r->refusal = why;
+	}
 	return HPE_USER;
 }
 
@@ -63,7 +67,8 @@ static int
 put(struct response *r, const char *p, size_t n)
 {
 	if (n > r->arena_cap - r->arena_len)
-		return fail(r, "response head too large");
+		return fail(r, REASON_UPSTREAM_HEAD_TOO_LARGE,
+		    "response head too large");
 	memcpy(r->arena + r->arena_len, p, n);
 	r->arena_len += (uint32_t)n;
 	return 0;
@@ -109,20 +114,22 @@ on_header_field_complete(llhttp_t *p)
 	struct response *r = (struct response *)p;
 	const char *n = r->arena + r->field_start;
 	size_t len = r->arena_len - r->field_start;
+	enum field_id id;
 
 	/* RFC 9110 §5.1: a field name is a token, never empty */
 	if (len == 0)
-		return fail(r, "empty field name");
+		return fail(r, REASON_UPSTREAM_INVALID_RESPONSE,
+		    "empty field name");
 	/* RFC 9110 §7.6.1: hop-by-hop. Transfer-Encoding is checked here and
 	 * written again from the framing llhttp found */
-	if (EQ(n, len, "connection"))
+	id = fields_lookup(n, len);
+	if (id == FIELD_CONNECTION)
 		r->hop = 2;
-	else if (EQ(n, len, "transfer-encoding"))
+	else if (id == FIELD_TRANSFER_ENCODING)
 		r->hop = 3;
 	else
-		r->hop = EQ(n, len, "keep-alive") || EQ(n, len, "proxy-connection") ||
-		    EQ(n, len, "te") || EQ(n, len, "trailer") || EQ(n, len, "upgrade");
-	if (put(r, ": ", 2) != 0)
+		r->hop = (fields_flags(id) & FIELD_HOP) != 0;
+	if (put(r, LIT(": ")) != 0)
 		return HPE_USER;
 	r->value_start = r->arena_len;
 	return 0;
@@ -185,10 +192,11 @@ on_header_value_complete(llhttp_t *p)
 		keep = r->conn_extra;	/* removed after the head */
 	}
 	else if (r->hop == 3 && (r->te_fields++ > 0 || !te_only_chunked(v, n)))
-		return fail(r, "transfer coding other than chunked");
+		return fail(r, REASON_UPSTREAM_INVALID_RESPONSE,
+		    "transfer coding other than chunked");
 	if (!keep)
 		r->arena_len = r->field_start;
-	else if (put(r, "\r\n", 2) != 0)
+	else if (put(r, LIT("\r\n")) != 0)
 		return HPE_USER;
 	r->in_field = 0;
 	r->hop = 0;
@@ -204,21 +212,26 @@ on_headers_complete(llhttp_t *p)
 	r->status = st;
 	/* we never ask for an upgrade: a 101 is a protocol error */
 	if (st == 101)
-		return fail(r, "unexpected 101 Switching Protocols");
+		return fail(r, REASON_UPSTREAM_INVALID_RESPONSE,
+		    "unexpected 101 Switching Protocols");
 	/* RFC 9110 §15: three digits, 1xx to 5xx */
 	if (st < 100 || st > 599)
-		return fail(r, "invalid status code");
+		return fail(r, REASON_UPSTREAM_INVALID_RESPONSE,
+		    "invalid status code");
 	if (p->http_major != 1)
-		return fail(r, "unsupported HTTP version in response");
+		return fail(r, REASON_UPSTREAM_INVALID_RESPONSE,
+		    "unsupported HTTP version in response");
 	/* RFC 9112 §6.3 rule 3: a response with both is not trusted */
 	if ((p->flags & F_TRANSFER_ENCODING) && (p->flags & F_CONTENT_LENGTH))
-		return fail(r, "Content-Length with Transfer-Encoding");
+		return fail(r, REASON_UPSTREAM_INVALID_RESPONSE,
+		    "Content-Length with Transfer-Encoding");
 	if (r->conn_extra) {
 		char *block = r->arena + r->reason_len;
 		size_t len = r->arena_len - r->reason_len;
 
 		if (fields_strip_connection(block, &len) != 0)
-			return fail(r, "Connection field too long");
+			return fail(r, REASON_UPSTREAM_INVALID_RESPONSE,
+		    "Connection field too long");
 		r->arena_len = r->reason_len + (uint32_t)len;
 	}
 	/* RFC 9112 §6.3 rules 1-2: no body after HEAD, 1xx, 204 and 304,
@@ -298,6 +311,7 @@ response_begin(struct response *r, int head_request, int client_minor,
 	r->sink = sink;
 	r->sink_arg = sink_arg;
 	r->error = NULL;
+	r->refusal = REASON_NONE;
 	r->started = 0;
 	r->dechunk = 0;
 	r->close_delim = 0;
@@ -338,7 +352,8 @@ response_feed(struct response *r, const char *data, size_t len)
 		if (r->state == R_HEAD) {
 			r->head_bytes += (uint32_t)n;
 			if (r->head_bytes >= r->max_head) {
-				fail(r, "response head too large");
+				fail(r, REASON_UPSTREAM_HEAD_TOO_LARGE,
+				    "response head too large");
 				r->state = R_ERROR;
 				return rstep(RESPONSE_ERROR, 0);
 			}
@@ -364,7 +379,8 @@ response_feed(struct response *r, const char *data, size_t len)
 		return rstep(RESPONSE_END, used);
 	}
 	if (r->error == NULL)
-		r->error = llhttp_get_error_reason(&r->parser);
+		fail(r, REASON_UPSTREAM_INVALID_RESPONSE,
+		    llhttp_get_error_reason(&r->parser));
 	r->state = R_ERROR;
 	return rstep(RESPONSE_ERROR, 0);
 }
@@ -382,7 +398,8 @@ response_eof(struct response *r)
 		r->state = R_DONE;
 		return rstep(RESPONSE_END, 0);
 	}
-	fail(r, r->state == R_HEAD ? "upstream closed before the response" :
+	fail(r, REASON_UPSTREAM_CLOSED_EARLY,
+	    r->state == R_HEAD ? "upstream closed before the response" :
 	    "upstream closed in the response body");
 	r->state = R_ERROR;
 	return rstep(RESPONSE_ERROR, 0);
@@ -431,11 +448,27 @@ response_error(const struct response *r)
 	return r->error ? r->error : "";
 }
 
+enum reason
+response_refusal(const struct response *r)
+{
+	return r->refusal;
+}
+
+static char *
+put_bytes(char *o, const char *s, size_t n)
+{
+	memcpy(o, s, n);
+	return o + n;
+}
+#define PUT(o, lit) put_bytes((o), LIT(lit))
+
 long
 response_write_head(const struct response *r, int close, char *out, size_t cap)
 {
 	size_t fields = r->arena_len - r->reason_len;
-	size_t need = 13 + r->reason_len + 2 + fields + 28 + 26 + 24 + 2;
+	size_t need = LITLEN("HTTP/1.1 200 ") + r->reason_len + LITLEN("\r\n") +
+	    fields + LITLEN("Transfer-Encoding: chunked\r\n") +
+	    LITLEN("Connection: keep-alive\r\n") + LITLEN("\r\n");
 	char *o = out;
 	/* RFC 9112 §6.1: chunked only to an HTTP/1.1 client */
 	int chunked = r->chunked && !r->dechunk && r->client_minor == 1;
@@ -443,32 +476,23 @@ response_write_head(const struct response *r, int close, char *out, size_t cap)
 	if (need > cap)
 		return -1;
 	close = close || response_client_close(r);
-	memcpy(o, "HTTP/1.1 ", 9);
-	o += 9;
+	o = PUT(o, "HTTP/1.1 ");
 	*o++ = (char)('0' + r->status / 100 % 10);
 	*o++ = (char)('0' + r->status / 10 % 10);
 	*o++ = (char)('0' + r->status % 10);
 	*o++ = ' ';
-	memcpy(o, r->arena, r->reason_len);
-	o += r->reason_len;
-	memcpy(o, "\r\n", 2);
-	o += 2;
-	memcpy(o, r->arena + r->reason_len, fields);
-	o += fields;
-	if (chunked && r->status >= 200) {
-		memcpy(o, "Transfer-Encoding: chunked\r\n", 28);
-		o += 28;
-	}
+	o = put_bytes(o, r->arena, r->reason_len);
+	o = PUT(o, "\r\n");
+	o = put_bytes(o, r->arena + r->reason_len, fields);
+	if (chunked && r->status >= 200)
+		o = PUT(o, "Transfer-Encoding: chunked\r\n");
 	if (r->status >= 200) {
-		if (close) {
-			memcpy(o, "Connection: close\r\n", 19);
-			o += 19;
-		} else if (r->client_minor == 0) {
-			memcpy(o, "Connection: keep-alive\r\n", 24);
-			o += 24;
-		}
+		/* (the longer of the two is counted in `need`) */
+		if (close)
+			o = PUT(o, "Connection: close\r\n");
+		else if (r->client_minor == 0)
+			o = PUT(o, "Connection: keep-alive\r\n");
 	}
-	memcpy(o, "\r\n", 2);
-	o += 2;
+	o = PUT(o, "\r\n");
 	return (long)(o - out);
 }

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "reason.h"
+
 enum response_verdict {
 	RESPONSE_MORE = 0,	/* all input used, the response goes on */
 	RESPONSE_HEAD,		/* a head is complete: response_write_head() */
@@ -56,7 +58,14 @@ int response_interim(const struct response *);	/* 1xx: a final head follows */
 int response_started(const struct response *);	/* a head went to the client */
 int response_reusable(const struct response *);	/* after END: keep upstream */
 int response_client_close(const struct response *);	/* client must close */
-const char *response_error(const struct response *);
+const char *response_error(const struct response *);	/* detail, for logs */
+
+/*
+ * After RESPONSE_ERROR, why, from the reason table (all 502):
+ * REASON_UPSTREAM_CLOSED_EARLY, REASON_UPSTREAM_HEAD_TOO_LARGE or
+ * REASON_UPSTREAM_INVALID_RESPONSE. REASON_NONE otherwise.
+ */
+enum reason response_refusal(const struct response *);
 
 /*
  * Write the head for the client: HTTP/1.1 status line, the upstream's

@@ -323,14 +323,14 @@ body_fill(struct conn *c)
 			evbuffer_add(out, pattern + s->sent % 26, (size_t)n);
 		s->sent += n;
 		if (s->chunked && s->sent == s->chunk_end) {
-			evbuffer_add(out, "\r\n", 2);
+			evbuffer_add(out, "\r\n", sizeof("\r\n") - 1);
 			s->chunk_end = 0;
 		}
 	}
 	if (s->sent < end)
 		return 0;
 	if (s->chunked && s->limit >= s->total)
-		evbuffer_add(out, "0\r\n\r\n", 5);
+		evbuffer_add(out, "0\r\n\r\n", sizeof("0\r\n\r\n") - 1);
 	return 1;
 }
 
@@ -425,7 +425,7 @@ conn_respond(struct conn *c)
 		evbuffer_add_printf(out, "Connection: close\r\n");
 	else if (c->minor == 0)
 		evbuffer_add_printf(out, "Connection: keep-alive\r\n");
-	evbuffer_add(out, "\r\n", 2);
+	evbuffer_add(out, "\r\n", sizeof("\r\n") - 1);
 
 	if (head || no_body) {
 		conn_response_done(c);
@@ -536,8 +536,8 @@ conn_parse_head(struct conn *c, const char *h, size_t n)
 	sp2 = memchr(sp1 + 1, ' ', llen - (size_t)(sp1 + 1 - h));
 	if (sp2 == NULL || sp2 == sp1 + 1)
 		return 400;
-	if ((size_t)(h + llen - (sp2 + 1)) != 8 ||
-	    strncmp(sp2 + 1, "HTTP/1.", 7) != 0 ||
+	if ((size_t)(h + llen - (sp2 + 1)) != sizeof("HTTP/1.x") - 1 ||
+	    strncmp(sp2 + 1, "HTTP/1.", sizeof("HTTP/1.") - 1) != 0 ||
 	    (sp2[8] != '0' && sp2[8] != '1'))
 		return 400;
 	memcpy(c->method, h, (size_t)(sp1 - h));
@@ -591,7 +591,8 @@ conn_parse_head(struct conn *c, const char *h, size_t n)
 			close_tok |= list_has(v, vl, "close");
 			keep_tok |= list_has(v, vl, "keep-alive");
 		} else if (nl == 6 && strncasecmp(line, "Expect", nl) == 0) {
-			expect = vl == 12 && strncasecmp(v, "100-continue", 12) == 0;
+			expect = vl == sizeof("100-continue") - 1 &&
+			    strncasecmp(v, "100-continue", vl) == 0;
 		}
 		rest -= len + 1;
 		line = eol + 1;
@@ -651,8 +652,9 @@ conn_process(struct conn *c)
 			char *h;
 			int status;
 
-			p = evbuffer_search(in, "\r\n\r\n", 4, NULL);
-			lf = evbuffer_search(in, "\n\n", 2, NULL);
+			p = evbuffer_search(in, "\r\n\r\n", sizeof("\r\n\r\n") - 1,
+			    NULL);
+			lf = evbuffer_search(in, "\n\n", sizeof("\n\n") - 1, NULL);
 			/* tolerate bare LF line ends (a lenient origin) */
 			if (lf.pos >= 0 && (p.pos < 0 || lf.pos + 1 < p.pos + 3))
 				p.pos = lf.pos - 2;

@@ -9,6 +9,7 @@
 
 #include <md4c-html.h>
 
+#include "lit.h"
 #include "pages.h"
 
 const int pages_statuses[] = {
@@ -128,12 +129,12 @@ buf_html(struct buf *b, const char *s)
 static void
 buf_json(struct buf *b, const char *s)
 {
-	buf_add(b, "\"", 1);
+	buf_add(b, LIT("\""));
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if (c == '"' || c == '\\') {
-			buf_add(b, "\\", 1);
+			buf_add(b, LIT("\\"));
 			buf_add(b, s, 1);
 		} else if (c < 0x20) {
 			buf_printf(b, "\\u%04x", c);
@@ -141,7 +142,7 @@ buf_json(struct buf *b, const char *s)
 			buf_add(b, s, 1);
 		}
 	}
-	buf_add(b, "\"", 1);
+	buf_add(b, LIT("\""));
 }
 
 static void
@@ -205,11 +206,11 @@ front_matter(const char *path, const char *text, struct front *fm, FILE *errs)
 	const char *p = text, *eol, *colon;
 	int lineno = 1;
 
-	if (strncmp(p, "---\n", 4) != 0) {
+	if (strncmp(p, LIT("---\n")) != 0) {
 		fprintf(errs, "%s:1: no front matter (must start with ---)\n", path);
 		return NULL;
 	}
-	for (p += 4, lineno++; *p; p = eol + 1, lineno++) {
+	for (p += LITLEN("---\n"), lineno++; *p; p = eol + 1, lineno++) {
 		size_t klen, vlen;
 		const char *v;
 		char *dst = NULL;
@@ -217,7 +218,7 @@ front_matter(const char *path, const char *text, struct front *fm, FILE *errs)
 
 		if ((eol = strchr(p, '\n')) == NULL)
 			break;
-		if (strncmp(p, "---\n", 4) == 0) {
+		if (strncmp(p, LIT("---\n")) == 0) {
 			if (fm->title[0] == '\0') {
 				fprintf(errs, "%s: front matter has no title\n", path);
 				return NULL;
@@ -237,11 +238,12 @@ front_matter(const char *path, const char *text, struct front *fm, FILE *errs)
 		vlen = (size_t)(eol - v);
 		while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\r'))
 			vlen--;
-		if (klen == 5 && memcmp(p, "title", 5) == 0)
+		if (klen == LITLEN("title") && memcmp(p, LIT("title")) == 0)
 			dst = fm->title, cap = sizeof(fm->title);
-		else if (klen == 8 && memcmp(p, "subtitle", 8) == 0)
+		else if (klen == LITLEN("subtitle") &&
+		    memcmp(p, LIT("subtitle")) == 0)
 			dst = fm->subtitle, cap = sizeof(fm->subtitle);
-		else if (klen == 4 && memcmp(p, "hint", 4) == 0)
+		else if (klen == LITLEN("hint") && memcmp(p, LIT("hint")) == 0)
 			dst = fm->hint, cap = sizeof(fm->hint);
 		if (dst == NULL)
 			continue;	/* url, weight, date...: kept for the site */
@@ -338,14 +340,11 @@ make_tail(const struct buf *body, size_t *len)
 {
 	char *t;
 
-	static const char crlf[] = "\r\n";
-	const size_t n = sizeof(crlf) - 1;
-
-	if (body->failed || (t = malloc(body->len + n)) == NULL)
+	if (body->failed || (t = malloc(body->len + LITLEN("\r\n"))) == NULL)
 		return NULL;
-	memcpy(t, crlf, n);
-	memcpy(t + n, body->p, body->len);
-	*len = body->len + n;
+	memcpy(t, LIT("\r\n"));
+	memcpy(t + LITLEN("\r\n"), body->p, body->len);
+	*len = body->len + LITLEN("\r\n");
 	return t;
 }
 

@@ -20,6 +20,7 @@
 
 #include "../check.h"
 #include "../trace.h"
+#include "lit.h"
 #include "framing.h"
 #include "framing_cases.h"
 
@@ -70,7 +71,7 @@ feed_piece(struct framing *f, struct trace *t, const char *src, size_t n)
 	while (!t->stopped) {
 		s = framing_feed(f, p, n);
 		if (s.consumed > n) {
-			trace_add(t, "?overconsumed\n", 14);
+			trace_add(t, LIT("?overconsumed\n"));
 			t->stopped = 1;
 			break;
 		}
@@ -79,14 +80,14 @@ feed_piece(struct framing *f, struct trace *t, const char *src, size_t n)
 		switch (s.verdict) {
 		case FRAMING_MORE:
 			if (n != 0)
-				trace_add(t, "?more-with-input\n", 17);
+				trace_add(t, LIT("?more-with-input\n"));
 			goto out;
 		case FRAMING_HEAD:
 			trace_flush_body(t);
 			hl = framing_write_head(f, &test_peer, head, sizeof(head));
-			trace_add(t, "> ", 2);
+			trace_add(t, LIT("> "));
 			if (hl < 0)
-				trace_add(t, "?head-too-big\n", 14);
+				trace_add(t, LIT("?head-too-big\n"));
 			else
 				trace_add(t, head, (size_t)hl);
 			break;
@@ -124,13 +125,13 @@ trace_end(struct framing *f, struct trace *t)
 	trace_flush_body(t);
 	s = framing_feed(f, "", 0);
 	if (s.verdict == FRAMING_CLOSED)
-		trace_add(t, "= closed", 8);
+		trace_add(t, LIT("= closed"));
 	else if (framing_body_left(f) > 0)
-		trace_add(t, "= body", 6);
+		trace_add(t, LIT("= body"));
 	else if (framing_idle(f))
-		trace_add(t, "= idle", 6);
+		trace_add(t, LIT("= idle"));
 	else
-		trace_add(t, "= head", 6);
+		trace_add(t, LIT("= head"));
 }
 
 static void
@@ -280,7 +281,8 @@ test_request_info(void)
 	CHECK(r->http_minor == 0 && r->keep_alive, "info: 1.0 keep-alive");
 	CHECK(r->has_body && r->content_length == 12, "info: length 12");
 	CHECK(r->expect_continue, "info: 100-continue");
-	CHECK(r->target_len == 7 && memcmp(r->target, "/up?x=1", 7) == 0,
+	CHECK(r->target_len == LITLEN("/up?x=1") &&
+	    memcmp(r->target, LIT("/up?x=1")) == 0,
 	    "info: target");
 	CHECK(framing_body_left(f) == 12, "info: body left");
 	/* the caller moves the body itself */
@@ -324,9 +326,10 @@ test_fields(void)
 	CHECK(framing_feed(f, ok, sizeof(ok) - 1).verdict == FRAMING_HEAD,
 	    "fields: approved");
 	v = framing_field(f, "user-agent", &n);
-	CHECK(v && n == 4 && memcmp(v, "ua/1", 4) == 0, "fields: user-agent");
+	CHECK(v && n == LITLEN("ua/1") && memcmp(v, LIT("ua/1")) == 0,
+	    "fields: user-agent");
 	v = framing_field(f, "referer", &n);
-	CHECK(v && n == 2 && memcmp(v, "/r", 2) == 0,
+	CHECK(v && n == LITLEN("/r") && memcmp(v, LIT("/r")) == 0,
 	    "fields: referer after a Connection strip");
 	CHECK(framing_field(f, "x-drop", &n) == NULL && n == 0,
 	    "fields: a stripped field is gone");
@@ -340,7 +343,8 @@ test_fields(void)
 	    "fields: refused");
 	free(buf);
 	v = framing_field(f, "referer", &n);
-	CHECK(v && n == 2 && memcmp(v, "/r", 2) == 0, "fields: referer of a refusal");
+	CHECK(v && n == LITLEN("/r") && memcmp(v, LIT("/r")) == 0,
+	    "fields: referer of a refusal");
 	CHECK(framing_field(f, "user-agent", &n) == NULL, "fields: none");
 	framing_free(f);
 
@@ -355,7 +359,7 @@ test_fields(void)
 
 	/* refused in the request line */
 	f = framing_new(&pol);
-	CHECK(framing_feed(f, "GET /\x01", 6).verdict == FRAMING_REJECT &&
+	CHECK(framing_feed(f, LIT("GET /\x01")).verdict == FRAMING_REJECT &&
 	    framing_field(f, "host", &n) == NULL, "fields: none before the line ends");
 	framing_free(f);
 }

@@ -10,7 +10,8 @@
  *   "~ N\n"                       N de-chunked bytes handed to the sink, summed
  *   "$ reuse=R close=C\n"         RESPONSE_END: response_reusable(),
  *                                 response_client_close()
- *   "! error: REASON\n"           RESPONSE_ERROR: response_error()
+ *   "! LABEL: DETAIL\n"           RESPONSE_ERROR: reason_label() of
+ *                                 response_refusal(), response_error()
  *   "+ N unread\n"                bytes after the row's last response
  *   "= more"                      the input is used up, the response goes on
  *
@@ -33,6 +34,7 @@
 
 #include "../check.h"
 #include "../trace.h"
+#include "lit.h"
 #include "response.h"
 #include "response_cases.h"
 
@@ -114,7 +116,7 @@ record(struct response *r, const struct rcase *c, struct trace *t,
 
 		trace_flush_body(t);
 		hl = response_write_head(r, c->close_flag, head, sizeof(head));
-		trace_add(t, "> ", 2);
+		trace_add(t, LIT("> "));
 		if (hl < 0)
 			trace_str(t, "?head-too-big\n");
 		else
@@ -137,7 +139,8 @@ record(struct response *r, const struct rcase *c, struct trace *t,
 		return 0;
 	case RESPONSE_ERROR:
 		trace_flush_body(t);
-		snprintf(tmp, sizeof(tmp), "! error: %s\n", response_error(r));
+		snprintf(tmp, sizeof(tmp), "! %s: %s\n",
+		    reason_label(response_refusal(r)), response_error(r));
 		trace_str(t, tmp);
 		t->stopped = 1;
 		return 1;
@@ -415,7 +418,8 @@ test_accessors(void)
 	s = response_feed(r, in + at, n - at);
 	at += s.consumed;
 	CHECK(s.verdict == RESPONSE_END && at == n, "accessors: end");
-	CHECK(strcmp(response_error(r), "") == 0, "accessors: no error");
+	CHECK(strcmp(response_error(r), "") == 0 &&
+	    response_refusal(r) == REASON_NONE, "accessors: no error");
 	/* a new response starts clean */
 	response_begin(r, 0, 1, NULL, NULL);
 	CHECK(!response_started(r) && response_status(r) == 0,

@@ -8,13 +8,17 @@
  *   - the canonical head, fed to a fresh inspector, is approved again and
  *     rewritten to exactly itself (canonical form is a fixed point), with
  *     no Transfer-Encoding and at most one Content-Length;
- * and a step never consumes more than it was given.
+ * every refusal has a reason (part of the trace, so split-invariant too) whose
+ * table row gives framing_status() and framing_reason(); and a step never
+ * consumes more than it was given.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "framing.h"
+#include "lit.h"
+#include "reason.h"
 
 #define TRACE 65536
 
@@ -50,13 +54,13 @@ check_canonical(const struct framing_policy *pol0, const char *head, size_t n)
 	char *again;
 	long m;
 
-	if (memmem(head, n, "\r\nTransfer-Encoding:", 20) != NULL)
+	if (memmem(head, n, LIT("\r\nTransfer-Encoding:")) != NULL)
 		abort();
 	{
-		const char *cl = memmem(head, n, "\r\nContent-Length:", 17);
+		const char *cl = memmem(head, n, LIT("\r\nContent-Length:"));
 
 		if (cl && memmem(cl + 1, n - (size_t)(cl + 1 - head),
-		    "\r\nContent-Length:", 17))
+		    LIT("\r\nContent-Length:")))
 			abort();
 	}
 	s = framing_feed(g, head, n);
@@ -109,7 +113,7 @@ run(const struct framing_policy *pol, const uint8_t *data, size_t size,
 
 				if (m < 0)
 					abort();
-				add(t, "H", 1);
+				add(t, LIT("H"));
 				add(t, h, (size_t)m);
 				if (verify)
 					check_canonical(pol, h, (size_t)m);
@@ -124,13 +128,20 @@ run(const struct framing_policy *pol, const uint8_t *data, size_t size,
 			}
 			if (s.verdict == FRAMING_REJECT) {
 				char r[8];
+				enum reason why = framing_refusal(f);
 				int st = framing_status(f);
 
-				memcpy(r, "R", 1);
+				/* a refusal has a reason, and the reason
+				 * says the status and the text */
+				if (why == REASON_NONE || st != reason_status(why) ||
+				    strcmp(framing_reason(f), reason_text(why)) != 0)
+					abort();
+				r[0] = 'R';
 				r[1] = (char)('0' + st / 100);
 				r[2] = (char)('0' + st / 10 % 10);
 				r[3] = (char)('0' + st % 10);
-				add(t, r, 4);
+				r[4] = (char)why;	/* the reason too is split-invariant */
+				add(t, r, 5);
 			}
 			free(copy);
 			framing_free(f);

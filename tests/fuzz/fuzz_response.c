@@ -4,13 +4,15 @@
  * The input is what an upstream sends on one connection. It is fed twice,
  * whole and in pieces whose sizes come from the input's first bytes; the
  * traces (each head as rewritten for the client, the body bytes passed on
- * or de-chunked per response, the end, errors) must agree, and no step may
- * consume more than it was given.
+ * or de-chunked per response, the end, errors and their reasons) must
+ * agree, and no step may consume more than it was given.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "lit.h"
+#include "reason.h"
 #include "response.h"
 
 #define TRACE 65536
@@ -90,7 +92,7 @@ run(const uint8_t *data, size_t size, const uint8_t *cuts, size_t ncuts,
 				m = response_write_head(r, 0, out, sizeof(out));
 				if (m < 0 || (size_t)m > sizeof(out))
 					abort();
-				add(t, "H", 1);
+				add(t, LIT("H"));
 				add(t, out, (size_t)m);
 			} else if (s.verdict == RESPONSE_BODY ||
 			    s.verdict == RESPONSE_END) {
@@ -113,7 +115,12 @@ run(const uint8_t *data, size_t size, const uint8_t *cuts, size_t ncuts,
 				continue;
 			}
 			if (s.verdict == RESPONSE_ERROR) {
-				add(t, "E", 1);
+				char e[2] = { 'E', (char)response_refusal(r) };
+
+				/* an error has a reason, the same for any cuts */
+				if (response_refusal(r) == REASON_NONE)
+					abort();
+				add(t, e, sizeof(e));
 				done = 1;
 				break;
 			}
@@ -132,9 +139,13 @@ run(const uint8_t *data, size_t size, const uint8_t *cuts, size_t ncuts,
 		if (s.verdict == RESPONSE_END) {
 			add_count(t, 'P', t->pass);
 			add_count(t, 'S', t->sunk);
-			add(t, "F", 1);
+			add(t, LIT("F"));
 		} else {
-			add(t, "X", 1);
+			char x[2] = { 'X', (char)response_refusal(r) };
+
+			if (response_refusal(r) != REASON_UPSTREAM_CLOSED_EARLY)
+				abort();
+			add(t, x, sizeof(x));
 		}
 	}
 	response_free(r);

@@ -1,0 +1,210 @@
+/*
+ * reason.c - the table of refusal reasons (see reason.h).
+ */
+#include <stddef.h>
+
+#include "reason.h"
+
+struct reason_row {
+	short status;
+	unsigned char cls;		/* enum reason_class */
+	const char *text;
+	const char *label;
+};
+
+#define ROW(r, st, c, txt, lbl) \
+	[r] = { .status = st, .cls = REASON_CLASS_##c, .text = txt, .label = lbl }
+
+static const struct reason_row reason_table[REASON_COUNT] = {
+	ROW(REASON_NONE, 0, NONE, "", "none"),
+
+	ROW(REASON_REQUEST_LINE, 400, MALFORMED,
+	    "invalid request line", "invalid_request_line"),
+	ROW(REASON_REQUEST_LINE_SPACE, 400, MALFORMED,
+	    "extra whitespace in the request line", "request_line_whitespace"),
+	ROW(REASON_METHOD_UNKNOWN, 501, POLICY,
+	    "unknown method", "unknown_method"),
+	ROW(REASON_METHOD_NOT_IMPLEMENTED, 501, POLICY,
+	    "method not implemented", "method_not_implemented"),
+	ROW(REASON_CONNECT, 501, POLICY,
+	    "CONNECT not supported", "connect_not_supported"),
+	ROW(REASON_UPGRADE, 501, POLICY,
+	    "protocol upgrade not supported", "upgrade_not_supported"),
+	ROW(REASON_VERSION_INVALID, 400, MALFORMED,
+	    "invalid HTTP version", "invalid_http_version"),
+	ROW(REASON_VERSION_UNSUPPORTED, 505, POLICY,
+	    "HTTP version not supported", "http_version_not_supported"),
+	ROW(REASON_HTTP09, 505, POLICY,
+	    "HTTP/0.9 request", "http09_request"),
+	ROW(REASON_H2_PREFACE, 505, POLICY,
+	    "HTTP/2 connection preface", "http2_preface"),
+
+	ROW(REASON_TARGET_INVALID, 400, MALFORMED,
+	    "invalid request target", "invalid_target"),
+	ROW(REASON_TARGET_FRAGMENT, 400, MALFORMED,
+	    "fragment in request target", "target_fragment"),
+	ROW(REASON_TARGET_ASTERISK, 400, MALFORMED,
+	    "asterisk-form target without OPTIONS", "target_asterisk_not_options"),
+	ROW(REASON_TARGET_USERINFO, 400, MALFORMED,
+	    "userinfo in request target", "target_userinfo"),
+	ROW(REASON_TARGET_AUTHORITY, 400, MALFORMED,
+	    "invalid authority in request target", "target_invalid_authority"),
+
+	ROW(REASON_HEAD_MALFORMED, 400, MALFORMED,
+	    "malformed request head", "malformed_head"),
+	ROW(REASON_BARE_LF, 400, AMBIGUOUS,
+	    "LF without CR in request head", "bare_lf"),
+	ROW(REASON_BARE_CR, 400, AMBIGUOUS,
+	    "CR without LF in request head", "bare_cr"),
+	ROW(REASON_OBS_FOLD, 400, AMBIGUOUS,
+	    "obs-fold in header field", "obs_fold"),
+	ROW(REASON_SPACE_AFTER_START_LINE, 400, AMBIGUOUS,
+	    "whitespace after the request line", "space_after_request_line"),
+	ROW(REASON_SPACE_AFTER_NAME, 400, AMBIGUOUS,
+	    "whitespace after a field name", "space_after_field_name"),
+	ROW(REASON_FIELD_NAME_INVALID, 400, MALFORMED,
+	    "invalid character in a field name", "invalid_field_name"),
+	ROW(REASON_FIELD_NAME_EMPTY, 400, MALFORMED,
+	    "empty field name", "empty_field_name"),
+	ROW(REASON_FIELD_NO_COLON, 400, MALFORMED,
+	    "field line without a colon", "field_without_colon"),
+	ROW(REASON_FIELD_VALUE_INVALID, 400, MALFORMED,
+	    "invalid character in a field value", "invalid_field_value"),
+
+	ROW(REASON_CL_TE, 400, AMBIGUOUS,
+	    "Content-Length with Transfer-Encoding",
+	    "content_length_with_transfer_encoding"),
+	ROW(REASON_CL_DUPLICATE, 400, AMBIGUOUS,
+	    "more than one Content-Length", "duplicate_content_length"),
+	ROW(REASON_CL_LIST, 400, AMBIGUOUS,
+	    "Content-Length list", "content_length_list"),
+	ROW(REASON_CL_INVALID, 400, AMBIGUOUS,
+	    "invalid Content-Length", "invalid_content_length"),
+	ROW(REASON_CL_OVERFLOW, 400, AMBIGUOUS,
+	    "Content-Length overflow", "content_length_overflow"),
+	ROW(REASON_TE_NOT_CHUNKED, 400, AMBIGUOUS,
+	    "Transfer-Encoding not ending in chunked",
+	    "transfer_encoding_not_chunked"),
+	ROW(REASON_TE_AFTER_CHUNKED, 400, AMBIGUOUS,
+	    "transfer coding after chunked", "transfer_coding_after_chunked"),
+	ROW(REASON_TE_DUPLICATE, 400, AMBIGUOUS,
+	    "more than one Transfer-Encoding", "duplicate_transfer_encoding"),
+	ROW(REASON_TE_HTTP10, 400, AMBIGUOUS,
+	    "Transfer-Encoding in HTTP/1.0", "transfer_encoding_in_http10"),
+	ROW(REASON_TE_INVALID, 400, AMBIGUOUS,
+	    "invalid Transfer-Encoding", "invalid_transfer_encoding"),
+	ROW(REASON_TE_UNKNOWN, 501, POLICY,
+	    "unknown transfer coding", "unknown_transfer_coding"),
+
+	ROW(REASON_HOST_MISSING, 400, MALFORMED,
+	    "missing Host", "missing_host"),
+	ROW(REASON_HOST_DUPLICATE, 400, MALFORMED,
+	    "more than one Host", "duplicate_host"),
+	ROW(REASON_HOST_INVALID, 400, MALFORMED,
+	    "invalid Host", "invalid_host"),
+	ROW(REASON_CONNECTION_NAMES_HOST, 400, MALFORMED,
+	    "Connection names Host", "connection_names_host"),
+
+	ROW(REASON_CHUNKED, 411, POLICY,
+	    "chunked request body", "chunked_body"),
+	ROW(REASON_NO_LENGTH, 411, POLICY,
+	    "no Content-Length", "no_content_length"),
+	ROW(REASON_EXPECTATION, 417, POLICY,
+	    "unsupported expectation", "unsupported_expectation"),
+
+	ROW(REASON_BODY_TOO_LARGE, 413, LIMIT,
+	    "body larger than max_body_size", "body_too_large"),
+	ROW(REASON_LINE_TOO_LONG, 414, LIMIT,
+	    "request line too long", "request_line_too_long"),
+	ROW(REASON_HEAD_TOO_LARGE, 431, LIMIT,
+	    "request head too large", "head_too_large"),
+	ROW(REASON_TOO_MANY_FIELDS, 431, LIMIT,
+	    "too many header fields", "too_many_fields"),
+	ROW(REASON_CONNECTION_TOO_LONG, 431, LIMIT,
+	    "Connection field too long", "connection_too_long"),
+
+	ROW(REASON_HEAD_CUT_SHORT, 400, CLIENT_ABORT,
+	    "request head cut short", "head_cut_short"),
+	ROW(REASON_BODY_CUT_SHORT, 400, CLIENT_ABORT,
+	    "request body cut short", "body_cut_short"),
+
+	ROW(REASON_BAD_REQUEST, 400, MALFORMED,
+	    "bad request", "bad_request"),
+
+	ROW(REASON_CLIENT_HEAD_TIMEOUT, 408, TIMEOUT,
+	    "client head timeout", "client_head_timeout"),
+	ROW(REASON_CLIENT_BODY_TIMEOUT, 408, TIMEOUT,
+	    "client body timeout", "client_body_timeout"),
+	/* 499: nginx's code for a client that went away (never sent) */
+	ROW(REASON_CLIENT_CLOSED, 499, CLIENT_ABORT,
+	    "client closed the connection", "client_closed"),
+
+	ROW(REASON_UPSTREAM_UNREACHABLE, 502, UPSTREAM,
+	    "cannot reach upstream", "upstream_unreachable"),
+	ROW(REASON_UPSTREAM_CONNECT_FAILED, 502, UPSTREAM,
+	    "upstream connect failed", "upstream_connect_failed"),
+	ROW(REASON_UPSTREAM_CONNECT_TIMEOUT, 504, TIMEOUT,
+	    "upstream connect timeout", "upstream_connect_timeout"),
+	ROW(REASON_UPSTREAM_RESPONSE_TIMEOUT, 504, TIMEOUT,
+	    "upstream response timeout", "upstream_response_timeout"),
+	ROW(REASON_UPSTREAM_CLOSED_EARLY, 502, UPSTREAM,
+	    "upstream closed early", "upstream_closed_early"),
+	ROW(REASON_UPSTREAM_CONNECTION_ERROR, 502, UPSTREAM,
+	    "upstream connection error", "upstream_connection_error"),
+	ROW(REASON_UPSTREAM_INVALID_RESPONSE, 502, UPSTREAM,
+	    "invalid upstream response", "upstream_invalid_response"),
+	ROW(REASON_UPSTREAM_HEAD_TOO_LARGE, 502, UPSTREAM,
+	    "response head too large", "upstream_head_too_large"),
+};
+#undef ROW
+
+static const char *const class_labels[REASON_CLASS_COUNT] = {
+	[REASON_CLASS_NONE] = "none",
+	[REASON_CLASS_MALFORMED] = "malformed",
+	[REASON_CLASS_AMBIGUOUS] = "ambiguous_framing",
+	[REASON_CLASS_POLICY] = "policy",
+	[REASON_CLASS_LIMIT] = "limit",
+	[REASON_CLASS_TIMEOUT] = "timeout",
+	[REASON_CLASS_UPSTREAM] = "upstream",
+	[REASON_CLASS_CLIENT_ABORT] = "client_abort",
+};
+
+/* (a value with no row, which test_reason rules out, gets NONE's too) */
+static const struct reason_row *
+row(enum reason r)
+{
+	if ((unsigned)r >= REASON_COUNT || reason_table[r].label == NULL)
+		r = REASON_NONE;
+	return &reason_table[r];
+}
+
+int
+reason_status(enum reason r)
+{
+	return row(r)->status;
+}
+
+const char *
+reason_text(enum reason r)
+{
+	return row(r)->text;
+}
+
+const char *
+reason_label(enum reason r)
+{
+	return row(r)->label;
+}
+
+enum reason_class
+reason_class(enum reason r)
+{
+	return (enum reason_class)row(r)->cls;
+}
+
+const char *
+reason_class_label(enum reason_class c)
+{
+	return (unsigned)c < REASON_CLASS_COUNT && class_labels[c] ?
+	    class_labels[c] : class_labels[REASON_CLASS_NONE];
+}
