@@ -4,7 +4,7 @@
  *
  * llhttp (strict mode, no lenient flags) validates the head; once it has
  * accepted a whole head, head_scan() reads it once more, line by line, to
- * apply the rules llhttp does not (shared FRAMING.md) and to write the
+ * apply the rules llhttp does not (docs/framing.md) and to write the
  * canonical field block. Per-header llhttp callbacks cost more than that
  * second pass (bench/parse_bench), and a verdict taken on a complete head
  * cannot depend on how its bytes were cut into pieces.
@@ -162,7 +162,7 @@ static void
 te_check(struct framing *f, const char *v, size_t n)
 {
 	if (f->n_te++ > 0) {
-		/* FRAMING.md: more than one Transfer-Encoding field line,
+		/* docs/framing.md: more than one Transfer-Encoding field line,
 		 * whatever was wrong with the first one */
 		f->te_fault = REASON_TE_DUPLICATE;
 		return;
@@ -293,6 +293,19 @@ on_message_begin(llhttp_t *p)
 	f->content_length = 0;
 	f->reason = REASON_NONE;
 	f->req.method_name = NULL;
+	f->req.head_method = 0;
+	return 0;
+}
+
+/* Known as soon as the method is read: a refusal of a HEAD request, even
+ * one llhttp refuses in the middle of its head, is answered without a body
+ * (RFC 9110 §9.3.2). */
+static int
+on_method_complete(llhttp_t *p)
+{
+	struct framing *f = (struct framing *)p;
+
+	f->req.head_method = p->method == HTTP_HEAD;
 	return 0;
 }
 
@@ -397,7 +410,7 @@ field_inspect(struct framing *f, enum field_id id, size_t nlen,
 {
 	switch (id) {
 	case FIELD_CONTENT_LENGTH:
-		/* FRAMING.md: one Content-Length field, never a list */
+		/* docs/framing.md: one Content-Length field, never a list */
 		if (f->n_cl++ > 0)
 			return reject(f, REASON_CL_DUPLICATE), -1;
 		if (cl_parse(v, vlen, &f->content_length) != 0)
@@ -610,7 +623,7 @@ head_scan(struct framing *f, const char *h, size_t n)
 	if (target_check(f) != 0)
 		return -1;
 
-	/* FRAMING.md policy: a body with no defined length is 411 */
+	/* docs/framing.md, policy: a body with no defined length is 411 */
 	if (f->n_te > 0 && pol->chunked == FRAMING_CHUNKED_REJECT)
 		return reject(f, REASON_CHUNKED);
 	if (f->n_cl == 0 && (pol->require_length >> p->method & 1))
@@ -654,6 +667,7 @@ on_message_complete(llhttp_t *p)
 
 static const llhttp_settings_t framing_settings = {
 	.on_message_begin = on_message_begin,
+	.on_method_complete = on_method_complete,
 	.on_version_complete = on_version_complete,
 	.on_headers_complete = on_headers_complete,
 	.on_message_complete = on_message_complete,

@@ -12,7 +12,7 @@
  *   FRAMING_CLOSED  the connection is done (a rejected request, or a request
  *                   that asked to close): input is not consumed.
  *
- * The rules it applies are listed in shared FRAMING.md (RFC 9110, RFC 9112
+ * The rules it applies are listed in docs/framing.md (RFC 9110, RFC 9112
  * §2-§7) and cited where each lives in framing.c.
  *
  * The core never touches a socket, never allocates after framing_new(), and
@@ -120,7 +120,8 @@ int framing_idle(const struct framing *);
 /*
  * --- the approved request (valid after FRAMING_HEAD until the next head).
  * After a FRAMING_REJECT of a complete head, method_name (NULL if unknown),
- * http_minor and target (as received) are set too, for logs.
+ * http_minor and target (as received) are set too, for logs; head_method
+ * is set after any FRAMING_REJECT that came once the method was read.
  */
 
 struct framing_request {
@@ -148,7 +149,7 @@ struct framing_peer {
  * Write the canonical upstream head of the approved request into out[0..cap):
  * request line (HTTP/1.1), the client's end-to-end fields, minus hop-by-hop
  * ones, one Content-Length if there is a body, Via and X-Forwarded-* as the
- * policy says, and the empty line (shared FRAMING.md, "What goes upstream").
+ * policy says, and the empty line (docs/framing.md, "What goes upstream").
  * Returns the length written, or -1 if cap is too small (nothing useful is
  * left in out then). framing_head_size() is an upper bound of the length.
  */

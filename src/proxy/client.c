@@ -31,9 +31,8 @@
 #include "io.h"
 #include "log.h"
 #include "pages.h"
+#include "reason.h"
 #include "upstream.h"
-
-#define STATUS_CLIENT_GONE	499	/* nginx's: the client went away */
 
 enum cstate {
 	CS_IDLE = 0,	/* between requests (keep-alive) */
@@ -69,19 +68,18 @@ enum ceof {
 static const struct cstate_info {
 	const char *name;
 	enum ctimer timer;
-	int timeout_status;		/* 0: close quietly */
-	const char *timeout_reason;
+	enum reason on_timeout;		/* REASON_NONE: close quietly */
 	enum ceof on_eof;
 } cstates[] = {
-	[CS_IDLE]     = { "idle", CT_KEEPALIVE, 0, NULL, EOF_CLOSE },
-	[CS_HEAD]     = { "head", CT_HEADER, 408, "client head timeout", EOF_HEAD },
-	[CS_BODY]     = { "body", CT_BODY, 408, "client body timeout", EOF_BODY },
-	[CS_WAIT]     = { "wait", CT_RESPONSE, 504, "upstream response timeout",
+	[CS_IDLE]     = { "idle", CT_KEEPALIVE, REASON_NONE, EOF_CLOSE },
+	[CS_HEAD]     = { "head", CT_HEADER, REASON_CLIENT_HEAD_TIMEOUT, EOF_HEAD },
+	[CS_BODY]     = { "body", CT_BODY, REASON_CLIENT_BODY_TIMEOUT, EOF_BODY },
+	[CS_WAIT]     = { "wait", CT_RESPONSE, REASON_UPSTREAM_RESPONSE_TIMEOUT,
 			  EOF_HALF },
-	[CS_RESPONSE] = { "response", CT_RESPONSE, 504,
-			  "upstream response timeout", EOF_HALF },
-	[CS_LINGER]   = { "linger", CT_FLUSH, 0, NULL, EOF_HALF },
-	[CS_DRAIN]    = { "drain", CT_LINGER, 0, NULL, EOF_FREE },
+	[CS_RESPONSE] = { "response", CT_RESPONSE,
+			  REASON_UPSTREAM_RESPONSE_TIMEOUT, EOF_HALF },
+	[CS_LINGER]   = { "linger", CT_FLUSH, REASON_NONE, EOF_HALF },
+	[CS_DRAIN]    = { "drain", CT_LINGER, REASON_NONE, EOF_FREE },
 };
 
 /* The record of the request a connection is on, reset at every head. */
@@ -92,7 +90,7 @@ struct request {
 	unsigned keep_alive:1;		/* the client allows another request */
 	int      http_minor;
 	int      status;		/* what the client got (or would have) */
-	const char *reason;		/* why it was not forwarded; NULL: it was */
+	enum reason reason;		/* why it was not served; NONE: it was */
 	uint64_t bytes_out;		/* response body bytes sent */
 	struct timespec t_start;
 	struct timespec t_up;		/* tv_sec 0: never went upstream */
@@ -117,7 +115,7 @@ struct client {
 static void client_free(struct client *);
 static void client_input(struct client *);
 static void client_body(struct client *);
-static void client_reply(struct client *, int status, const char *reason);
+static void client_reply(struct client *, enum reason);
 static void client_close_flushed(struct client *);
 
 /* ------------------------------------------------------------- states */
@@ -175,11 +173,13 @@ request_begin(struct client *c)
 }
 
 /*
- * The one end of every request: record how it ended and write its access
- * log line. A second call for the same request does nothing.
+ * The one end of every request: record how it ended (status: what the
+ * client got, unless a response head went out already; why: REASON_NONE
+ * when it was served) and write its access log line. A second call for the
+ * same request does nothing.
  */
 static void
-request_finalize(struct client *c, int status, const char *reason)
+request_finalize(struct client *c, int status, enum reason why)
 {
 	struct request *rq = &c->req;
 	const struct framing_request *r = c->fr ? framing_request(c->fr) : NULL;
@@ -191,8 +191,8 @@ request_finalize(struct client *c, int status, const char *reason)
 	rq->active = 0;
 	if (rq->status == 0 || !rq->responded)
 		rq->status = status;
-	if (reason != NULL)
-		rq->reason = reason;
+	if (why != REASON_NONE)
+		rq->reason = why;
 	if (!log_access_enabled())
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -211,8 +211,16 @@ request_finalize(struct client *c, int status, const char *reason)
 	l.bytes = rq->bytes_out;
 	l.rt = since(&rq->t_start, &now);
 	l.urt = rq->t_up.tv_sec != 0 ? since(&rq->t_up, &now) : -1;
-	l.verdict = rq->reason;
+	l.verdict = rq->reason != REASON_NONE ? reason_text(rq->reason) : NULL;
 	log_access_request(&c->w->alog, &l);
+}
+
+/* The client went away mid-request: logged as 499, like nginx does. */
+static void
+client_gone(struct client *c)
+{
+	request_finalize(c, reason_status(REASON_CLIENT_CLOSED),
+	    REASON_CLIENT_CLOSED);
 }
 
 /* ---------------------------------------------------------- inspectors */
@@ -272,12 +280,8 @@ pages_cleanup(const void *data, size_t len, void *arg)
 static int
 client_head_request(const struct client *c)
 {
-	const struct framing_request *r;
-
-	if (c->req.head_request)
-		return 1;
-	r = c->fr ? framing_request(c->fr) : NULL;
-	return r != NULL && r->method_name != NULL && r->method == HTTP_HEAD;
+	return c->req.head_request ||
+	    (c->fr != NULL && framing_request(c->fr)->head_method);
 }
 
 /*
@@ -285,8 +289,9 @@ client_head_request(const struct client *c)
  * through here (relayd's relay_abort_http).
  */
 static void
-client_reply(struct client *c, int status, const char *reason)
+client_reply(struct client *c, enum reason why)
 {
+	int status = reason_status(why);
 	struct worker *w = c->w;
 	struct pages *ps = c->wg->gen->pages;
 	struct evbuffer *out = c->io.out;
@@ -308,7 +313,7 @@ client_reply(struct client *c, int status, const char *reason)
 	evbuffer_add_reference(out, iov[2].iov_base, iov[2].iov_len,
 	    pages_cleanup, ps);
 	c->req.responded = 0;
-	request_finalize(c, status, reason);
+	request_finalize(c, status, why);
 	client_close_flushed(c);	/* the rest of the stream is in doubt */
 }
 
@@ -348,13 +353,13 @@ client_close_flushed(struct client *c)
 /* The request ended without a response of its own: reply, or close when
  * response bytes went out already. */
 static void
-client_fail(struct client *c, int status, const char *reason)
+client_fail(struct client *c, enum reason why)
 {
 	if (!c->req.responded && c->state != CS_LINGER) {
-		client_reply(c, status, reason);
+		client_reply(c, why);
 		return;
 	}
-	request_finalize(c, status, reason);
+	request_finalize(c, reason_status(why), why);
 	client_close_flushed(c);	/* what was relayed, then the close */
 }
 
@@ -457,7 +462,7 @@ cb_end(void *arg)
 
 	c->up = NULL;
 	c->upstream_paused = 0;
-	request_finalize(c, c->req.status, NULL);
+	request_finalize(c, c->req.status, REASON_NONE);
 	if (!c->req.keep_alive || body_cut || w->stopping) {
 		client_close_flushed(c);
 		return;
@@ -477,12 +482,12 @@ cb_end(void *arg)
 }
 
 static void
-cb_failed(void *arg, int status, const char *reason)
+cb_failed(void *arg, enum reason why)
 {
 	struct client *c = arg;
 
 	c->up = NULL;
-	client_fail(c, status, reason);
+	client_fail(c, why);
 }
 
 static const struct upstream_cbs client_upstream_cbs = {
@@ -555,7 +560,7 @@ request_start(struct client *c)
 	ur.body_len = r->has_body ? r->content_length : 0;
 	c->up = upstream_start(c->wg, &client_upstream_cbs, c, &ur);
 	if (c->up == NULL) {
-		client_reply(c, 502, "cannot reach upstream");
+		client_reply(c, REASON_UPSTREAM_UNREACHABLE);
 		return;
 	}
 	/* RFC 9110 §10.1.1: the proxy answers 100-continue itself */
@@ -576,10 +581,10 @@ client_input_end(struct client *c)
 	if (c->fr != NULL)
 		s = framing_eof(c->fr);
 	if (s.verdict == FRAMING_REJECT) {
-		client_reply(c, framing_status(c->fr), framing_reason(c->fr));
+		client_reply(c, framing_refusal(c->fr));
 		return;
 	}
-	request_finalize(c, 400, "client closed the connection");
+	client_gone(c);
 	client_close_flushed(c);
 }
 
@@ -621,7 +626,7 @@ client_input(struct client *c)
 			request_start(c);
 			return;
 		case FRAMING_REJECT:
-			client_reply(c, framing_status(c->fr), framing_reason(c->fr));
+			client_reply(c, framing_refusal(c->fr));
 			return;
 		case FRAMING_BODY:
 		case FRAMING_CLOSED:
@@ -697,8 +702,7 @@ client_eof(struct client *c)
 		return;
 	case EOF_BODY:
 		if (evbuffer_get_length(c->io.in) < framing_body_left(c->fr)) {
-			request_finalize(c, STATUS_CLIENT_GONE,
-			    "client closed during the body");
+			client_gone(c);
 			client_free(c);
 			return;
 		}
@@ -728,7 +732,7 @@ client_cb(struct io *io, int event, void *arg)
 		client_eof(c);
 		break;
 	default:	/* a reset, or a write that failed */
-		request_finalize(c, STATUS_CLIENT_GONE, "client connection error");
+		client_gone(c);
 		client_free(c);
 		break;
 	}
@@ -742,11 +746,11 @@ client_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (st->timeout_status == 0) {
+	if (st->on_timeout == REASON_NONE) {
 		client_free(c);
 		return;
 	}
-	client_fail(c, st->timeout_status, st->timeout_reason);
+	client_fail(c, st->on_timeout);
 }
 
 static void
@@ -754,7 +758,7 @@ client_free(struct client *c)
 {
 	struct worker *w = c->w;
 
-	request_finalize(c, STATUS_CLIENT_GONE, "client closed the connection");
+	client_gone(c);
 	if (c->up)
 		upstream_abort(c->up);
 	TAILQ_REMOVE(&w->clients, c, entry);

@@ -75,7 +75,7 @@ relay_free(struct upstream *u)
 
 /* End with a failure: the connection is closed, then the client hears. */
 static void
-relay_fail(struct upstream *u, int status, const char *reason)
+relay_fail(struct upstream *u, enum reason why)
 {
 	const struct upstream_cbs *cbs = u->cbs;
 	void *arg = u->arg;
@@ -83,7 +83,7 @@ relay_fail(struct upstream *u, int status, const char *reason)
 	if (u->conn)
 		pool_close(u->conn);
 	relay_free(u);
-	cbs->failed(arg, status, reason);
+	cbs->failed(arg, why);
 }
 
 static void
@@ -165,14 +165,14 @@ relay_connect_next(struct upstream *u, int idx)
 
 /* The connection was lost before it carried the request: try the next. */
 static void
-relay_retry_connect(struct upstream *u, int status, const char *reason)
+relay_retry_connect(struct upstream *u, enum reason why)
 {
 	int idx = u->conn->idx;
 
 	pool_close(u->conn);
 	u->conn = NULL;
 	if (relay_connect_next(u, (idx + 1) % u->wg->gen->conf.nupstream) != 0) {
-		relay_fail(u, status, reason);
+		relay_fail(u, why);
 		return;
 	}
 	if (u->state == R_SENDING)
@@ -187,7 +187,7 @@ relay_connect_timeout(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	log_warn("upstream %s: connect timed out", relay_name(u, u->conn->idx));
-	relay_retry_connect(u, 504, "upstream connect timeout");
+	relay_retry_connect(u, REASON_UPSTREAM_CONNECT_TIMEOUT);
 }
 
 /*
@@ -230,13 +230,13 @@ relay_gone(struct upstream *u, int event)
 	if (u->state == R_CONNECTING) {
 		log_warn("upstream %s: connect failed: %s",
 		    relay_name(u, u->conn->idx), strerror(errno));
-		relay_retry_connect(u, 502, "upstream connect failed");
+		relay_retry_connect(u, REASON_UPSTREAM_CONNECT_FAILED);
 		return;
 	}
 	if (relay_retry_stale(u) == 0)
 		return;
 	if (u->conn == NULL) {	/* the retry could not start */
-		relay_fail(u, 502, "upstream connect failed");
+		relay_fail(u, REASON_UPSTREAM_CONNECT_FAILED);
 		return;
 	}
 	if (event == IO_EOF && response_eof(u->conn->resp).verdict == RESPONSE_END) {
@@ -246,8 +246,8 @@ relay_gone(struct upstream *u, int event)
 	log_warn("upstream %s: %s", relay_name(u, u->conn->idx),
 	    event == IO_EOF ? "closed before the response was complete" :
 	    "connection error");
-	relay_fail(u, 502, event == IO_EOF ? "upstream closed early" :
-	    "upstream connection error");
+	relay_fail(u, event == IO_EOF ? REASON_UPSTREAM_CLOSED_EARLY :
+	    REASON_UPSTREAM_CONNECTION_ERROR);
 }
 
 static void
@@ -319,7 +319,7 @@ relay_read(struct upstream *u)
 			if (response_interim(resp) && u->req.client_minor == 0)
 				break;
 			if (u->cbs->head(u->arg, resp) != 0) {
-				relay_fail(u, 502, "response head too large");
+				relay_fail(u, REASON_UPSTREAM_HEAD_TOO_LARGE);
 				return;
 			}
 			break;
@@ -339,7 +339,7 @@ relay_read(struct upstream *u)
 			log_warn("upstream %s: invalid response: %s",
 			    relay_name(u, u->conn->idx), response_error(resp));
 			u->cbs->flush(u->arg);
-			relay_fail(u, 502, response_error(resp));
+			relay_fail(u, response_refusal(resp));
 			return;
 		}
 	}

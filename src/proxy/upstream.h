@@ -23,6 +23,7 @@
 
 #include <event2/buffer.h>
 
+#include "reason.h"
 #include "response.h"
 #include "worker.h"
 
@@ -46,8 +47,9 @@ struct upstream_cbs {
 	void (*flush)(void *arg);
 	/* The response is complete. */
 	void (*end)(void *arg);
-	/* Nothing more will come: status to answer if no head was sent. */
-	void (*failed)(void *arg, int status, const char *reason);
+	/* Nothing more will come: why (its status is what to answer when no
+	 * head was sent yet). */
+	void (*failed)(void *arg, enum reason why);
 };
 
 /* What the relay must know of the request. */

@@ -259,6 +259,51 @@ test_accept(void)
 	}
 }
 
+/*
+ * head_method is known after a refusal once the method was read, even when
+ * llhttp refuses in the middle of the head, and is reset for every request.
+ */
+static void
+test_refused_head_method(void)
+{
+	static const struct {
+		const char *in;
+		int head;
+	} rows[] = {
+		/* llhttp refuses the second Content-Length mid-head */
+		{ "HEAD / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
+		  "Content-Length: 2\r\n\r\n", 1 },
+		/* the core refuses the complete head */
+		{ "HEAD / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 1 },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
+		  "Content-Length: 2\r\n\r\n", 0 },
+		/* refused before the method is complete */
+		{ "HE\x01D / HTTP/1.1\r\n\r\n", 0 },
+		/* an approved HEAD, then a refused GET on the same stream */
+		{ "HEAD / HTTP/1.1\r\nHost: a\r\n\r\n"
+		  "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 0 },
+	};
+	struct framing_policy pol;
+	struct framing *f;
+	struct framing_step s;
+	size_t i, off, len;
+
+	framing_policy_default(&pol);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		f = framing_new(&pol);
+		len = strlen(rows[i].in);
+		off = 0;
+		do {
+			s = framing_feed(f, rows[i].in + off, len - off);
+			off += s.consumed;
+		} while (s.verdict != FRAMING_REJECT && off < len);
+		CHECK(s.verdict == FRAMING_REJECT, "refused head: row %zu refused", i);
+		CHECK(framing_request(f)->head_method == rows[i].head,
+		    "refused head: row %zu head_method %d", i, rows[i].head);
+		framing_free(f);
+	}
+}
+
 static void
 test_request_info(void)
 {
@@ -394,6 +439,7 @@ main(void)
 	printf("framing cases: %zu\n", sizeof(framing_cases) / sizeof(framing_cases[0]));
 	test_accept();
 	test_request_info();
+	test_refused_head_method();
 	test_fields();
 	test_methods();
 	return check_done("test_framing");
