@@ -22,7 +22,7 @@ import subprocess
 import threading
 import time
 
-from harness import (HELLO, IO_TIMEOUT, E2ECase, ProtocolError,
+from harness import (HELLO, IO_TIMEOUT, E2ECase, ProtocolError, ProxyCase,
                      build_request, merge, short, write_conf)
 
 CHUNKED_POST = (b"POST /chunked HTTP/1.1\r\nHost: test\r\n"
@@ -53,15 +53,8 @@ def head_field(head, name):
     return m.group(1).decode("latin-1") if m else None
 
 
-class LifecycleCase(E2ECase):
-    """lg-origin and a proxy in front of it; `overrides` changes the conf."""
-
-    overrides = None
-
-    def setUp(self):
-        super().setUp()
-        self.origin = self.start_origin()
-        self.proxy = self.start_proxy(self.origin.port, self.overrides)
+class LifecycleCase(ProxyCase):
+    """lg-origin and a proxy in front of it, and the proxy's access log."""
 
     def access(self, method, target, status=r"\d{3}", since=0,
                timeout=IO_TIMEOUT):

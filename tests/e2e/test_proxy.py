@@ -6,7 +6,6 @@ real lg-origin, on loopback. One TestCase per behaviour.
 
 import json
 import os
-import random
 import re
 import shutil
 import signal
@@ -16,7 +15,7 @@ import tempfile
 import time
 import unittest
 
-from harness import (CONF_DIR, HELLO, IO_TIMEOUT, PAGES_DIR, E2ECase,
+from harness import (CONF_DIR, HELLO, IO_TIMEOUT, PAGES_DIR, E2ECase, ProxyCase,
                      build_request, free_port, origin_reply, run_proxy_cmd,
                      short, write_conf)
 
@@ -26,42 +25,6 @@ MIB = 1024 * 1024
 def pattern(n):
     """The body lg-origin sends for ?size=n."""
     return (b"abcdefghijklmnopqrstuvwxyz" * (n // 26 + 1))[:n]
-
-
-class ProxyCase(E2ECase):
-    """An origin and a proxy in front of it; `overrides` changes the conf."""
-
-    overrides = None
-
-    def setUp(self):
-        super().setUp()
-        self.origin = self.start_origin()
-        self.proxy = self.start_proxy(self.origin.port, self.overrides)
-
-    def assert_closed(self, c, what):
-        """The proxy closes the connection with nothing more sent."""
-        try:
-            rest = c.read_until_eof(5.0)
-        except AssertionError as e:
-            self.fail("%s: the proxy did not close the connection: %s"
-                      % (what, e))
-        self.assertEqual(rest, b"", "%s: bytes after the response" % what)
-
-    def assert_origin_untouched(self):
-        """Nothing reached the origin: a sentinel request sent now is the
-        only request and the only connection the origin has seen."""
-        tag = "/sentinel-%d" % random.randrange(1 << 30)
-        c = self.client(self.proxy.port)
-        r = c.request("GET", tag)
-        self.assertEqual(r.status, 200, r)
-        self.origin.wait_request(tag)       # every earlier line is in by now
-        reqs = self.origin.requests()
-        self.assertEqual([q[1] for q in reqs], [tag],
-                         "the origin saw other requests: %r" % (reqs,))
-        self.assertFalse(self.origin.chunked_seen(), "the origin saw chunked")
-        self.assertEqual(self.origin.connections(), 1,
-                         "the origin accepted other connections:\n%s"
-                         % self.origin.log.tail())
 
 
 # 1
