@@ -20,8 +20,10 @@ static void io_writable(evutil_socket_t, short, void *);
 static void
 io_update_read(struct io *io)
 {
-	int on = io->want_read && !io->eof && !io->connecting &&
-	    (io->read_max == 0 || evbuffer_get_length(io->in) < io->read_max);
+	/* a failure is reported through the read event (io_fail): it stays
+	 * on until the owner has heard */
+	int on = io->failed || (io->want_read && !io->eof && !io->connecting &&
+	    (io->read_max == 0 || evbuffer_get_length(io->in) < io->read_max));
 
 	if (on && !io->rd_added) {
 		event_add(io->rev, NULL);
@@ -291,11 +293,11 @@ io_writable(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		io_update_read(io);
-		/* what was queued while connecting goes now */
-		if (io_write_out(io) != 0) {
+		/* what was queued while connecting goes now; if that fails,
+		 * the owner still hears of the connection first (bytes may
+		 * have gone out), then of the failure */
+		if (io_write_out(io) != 0)
 			io_fail(io);
-			return;
-		}
 		io->cb(io, IO_CONNECTED, io->arg);
 		return;
 	}

@@ -82,7 +82,7 @@ void io_move(struct evbuffer *from, struct evbuffer *to, size_t n);
  * few chains (or on allocation failure). */
 size_t io_copy(struct evbuffer *from, struct evbuffer *to, size_t n);
 
-/* Shut down our sending side once `out` is empty. */
+/* Shut down our sending side now (callers wait for `out` to be empty). */
 void io_shutdown_write(struct io *);
 
 #endif /* LG_IO_H */

@@ -93,6 +93,8 @@ relay_end(struct upstream *u)
 	void *arg = u->arg;
 	struct upconn *c = u->conn;
 
+	int client_close = response_client_close(c->resp);
+
 	c->io.read_size = IO_READ_SIZE;
 	/* a response that came before the whole body leaves the upstream
 	 * reading a body we will not send */
@@ -102,7 +104,7 @@ relay_end(struct upstream *u)
 		pool_close(c);
 	u->conn = NULL;
 	relay_free(u);
-	cbs->end(arg);
+	cbs->end(arg, client_close);
 }
 
 static void
@@ -114,23 +116,29 @@ relay_data(void *arg, const char *data, size_t len)
 }
 
 /*
- * Take a connection to upstream idx and queue the head. 0, or -1 when not
- * even a connect could be started (errno says why).
+ * Take a connection to upstream idx and queue the head, and on a retry the
+ * body bytes sent so far. 0; -1 when this upstream cannot even be tried
+ * (errno says why); -2 when the request cannot be sent anywhere.
  */
 static int
-relay_connect(struct upstream *u, int idx, enum pool_want want)
+relay_connect(struct upstream *u, int idx, int fresh_only)
 {
+	struct evbuffer *out;
 	int reused;
 
-	u->conn = pool_get(u->wg, idx, want, relay_cb, u, &reused);
+	u->conn = pool_get(u->wg, idx, fresh_only, relay_cb, u, &reused);
 	if (u->conn == NULL)
 		return -1;
 	u->reused = reused != 0;
-	if (u->cbs->write_head(u->arg, u->conn->io.out, idx) != 0) {
+	out = u->conn->io.out;
+	if (u->cbs->write_head(u->arg, out, idx) != 0 ||
+	    (u->body_sent > 0 && (!u->replayable ||
+	    evbuffer_get_length(u->replay) != u->body_sent ||
+	    evbuffer_add(out, evbuffer_pullup(u->replay, -1),
+	    evbuffer_get_length(u->replay)) != 0))) {
 		pool_close(u->conn);
 		u->conn = NULL;
-		errno = ENOSPC;
-		return -1;
+		return -2;
 	}
 	response_begin(u->conn->resp, u->req.head_request, u->req.client_minor,
 	    relay_data, u);
@@ -138,9 +146,30 @@ relay_connect(struct upstream *u, int idx, enum pool_want want)
 		u->state = R_CONNECTING;
 		worker_timer(u->timer, u->wg->gen->conf.upstream_connect_timeout);
 	} else {
+		event_del(u->timer);
 		u->state = R_SENDING;
 	}
 	return 0;
+}
+
+/* Does the relay want body bytes from the client? */
+static int
+relay_wants_body(const struct upstream *u)
+{
+	return u->state != R_CONNECTING && u->body_sent < u->req.body_len;
+}
+
+/*
+ * The connection is up with the head (and any replayed body) queued: send
+ * it, and ask the client side for the rest of the body. `writable` also
+ * tells a client waiting with a bodiless request that it may go on.
+ */
+static void
+relay_go(struct upstream *u)
+{
+	io_flush(&u->conn->io);
+	u->state = u->body_sent == u->req.body_len ? R_WAITING : R_SENDING;
+	u->cbs->writable(u->arg);
 }
 
 /* Try the upstreams not tried yet, from idx on. 0, or -1 when none can be. */
@@ -149,13 +178,12 @@ relay_connect_next(struct upstream *u, int idx)
 {
 	int n = u->wg->gen->conf.nupstream;
 
+	int rv;
+
 	while (u->tries < n) {
 		u->tries++;
-		/* a request that cannot be retried takes an idle connection
-		 * only once it is checked */
-		if (relay_connect(u, idx, u->req.idempotent ? POOL_ANY :
-		    POOL_CHECKED) == 0)
-			return 0;
+		if ((rv = relay_connect(u, idx, 0)) != -1)
+			return rv;
 		log_warn("upstream %s: cannot connect: %s", relay_name(u, idx),
 		    strerror(errno));
 		idx = (idx + 1) % n;
@@ -175,8 +203,8 @@ relay_retry_connect(struct upstream *u, enum reason why)
 		relay_fail(u, why);
 		return;
 	}
-	if (u->state == R_SENDING)
-		u->cbs->writable(u->arg);
+	if (u->state != R_CONNECTING)
+		relay_go(u);
 }
 
 static void
@@ -209,17 +237,10 @@ relay_retry_stale(struct upstream *u)
 	pool_close(u->conn);
 	u->conn = NULL;
 	u->retried = 1;
-	if (relay_connect(u, idx, POOL_FRESH) != 0)
+	if (relay_connect(u, idx, 1) != 0)
 		return -1;
-	if (u->body_sent > 0)
-		evbuffer_add_buffer(u->conn->io.out, u->replay);
-	if (u->state == R_SENDING) {
-		io_flush(&u->conn->io);
-		if (u->body_sent == u->req.body_len)
-			u->state = R_WAITING;
-		else
-			u->cbs->writable(u->arg);
-	}
+	if (u->state != R_CONNECTING)
+		relay_go(u);
 	return 0;
 }
 
@@ -255,8 +276,7 @@ relay_connected(struct upstream *u)
 {
 	event_del(u->timer);
 	u->conn->state = UC_BUSY;
-	u->state = R_SENDING;
-	u->cbs->writable(u->arg);
+	relay_go(u);
 }
 
 static void
@@ -270,7 +290,7 @@ relay_cb(struct io *io, int event, void *arg)
 		relay_read(u);
 		break;
 	case IO_DRAINED:
-		if (u->state == R_SENDING)
+		if (relay_wants_body(u))
 			u->cbs->writable(u->arg);
 		break;
 	case IO_CONNECTED:
@@ -396,7 +416,10 @@ upstream_send(struct upstream *u, struct evbuffer *from, size_t n)
 	struct io *io = &u->conn->io;
 
 	if (n > 0) {
-		if (u->reused && u->replayable) {
+		/* what a retry would replay: kept on a reused connection
+		 * (which the upstream may have closed under us), and after a
+		 * retry (whose connect may fail over to the next upstream) */
+		if (u->replayable && (u->reused || u->retried)) {
 			if (u->replay == NULL)
 				u->replay = evbuffer_new();
 			if (u->replay == NULL || io_copy(from, u->replay, n) < n)

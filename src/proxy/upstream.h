@@ -33,7 +33,8 @@ struct upstream_cbs {
 	/* Write the request head for upstream `idx` (its index in the gen)
 	 * into out. 0, or -1 when it does not fit. Called again on a retry. */
 	int  (*write_head)(void *arg, struct evbuffer *out, int idx);
-	/* Body bytes may go now (connected, or drained to the low mark). */
+	/* Body bytes may go now (connected, or drained to the low mark);
+	 * also said once the connection is up for a request with no body. */
 	void (*writable)(void *arg);
 	/* A response head (interim or final) is complete: write it for the
 	 * client with response_write_head(). 0, or -1 when it does not fit
@@ -45,8 +46,10 @@ struct upstream_cbs {
 	void (*data)(void *arg, const char *data, size_t len);
 	/* The end of one read's worth of response: flush, check marks. */
 	void (*flush)(void *arg);
-	/* The response is complete. */
-	void (*end)(void *arg);
+	/* The response is complete; client_close: its body was delimited by
+	 * the upstream's close (or de-chunked), so the client connection
+	 * must close after it too. */
+	void (*end)(void *arg, int client_close);
 	/* Nothing more will come: why (its status is what to answer when no
 	 * head was sent yet). */
 	void (*failed)(void *arg, enum reason why);

@@ -253,6 +253,10 @@ worker_reload_cb(evutil_socket_t fd, short what, void *arg)
 	w->cur = wg;
 	pool_drain(old);
 	wgen_unref(old);
+	/* a larger max_connections lets accepting go on at once */
+	if (w->accept_paused && !evtimer_pending(w->accept_ev, NULL) &&
+	    w->nconns < wg->gen->conf.max_connections)
+		accept_set(w, 1);
 }
 
 static void *
