@@ -17,6 +17,8 @@
  * went away as 499, and so does lengthguard).
  */
 #include <arpa/inet.h>
+#include <limits.h>
+#include <stdint.h>
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -88,12 +90,15 @@ struct request {
 	unsigned responded:1;		/* a final head went to the client */
 	unsigned head_request:1;	/* HEAD: no body in any reply */
 	unsigned keep_alive:1;		/* the client allows another request */
+	unsigned close_sent:1;		/* its final head said Connection: close */
 	int      http_minor;
 	int      status;		/* what the client got (or would have) */
 	enum reason reason;		/* why it was not served; NONE: it was */
 	uint64_t bytes_out;		/* response body bytes sent */
 	struct timespec t_start;
 	struct timespec t_up;		/* tv_sec 0: never went upstream */
+	struct timespec body_end;	/* the whole body is due by then
+					   (tv_sec 0: no body) */
 };
 
 struct client {
@@ -140,12 +145,33 @@ ctimer_ms(const struct conf *cf, enum ctimer t)
 	return cf->linger_timeout;
 }
 
-/* (Re)start the current state's timer: entering it, or on progress. */
+/* Milliseconds from now to t, 0 when t is past. */
+static unsigned
+ms_until(const struct timespec *t)
+{
+	struct timespec now;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)(t->tv_sec - now.tv_sec) * 1000 +
+	    (t->tv_nsec - now.tv_nsec) / 1000000;
+	return ms > 0 ? (unsigned)(ms < UINT_MAX ? ms : UINT_MAX) : 0;
+}
+
+/* (Re)start the current state's timer: entering it, or on progress. A
+ * body also has its total deadline ([timeouts] client_body_total). */
 static void
 client_touch(struct client *c)
 {
-	worker_timer(c->timer, ctimer_ms(&c->wg->gen->conf,
-	    cstates[c->state].timer));
+	unsigned ms = ctimer_ms(&c->wg->gen->conf, cstates[c->state].timer);
+
+	if (c->state == CS_BODY && c->req.body_end.tv_sec != 0) {
+		unsigned left = ms_until(&c->req.body_end);
+
+		if (left < ms)
+			ms = left;
+	}
+	worker_timer(c->timer, ms);
 }
 
 static void
@@ -312,7 +338,6 @@ client_reply(struct client *c, enum reason why)
 	pages_ref(ps);
 	evbuffer_add_reference(out, iov[2].iov_base, iov[2].iov_len,
 	    pages_cleanup, ps);
-	c->req.responded = 0;
 	request_finalize(c, status, why);
 	client_close_flushed(c);	/* the rest of the stream is in doubt */
 }
@@ -342,7 +367,9 @@ client_close_flushed(struct client *c)
 		c->up = NULL;
 	}
 	client_set_state(c, CS_LINGER);
-	c->io.low_water = 0;
+	/* every write tells (IO_DRAINED): a client that reads slowly but
+	 * steadily gets all of it, the flush timer restarting each time */
+	c->io.low_water = SIZE_MAX;
 	c->io.read_max = 0;	/* read and discard whatever comes */
 	io_read(&c->io, 1);
 	io_flush(&c->io);
@@ -355,7 +382,7 @@ client_close_flushed(struct client *c)
 static void
 client_fail(struct client *c, enum reason why)
 {
-	if (!c->req.responded && c->state != CS_LINGER) {
+	if (!c->req.responded) {
 		client_reply(c, why);
 		return;
 	}
@@ -403,16 +430,22 @@ cb_head(void *arg, const struct response *resp)
 {
 	struct client *c = arg;
 	struct worker *w = c->w;
+	/* the connection closes after this response: the client asked, we
+	 * are stopping, or the response comes before the whole body (which
+	 * cb_end does not wait for) */
+	int close = !c->req.keep_alive || w->stopping ||
+	    framing_body_left(c->fr) > 0;
 	long n;
 
-	n = response_write_head(resp, !c->req.keep_alive || w->stopping,
-	    w->scratch, sizeof(w->scratch));
+	httpdate_line(&w->date, time(NULL));	/* added when it has none */
+	n = response_write_head(resp, close, w->scratch, sizeof(w->scratch));
 	if (n < 0)
 		return -1;
 	evbuffer_add(c->io.out, w->scratch, (size_t)n);
 	if (!response_interim(resp)) {
 		c->req.status = response_status(resp);
 		c->req.responded = 1;
+		c->req.close_sent = close;
 		if (c->state == CS_WAIT)
 			client_set_state(c, CS_RESPONSE);
 	}
@@ -443,8 +476,9 @@ cb_flush(void *arg)
 	struct client *c = arg;
 
 	io_flush(&c->io);
-	/* the response timeout is an idle timeout */
-	if (c->state == CS_WAIT || c->state == CS_RESPONSE)
+	/* the response timeout is an idle timeout once the final head is
+	 * in; before, it is a deadline that interim (1xx) heads do not move */
+	if (c->state == CS_RESPONSE)
 		client_touch(c);
 	if (evbuffer_get_length(c->io.out) > HIGH_WATER && c->up) {
 		upstream_pause(c->up, 1);	/* resumed on IO_DRAINED */
@@ -454,7 +488,7 @@ cb_flush(void *arg)
 
 /* The response is complete: log, then the next request or the close. */
 static void
-cb_end(void *arg)
+cb_end(void *arg, int client_close)
 {
 	struct client *c = arg;
 	struct worker *w = c->w;
@@ -463,7 +497,9 @@ cb_end(void *arg)
 	c->up = NULL;
 	c->upstream_paused = 0;
 	request_finalize(c, c->req.status, REASON_NONE);
-	if (!c->req.keep_alive || body_cut || w->stopping) {
+	/* a body delimited by the upstream's close ends only with ours */
+	if (!c->req.keep_alive || c->req.close_sent || client_close ||
+	    body_cut || w->stopping) {
 		client_close_flushed(c);
 		return;
 	}
@@ -554,6 +590,17 @@ request_start(struct client *c)
 	c->req.head_request = r->head_method != 0;
 	c->req.http_minor = r->http_minor;
 	c->req.keep_alive = r->keep_alive != 0;
+	if (r->has_body) {
+		clock_gettime(CLOCK_MONOTONIC, &c->req.body_end);
+		c->req.body_end.tv_sec +=
+		    c->wg->gen->conf.client_body_total_timeout / 1000;
+		c->req.body_end.tv_nsec += (long)(c->wg->gen->conf.
+		    client_body_total_timeout % 1000) * 1000000;
+		if (c->req.body_end.tv_nsec >= 1000000000L) {
+			c->req.body_end.tv_sec++;
+			c->req.body_end.tv_nsec -= 1000000000L;
+		}
+	}
 	ur.head_request = r->head_method;
 	ur.client_minor = r->http_minor;
 	ur.idempotent = method_idempotent(r->method);
@@ -670,11 +717,17 @@ client_drained(struct client *c)
 	if (c->state == CS_LINGER) {
 		if (evbuffer_get_length(c->io.out) == 0)
 			client_linger_flushed(c);
+		else
+			client_touch(c);
 		return;
 	}
-	if (c->input_held && c->state == CS_IDLE) {
-		c->input_held = 0;	/* it read: the next request may go */
-		client_input(c);
+	if (c->state == CS_IDLE) {
+		if (c->input_held) {
+			c->input_held = 0;	/* it read: the next request may go */
+			client_input(c);
+		} else {
+			client_touch(c);	/* still reading the last answer */
+		}
 		return;
 	}
 	if (c->upstream_paused && c->up) {
@@ -695,7 +748,10 @@ client_eof(struct client *c)
 	case EOF_CLOSE:
 		if (evbuffer_get_length(c->io.in) > 0)
 			break;		/* pipelined requests, held: answer them */
-		client_free(c);
+		if (evbuffer_get_length(c->io.out) > 0)
+			client_close_flushed(c);	/* the last answer first */
+		else
+			client_free(c);
 		return;
 	case EOF_HEAD:
 		client_input(c);	/* all input is fed: this ends it */
@@ -778,7 +834,11 @@ client_stop_idle(struct worker *w)
 
 	for (c = TAILQ_FIRST(&w->clients); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		if (c->state == CS_IDLE)
+		if (c->state != CS_IDLE)
+			continue;
+		if (evbuffer_get_length(c->io.out) > 0)
+			client_close_flushed(c);	/* the last answer first */
+		else
 			client_free(c);
 	}
 }

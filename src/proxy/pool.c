@@ -58,7 +58,8 @@ pool_put(struct upconn *u)
 
 	if (w->stopping || wg != w->cur ||
 	    wg->nidle[u->idx] >= wg->gen->conf.upstream_pool_size ||
-	    evbuffer_get_length(u->io.in) > 0 || u->io.failed || u->io.eof) {
+	    evbuffer_get_length(u->io.in) > 0 ||
+	    evbuffer_get_length(u->io.out) > 0 || u->io.failed || u->io.eof) {
 		pool_close(u);
 		return;
 	}
@@ -73,9 +74,10 @@ pool_put(struct upconn *u)
 
 /*
  * Has an idle connection ended, or received bytes, without its read event
- * having run yet? A server that answers in HTTP/1.1 without "Connection:
- * close" and closes right after (busybox httpd does) leaves its FIN in
- * flight as the next request comes: one non-blocking peek tells.
+ * having run yet? Either may be under way as the next request comes: a
+ * server that answers in HTTP/1.1 without "Connection: close" and closes
+ * right after (busybox httpd), or one that sends a second, unsolicited
+ * response. One non-blocking peek tells.
  */
 static int
 pool_stale(const struct upconn *u)
@@ -86,17 +88,17 @@ pool_stale(const struct upconn *u)
 	return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
-/* The most recently idled connection to idx that passes `want`, or NULL. */
+/* The most recently idled connection to idx with nothing on it, or NULL. */
 static struct upconn *
-pool_take(struct wgen *wg, int idx, enum pool_want want)
+pool_take(struct wgen *wg, int idx)
 {
 	struct upconn *u;
 
-	while (want != POOL_FRESH && (u = TAILQ_FIRST(&wg->idle[idx])) != NULL) {
+	while ((u = TAILQ_FIRST(&wg->idle[idx])) != NULL) {
 		TAILQ_REMOVE(&wg->idle[idx], u, entry);
 		wg->nidle[idx]--;
 		u->state = UC_BUSY;
-		if (want == POOL_CHECKED && pool_stale(u)) {
+		if (pool_stale(u)) {
 			pool_close(u);
 			continue;
 		}
@@ -107,13 +109,13 @@ pool_take(struct wgen *wg, int idx, enum pool_want want)
 }
 
 struct upconn *
-pool_get(struct wgen *wg, int idx, enum pool_want want, io_cb cb, void *arg,
+pool_get(struct wgen *wg, int idx, int fresh_only, io_cb cb, void *arg,
     int *reused)
 {
 	const struct conf *cf = &wg->gen->conf;
 	struct upconn *u;
 
-	if ((u = pool_take(wg, idx, want)) != NULL) {
+	if (!fresh_only && (u = pool_take(wg, idx)) != NULL) {
 		*reused = 1;
 	} else {
 		if ((u = calloc(1, sizeof(*u))) == NULL)
@@ -126,6 +128,8 @@ pool_get(struct wgen *wg, int idx, enum pool_want want, io_cb cb, void *arg,
 		u->resp = response_new(cf->policy.max_head_size > RESPONSE_HEAD_MIN ?
 		    cf->policy.max_head_size : RESPONSE_HEAD_MIN);
 		u->timer = evtimer_new(wg->w->base, pool_idle_timeout, u);
+		if (u->resp != NULL)	/* kept current by the client side */
+			response_set_date(u->resp, wg->w->date.line);
 		if (u->resp == NULL || u->timer == NULL ||
 		    io_connect(&u->io, wg->w->base,
 		    (struct sockaddr *)&wg->gen->upstream[idx],

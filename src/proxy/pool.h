@@ -32,25 +32,21 @@ struct upconn {
 /* The next upstream to try, round robin. */
 int pool_pick(struct wgen *);
 
-/* Which connections pool_get() may hand out. */
-enum pool_want {
-	POOL_ANY = 0,		/* an idle one if there is one, else a new one */
-	POOL_CHECKED,		/* the same, but an idle one is first checked for
-				   an end or stray bytes its event has not told
-				   yet: for requests that cannot be retried */
-	POOL_FRESH,		/* a new one */
-};
-
 /*
  * A connection to upstream `idx` of wg: an idle one from the pool (*reused
- * = 1), or a new one being connected (*reused = 0). Its io events go to
- * cb(arg) from now on. NULL when a new connection cannot even be started.
+ * = 1), or a new one being connected (*reused = 0; always, with
+ * fresh_only). An idle one is handed out only when nothing arrived on it
+ * since its last response ended, as its read event may not have told yet
+ * (a peek): a byte there belongs to no request, and would be taken for the
+ * next one's response. Its io events go to cb(arg) from now on. NULL when a
+ * new connection cannot even be started.
  */
-struct upconn *pool_get(struct wgen *, int idx, enum pool_want, io_cb cb,
+struct upconn *pool_get(struct wgen *, int idx, int fresh_only, io_cb cb,
     void *arg, int *reused);
 
 /* A connection whose last exchange ended cleanly: idle it, or free it when
- * the pool is full, the wgen is not current or it has unread bytes. */
+ * the pool is full, the wgen is not current, or it has unread bytes or
+ * unsent ones. */
 void pool_put(struct upconn *);
 
 /* Close and free a connection, busy or idle. */
