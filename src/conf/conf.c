@@ -71,6 +71,7 @@ enum key {
 	K_MAX_BODY_SIZE,
 	K_CLIENT_HEADER,
 	K_CLIENT_BODY,
+	K_CLIENT_BODY_TOTAL,
 	K_KEEPALIVE,
 	K_UPSTREAM_CONNECT,
 	K_UPSTREAM_RESPONSE,
@@ -127,6 +128,8 @@ static const struct keydef {
 	[K_CLIENT_HEADER] =	{ S_TIMEOUTS, "client_header", T_DURATION,
 				  1, UINT_MAX },
 	[K_CLIENT_BODY] =	{ S_TIMEOUTS, "client_body", T_DURATION,
+				  1, UINT_MAX },
+	[K_CLIENT_BODY_TOTAL] =	{ S_TIMEOUTS, "client_body_total", T_DURATION,
 				  1, UINT_MAX },
 	[K_KEEPALIVE] =		{ S_TIMEOUTS, "keepalive", T_DURATION,
 				  1, UINT_MAX },
@@ -455,6 +458,9 @@ store(struct conf *c, enum key k, uint64_t v)
 		break;
 	case K_CLIENT_BODY:
 		c->client_body_timeout = (unsigned)v;
+		break;
+	case K_CLIENT_BODY_TOTAL:
+		c->client_body_total_timeout = (unsigned)v;
 		break;
 	case K_KEEPALIVE:
 		c->keepalive_timeout = (unsigned)v;
@@ -993,6 +999,7 @@ set_defaults(struct conf *c)
 	c->upstream_pool_size = 32;
 	c->client_header_timeout = 10 * 1000;
 	c->client_body_timeout = 60 * 1000;
+	c->client_body_total_timeout = 10 * 60 * 1000;
 	c->keepalive_timeout = 60 * 1000;
 	c->upstream_connect_timeout = 5 * 1000;
 	c->upstream_response_timeout = 60 * 1000;

@@ -50,7 +50,8 @@ struct conf {
 
 	/* [timeouts], in milliseconds */
 	unsigned client_header_timeout;
-	unsigned client_body_timeout;
+	unsigned client_body_timeout;		/* longest pause in a body */
+	unsigned client_body_total_timeout;	/* the whole body */
 	unsigned keepalive_timeout;
 	unsigned upstream_connect_timeout;
 	unsigned upstream_response_timeout;

@@ -39,7 +39,8 @@
 	X(FIELD_HOST,		  "host",	FIELD_REQUEST)		\
 	X(FIELD_EXPECT,		  "expect",	FIELD_REQUEST)		\
 	X(FIELD_ACCEPT,		  "accept",	FIELD_REQUEST)		\
-	X(FIELD_X_FORWARDED_PROTO, "x-forwarded-proto", FIELD_REQUEST)
+	X(FIELD_X_FORWARDED_PROTO, "x-forwarded-proto", FIELD_REQUEST)	\
+	X(FIELD_DATE,		  "date",	FIELD_RESPONSE)
 
 #define FIELDS_ENUM(id, name, flags) id,
 enum field_id {

@@ -40,6 +40,11 @@ struct response {
 	unsigned hop:2;			/* 1: not forwarded, 2: Connection */
 	unsigned conn_extra:1;
 	unsigned conn_close:1;
+	unsigned has_date:1;		/* the final head has a Date field */
+	unsigned doubt:1;		/* framing gave a reason for doubt: the
+					   connection is not reused */
+	unsigned interim;		/* 1xx heads of this response */
+	const char *date_line;		/* "Date: ...\r\n" to add, or NULL */
 	uint32_t field_start, value_start;
 	uint32_t te_fields;		/* Transfer-Encoding lines seen */
 	uint32_t head_bytes, max_head;
@@ -84,6 +89,7 @@ on_message_begin(llhttp_t *p)
 	r->in_field = 0;
 	r->te_fields = 0;
 	r->conn_extra = r->conn_close = 0;
+	r->has_date = 0;
 	return 0;
 }
 
@@ -123,6 +129,8 @@ on_header_field_complete(llhttp_t *p)
 	/* RFC 9110 §7.6.1: hop-by-hop. Transfer-Encoding is checked here and
 	 * written again from the framing llhttp found */
 	id = fields_lookup(n, len);
+	if (id == FIELD_DATE)
+		r->has_date = 1;
 	if (id == FIELD_CONNECTION)
 		r->hop = 2;
 	else if (id == FIELD_TRANSFER_ENCODING)
@@ -239,6 +247,19 @@ on_headers_complete(llhttp_t *p)
 	skip = r->head_request || st < 200 || st == 204 || st == 304;
 	if (skip)
 		p->flags |= F_SKIPBODY;
+	/*
+	 * A head that announces a body where none may follow (a HEAD answered
+	 * with a length, a 204 or 304 with one, chunked anywhere here), and
+	 * any 1xx: legal or not, a sloppy upstream may send bytes after it
+	 * that the next request on the connection would take for its
+	 * response. Such a connection is never reused.
+	 */
+	if (st < 200 || (skip && ((p->flags & F_CHUNKED) ||
+	    ((p->flags & F_CONTENT_LENGTH) && p->content_length > 0))))
+		r->doubt = 1;
+	if (st < 200 && ++r->interim > RESPONSE_MAX_INTERIM)
+		return fail(r, REASON_UPSTREAM_INVALID_RESPONSE,
+		    "too many interim responses");
 	r->chunked = (p->flags & F_CHUNKED) != 0;
 	r->dechunk = r->chunked && r->client_minor == 0 && !skip;
 	r->close_delim = !skip && llhttp_message_needs_eof(p);
@@ -318,6 +339,14 @@ response_begin(struct response *r, int head_request, int client_minor,
 	r->end_pending = 0;
 	r->head_bytes = 0;
 	r->status = 0;
+	r->doubt = 0;
+	r->interim = 0;
+}
+
+void
+response_set_date(struct response *r, const char *date_line)
+{
+	r->date_line = date_line;
 }
 
 static struct response_step
@@ -433,7 +462,7 @@ int
 response_reusable(const struct response *r)
 {
 	return r->state == R_DONE && !r->conn_close && !r->conn_extra &&
-	    r->parser.http_minor == 1 && !r->close_delim;
+	    r->parser.http_minor == 1 && !r->close_delim && !r->doubt;
 }
 
 int
@@ -466,8 +495,11 @@ long
 response_write_head(const struct response *r, int close, char *out, size_t cap)
 {
 	size_t fields = r->arena_len - r->reason_len;
+	/* RFC 9110 §6.6.1: a forwarded final response without Date gets one */
+	int add_date = r->status >= 200 && !r->has_date && r->date_line != NULL;
+	size_t date_len = add_date ? strlen(r->date_line) : 0;
 	size_t need = LITLEN("HTTP/1.1 200 ") + r->reason_len + LITLEN("\r\n") +
-	    fields + LITLEN("Transfer-Encoding: chunked\r\n") +
+	    fields + date_len + LITLEN("Transfer-Encoding: chunked\r\n") +
 	    LITLEN("Connection: keep-alive\r\n") + LITLEN("\r\n");
 	char *o = out;
 	/* RFC 9112 §6.1: chunked only to an HTTP/1.1 client */
@@ -484,6 +516,8 @@ response_write_head(const struct response *r, int close, char *out, size_t cap)
 	o = put_bytes(o, r->arena, r->reason_len);
 	o = PUT(o, "\r\n");
 	o = put_bytes(o, r->arena + r->reason_len, fields);
+	if (add_date)
+		o = put_bytes(o, r->date_line, date_len);
 	if (chunked && r->status >= 200)
 		o = PUT(o, "Transfer-Encoding: chunked\r\n");
 	if (r->status >= 200) {

@@ -36,6 +36,10 @@ struct response;
  */
 typedef void (*response_sink)(void *arg, const char *data, size_t len);
 
+/* 1xx heads allowed before the final one (RFC 9110 §15.2 sets no bound;
+ * an upstream that sends more is broken or hostile): 502 above it. */
+#define RESPONSE_MAX_INTERIM	8
+
 struct response *response_new(uint32_t max_head);
 void response_free(struct response *);
 
@@ -47,6 +51,14 @@ void response_free(struct response *);
 void response_begin(struct response *, int head_request, int client_minor,
     response_sink sink, void *sink_arg);
 
+/*
+ * The "Date: ...\r\n" line that response_write_head() adds to a final head
+ * that has no Date field (RFC 9110 §6.6.1: a recipient with a clock adds
+ * one to a response it forwards). NULL, the default, adds none. The line is
+ * read, not copied, when the head is written: it must live until then.
+ */
+void response_set_date(struct response *, const char *date_line);
+
 struct response_step response_feed(struct response *, const char *data, size_t len);
 
 /* The upstream closed: ends a close-delimited body, else an error. */
@@ -56,7 +68,11 @@ int response_status(const struct response *);
 int response_passthrough(const struct response *); /* BODY bytes go as they are */
 int response_interim(const struct response *);	/* 1xx: a final head follows */
 int response_started(const struct response *);	/* a head went to the client */
-int response_reusable(const struct response *);	/* after END: keep upstream */
+/* After END: may the upstream connection carry another request? Only when
+ * the response's end was certain and its framing gave no reason for doubt
+ * (not close-delimited, no Connection: close or option, HTTP/1.1, no 1xx,
+ * no length announced on a head that has no body). */
+int response_reusable(const struct response *);
 int response_client_close(const struct response *);	/* client must close */
 const char *response_error(const struct response *);	/* detail, for logs */
 

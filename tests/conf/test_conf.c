@@ -278,6 +278,8 @@ test_shipped(const char *path)
 	    c.client_header_timeout);
 	CHECK(c.client_body_timeout == 60000, "client_body %u",
 	    c.client_body_timeout);
+	CHECK(c.client_body_total_timeout == 600000, "client_body_total %u",
+	    c.client_body_total_timeout);
 	CHECK(c.keepalive_timeout == 60000, "keepalive %u",
 	    c.keepalive_timeout);
 	CHECK(c.upstream_connect_timeout == 5000, "upstream_connect %u",
@@ -589,6 +591,7 @@ test_tmp(void)
 	    "[timeouts]\n"
 	    "client_header = 250ms\n"
 	    "client_body = 2m\n"
+	    "client_body_total = 90s\n"
 	    "keepalive = 1\n"
 	    "upstream_connect = 1ms\n"
 	    "upstream_response = 4294967295ms\n"
@@ -611,7 +614,7 @@ test_tmp(void)
 		    c.listen[0].line == 4 && c.listen[1].port == 8080 &&
 		    strcmp(c.listen[2].host, "localhost") == 0 &&
 		    c.listen[2].port == 9090 && c.listen[3].port == 8081 &&
-		    c.listen[3].line == 39, "all.conf listen");
+		    c.listen[3].line == 40, "all.conf listen");
 		CHECK(c.nupstream == 2 && c.upstream[0].port == 80 &&
 		    strcmp(c.upstream[1].host, "::1") == 0,
 		    "all.conf upstream");
@@ -626,6 +629,7 @@ test_tmp(void)
 		    c.policy.max_body_size == 0, "all.conf [limits]");
 		CHECK(c.client_header_timeout == 250 &&
 		    c.client_body_timeout == 120000 &&
+		    c.client_body_total_timeout == 90000 &&
 		    c.keepalive_timeout == 1000 &&
 		    c.upstream_connect_timeout == 1 &&
 		    c.upstream_response_timeout == 4294967295u &&

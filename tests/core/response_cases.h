@@ -156,15 +156,20 @@ ROWX("eof after an interim head: the final one never came", 1, 0, 0, 1,
     "! upstream_closed_early: upstream closed before the response\n"),
 
 /* ------------------------- no body whatever the fields say (§6.3 rule 1) */
-ROWX("HEAD: Content-Length kept, no body", 1, 1, 0, 0,
+/* a length on a head that has no body is legal, but a sloppy upstream may
+ * send that body anyway: the connection is not reused (docs/framing.md) */
+ROWX("HEAD: Content-Length kept, no body, no reuse", 1, 1, 0, 0,
     R200 "Content-Length: 5\r\n\r\n",
-    W200 "Content-Length: 5\r\n\r\n" KEEP),
-ROWX("HEAD: chunked head to an HTTP/1.1 client, no body", 1, 1, 0, 0,
+    W200 "Content-Length: 5\r\n\r\n" NOREUSE),
+ROWX("HEAD: Content-Length 0 leaves no doubt: reused", 1, 1, 0, 0,
+    R200 "Content-Length: 0\r\n\r\n",
+    W200 "Content-Length: 0\r\n\r\n" KEEP),
+ROWX("HEAD: chunked head to an HTTP/1.1 client, no body, no reuse", 1, 1, 0, 0,
     R200 TE_CH "\r\n",
-    W200 TE_CH "\r\n" KEEP),
+    W200 TE_CH "\r\n" NOREUSE),
 ROWX("HEAD: no Transfer-Encoding to an HTTP/1.0 client (§6.1)", 0, 1, 0, 0,
     R200 TE_CH "\r\n",
-    W200 "Connection: keep-alive\r\n\r\n" KEEP),
+    W200 "Connection: keep-alive\r\n\r\n" NOREUSE),
 ROWX("HEAD: no length fields is no body, not close-delimited", 1, 1, 0, 0,
     R200 "Content-Type: text/html\r\n\r\n",
     W200 "Content-Type: text/html\r\n\r\n" KEEP),
@@ -172,8 +177,8 @@ ROWP("HEAD: two pipelined, the second starts right after the first head",
     1, 1, 2,
     R200 "Content-Length: 5\r\n\r\nHTTP/1.1 404 Not Found\r\n"
     "Content-Length: 9\r\n\r\n",
-    W200 "Content-Length: 5\r\n\r\n" KEEP
-    "> HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\n" KEEP),
+    W200 "Content-Length: 5\r\n\r\n" NOREUSE
+    "> HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\n" NOREUSE),
 ROW("204 No Content",
     "HTTP/1.1 204 No Content\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\n\r\n",
     "> HTTP/1.1 204 No Content\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\n"
@@ -185,38 +190,62 @@ ROWP("204 then the next response", 1, 0, 2,
     "HTTP/1.1 204 No Content\r\n\r\n" R200 "Content-Length: 2\r\n\r\nok",
     "> HTTP/1.1 204 No Content\r\n\r\n" KEEP
     W200 "Content-Length: 2\r\n\r\n. 2\n" KEEP),
-ROWP("304 with Content-Length has no body (§8.6 of RFC 9110)", 1, 0, 2,
+ROWP("304 with Content-Length has no body (§8.6 of RFC 9110), no reuse",
+    1, 0, 2,
     "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n"
     R200 "Content-Length: 2\r\n\r\nok",
-    "> HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n" KEEP
+    "> HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n" NOREUSE
     W200 "Content-Length: 2\r\n\r\n. 2\n" KEEP),
-ROWP("304 with Transfer-Encoding: chunked has no body", 1, 0, 2,
+ROWP("304 with Transfer-Encoding: chunked has no body, no reuse", 1, 0, 2,
     "HTTP/1.1 304 Not Modified\r\n" TE_CH "\r\n"
     R200 "Content-Length: 2\r\n\r\nok",
-    "> HTTP/1.1 304 Not Modified\r\n" TE_CH "\r\n" KEEP
+    "> HTTP/1.1 304 Not Modified\r\n" TE_CH "\r\n" NOREUSE
     W200 "Content-Length: 2\r\n\r\n. 2\n" KEEP),
 
 /* ---------------------------------------- interim responses (§15.2) */
+/* any 1xx leaves the connection in doubt: not reused */
 ROW("100 Continue then 200",
     "HTTP/1.1 100 Continue\r\n\r\n" R200 "Content-Length: 2\r\n\r\nok",
     "> HTTP/1.1 100 Continue\r\n\r\n"
-    W200 "Content-Length: 2\r\n\r\n. 2\n" KEEP),
+    W200 "Content-Length: 2\r\n\r\n. 2\n" NOREUSE),
 ROW("103 Early Hints keeps its fields, then 200",
     "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n"
     R200 "Link: </s.css>; rel=preload\r\nContent-Length: 2\r\n\r\nok",
     "> HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n"
     W200 "Link: </s.css>; rel=preload\r\nContent-Length: 2\r\n\r\n. 2\n"
-    KEEP),
+    NOREUSE),
 ROW("100 and 103 then a chunked 200",
     "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\n\r\n"
     R200 TE_CH "\r\n" CHUNKS,
     "> HTTP/1.1 100 Continue\r\n\r\n> HTTP/1.1 103 Early Hints\r\n\r\n"
-    W200 TE_CH "\r\n. 26\n" KEEP),
+    W200 TE_CH "\r\n. 26\n" NOREUSE),
+ROW("eight interim heads, then the final one",
+    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n"
+    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n"
+    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n"
+    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n"
+    R200 "Content-Length: 0\r\n\r\n",
+    "> HTTP/1.1 100 Continue\r\n\r\n> HTTP/1.1 100 Continue\r\n\r\n"
+    "> HTTP/1.1 100 Continue\r\n\r\n> HTTP/1.1 100 Continue\r\n\r\n"
+    "> HTTP/1.1 100 Continue\r\n\r\n> HTTP/1.1 100 Continue\r\n\r\n"
+    "> HTTP/1.1 100 Continue\r\n\r\n> HTTP/1.1 100 Continue\r\n\r\n"
+    W200 "Content-Length: 0\r\n\r\n" NOREUSE),
+ROW("a ninth interim head is too many",
+    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n"
+    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n"
+    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n"
+    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 100 Continue\r\n\r\n"
+    "HTTP/1.1 100 Continue\r\n\r\n" R200 "Content-Length: 0\r\n\r\n",
+    "> HTTP/1.1 100 Continue\r\n\r\n> HTTP/1.1 100 Continue\r\n\r\n"
+    "> HTTP/1.1 100 Continue\r\n\r\n> HTTP/1.1 100 Continue\r\n\r\n"
+    "> HTTP/1.1 100 Continue\r\n\r\n> HTTP/1.1 100 Continue\r\n\r\n"
+    "> HTTP/1.1 100 Continue\r\n\r\n> HTTP/1.1 100 Continue\r\n\r\n"
+    "! upstream_invalid_response: too many interim responses\n"),
 ROWX("close=1: no Connection on the interim head, close on the final",
     1, 0, 1, 0,
     "HTTP/1.1 100 Continue\r\n\r\n" R200 "Content-Length: 2\r\n\r\nok",
     "> HTTP/1.1 100 Continue\r\n\r\n"
-    W200 "Content-Length: 2\r\nConnection: close\r\n\r\n. 2\n" KEEP),
+    W200 "Content-Length: 2\r\nConnection: close\r\n\r\n. 2\n" NOREUSE),
 ROW("101 Switching Protocols was never asked for",
     "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
     "Connection: Upgrade\r\n\r\n",
@@ -368,7 +397,7 @@ ROWM("head far over max_head", 200,
 ROWM("max_head counts each head, not interim and final together", 200,
     "HTTP/1.1 100 Continue\r\n\r\n" HEAD200 "x",
     "> HTTP/1.1 100 Continue\r\n\r\n"
-    W200 "Content-Length: 1\r\nX-Pad: " PAD153 "\r\n\r\n. 1\n" KEEP),
+    W200 "Content-Length: 1\r\nX-Pad: " PAD153 "\r\n\r\n. 1\n" NOREUSE),
 
 /* ------------------------------------------------------- pipelining */
 ROWP("two pipelined responses: Content-Length then chunked", 1, 0, 2,

@@ -464,6 +464,50 @@ test_write_head_cap(void)
 	response_free(r);
 }
 
+/* RFC 9110 §6.6.1: a final head without Date gets the line given by
+ * response_set_date(); one with a Date, and interim heads, do not. */
+static void
+test_date(void)
+{
+	static const char date[] = "Date: Tue, 01 Dec 2026 09:00:00 GMT\r\n";
+	static const struct {
+		const char *in, *want;
+	} rows[] = {
+		{ "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
+		  "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n"
+		  "Date: Tue, 01 Dec 2026 09:00:00 GMT\r\n\r\n" },
+		{ "HTTP/1.1 200 OK\r\ndate: Mon\r\nContent-Length: 0\r\n\r\n",
+		  "HTTP/1.1 200 OK\r\ndate: Mon\r\nContent-Length: 0\r\n\r\n" },
+		{ "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n",
+		  "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n" },
+	};
+	struct response *r = response_new(8192);
+	char out[512];
+	size_t i;
+	long n;
+
+	if (r == NULL) {
+		CHECK(0, "date: out of memory");
+		return;
+	}
+	response_set_date(r, date);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		response_begin(r, 0, 1, NULL, NULL);
+		CHECK(response_feed(r, rows[i].in, strlen(rows[i].in)).verdict ==
+		    RESPONSE_HEAD, "date: row %zu head", i);
+		n = response_write_head(r, 0, out, sizeof(out));
+		CHECK(n == (long)strlen(rows[i].want) &&
+		    memcmp(out, rows[i].want, (size_t)n) == 0,
+		    "date: row %zu: %.*s", i, n > 0 ? (int)n : 0, out);
+	}
+	/* a Date in one response does not stand for the next one's */
+	response_begin(r, 0, 1, NULL, NULL);
+	(void)response_feed(r, rows[0].in, strlen(rows[0].in));
+	n = response_write_head(r, 0, out, sizeof(out));
+	CHECK(n == (long)strlen(rows[0].want), "date: added again");
+	response_free(r);
+}
+
 int
 main(void)
 {
@@ -475,5 +519,6 @@ main(void)
 	test_dechunk_payload();
 	test_accessors();
 	test_write_head_cap();
+	test_date();
 	return check_done("test_response");
 }

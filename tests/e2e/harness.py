@@ -630,3 +630,131 @@ class ProxyCase(E2ECase):
         self.assertEqual(self.origin.connections(), 1,
                          "the origin accepted other connections:\n%s"
                          % self.origin.log.tail())
+
+
+class ScriptedOrigin:
+    """A loopback origin whose answers a test scripts, for upstream
+    behaviour lg-origin does not have (stray bytes, unsolicited responses,
+    interim responses...). Each request (head, then a Content-Length body)
+    is handed to script(conn, nth, method, target, body), numbered per
+    connection from 1; it returns a list of steps: bytes to send (each in
+    its own send), a float to wait that many seconds before the next step,
+    a callable to call (to tell the test a step is done), or None to close
+    the connection. Requests are recorded in .seen as
+    (conn, nth, method, target, body). on_head(conn, nth, method, target),
+    if given, returns steps run once a head is read, before its body."""
+
+    def __init__(self, script, on_head=None):
+        self.script = script
+        self.on_head = on_head
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(64)
+        self.lsock.settimeout(0.2)
+        self.port = self.lsock.getsockname()[1]
+        self.seen = []
+        self.connections = 0
+        self.cond = threading.Condition()
+        self.stopping = False
+        self.socks = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while not self.stopping:
+            try:
+                s, _ = self.lsock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self.cond:
+                self.connections += 1
+                n = self.connections
+            self.socks.append(s)
+            threading.Thread(target=self._serve, args=(s, n),
+                             daemon=True).start()
+
+    def _serve(self, s, conn):
+        s.settimeout(IO_TIMEOUT)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        buf = b""
+        nth = 0
+        try:
+            while not self.stopping:
+                while b"\r\n\r\n" not in buf:
+                    data = s.recv(65536)
+                    if not data or len(buf) > 65536:
+                        return
+                    buf += data
+                head, _, buf = buf.partition(b"\r\n\r\n")
+                method, target = head.split(b" ")[:2]
+                m = re.search(rb"(?im)^content-length:[ \t]*(\d+)", head)
+                n = int(m.group(1)) if m else 0
+                nth += 1
+                if self.on_head and not self._run(s, self.on_head(
+                        conn, nth, method.decode(), target.decode())):
+                    return
+                while len(buf) < n:
+                    data = s.recv(1 << 20)
+                    if not data:
+                        return
+                    buf += data
+                body, buf = buf[:n], buf[n:]
+                with self.cond:
+                    self.seen.append((conn, nth, method.decode(),
+                                      target.decode(), body))
+                    self.cond.notify_all()
+                if not self._run(s, self.script(conn, nth, method.decode(),
+                                                target.decode(), body)):
+                    return
+        except OSError:
+            pass
+        finally:
+            s.close()
+
+    @staticmethod
+    def _run(s, steps):
+        """Run a script's steps; False when one closes the connection."""
+        for step in steps:
+            if step is None:
+                return False
+            if isinstance(step, float):
+                time.sleep(step)    # the script's pacing, not a wait
+            elif callable(step):
+                step()
+            else:
+                s.sendall(step)
+        return True
+
+    def wait_seen(self, n, timeout=IO_TIMEOUT):
+        """The requests seen, once there are n of them (or at timeout)."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while len(self.seen) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.cond.wait(left)
+            return list(self.seen)
+
+    def stop(self):
+        self.stopping = True
+        try:
+            self.lsock.close()
+        except OSError:
+            pass
+        for s in self.socks:
+            try:
+                s.close()
+            except OSError:
+                pass
+        self.thread.join(2)
+
+
+def http_response(body, status="200 OK", fields=()):
+    """An HTTP/1.1 response with a Content-Length."""
+    head = "HTTP/1.1 %s\r\n" % status
+    head += "".join("%s: %s\r\n" % f for f in fields)
+    head += "Content-Length: %d\r\n\r\n" % len(body)
+    return head.encode("latin-1") + body

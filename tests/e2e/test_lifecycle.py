@@ -181,6 +181,18 @@ class TestHalfClose(LifecycleCase):
         self.assertEqual([re.search(r'"GET (\S+)', l).group(1)
                           for l in logged], targets, "\n".join(logged))
 
+    def test_head_cut_short_then_shut_wr(self):
+        """Half a head, then SHUT_WR: the head will never be complete; the
+        client (which can still read) is told so with a 400, then EOF."""
+        c = self.client(self.proxy.port)
+        c.send(b"GET /cut HTTP/1.1\r\nHost: te")
+        c.shutdown_write()
+        r = c.read_response()
+        self.assertEqual(r.status, 400, r)
+        self.assertEqual(c.read_until_eof(IO_TIMEOUT), b"",
+                         "bytes after the 400")
+        self.proxy.wait_line(r'" 400 \d+ .*verdict="request head cut short"')
+
 
 def proc_fds(pid):
     return sorted(int(f) for f in os.listdir("/proc/%d/fd" % pid))

@@ -1,0 +1,292 @@
+"""End-to-end tests of what lengthguard does with what an upstream sends:
+bytes that belong to no request must never reach a client as the response
+to another request, interim responses are bounded, and forwarded responses
+carry a Date. The upstreams here are ScriptedOrigin (harness.py): small
+loopback servers that misbehave on purpose, as sloppy legacy backends do.
+
+    LG_BUILD=$PWD/build python3 -m unittest discover -s tests/e2e -p test_upstream.py -v
+"""
+
+import hashlib
+import os
+import threading
+import time
+
+from harness import (HELLO, IO_TIMEOUT, E2ECase, ProxyCase, ScriptedOrigin, build_request,
+                     http_response, short)
+
+REAL = b"the real response\n"
+# bytes shaped like a response: what a sloppy upstream sends after a head
+# that has no body (or after its response), and what a later client must
+# never receive
+STRAY = http_response(b"SMUGGLED", fields=[("X-Pad", "xxxx")])
+
+
+class UpstreamCase(E2ECase):
+    """A ScriptedOrigin running `script`, a proxy in front of it."""
+
+    overrides = None
+
+    def script(self, conn, nth, method, target, body):
+        raise NotImplementedError
+
+    on_head = None
+
+    def setUp(self):
+        super().setUp()
+        self.origin = ScriptedOrigin(self.script, self.on_head)
+        self.addCleanup(self.origin.stop)
+        self.proxy = self.start_proxy(self.origin.port, self.overrides)
+
+    def assert_real(self, r, what):
+        self.assertEqual(r.status, 200, "%s: %r" % (what, r))
+        self.assertEqual(r.body, REAL, "%s: a response that belongs to no "
+                         "request reached the client: %r" % (what, r))
+
+
+class TestStrayAfterHead(UpstreamCase):
+    """A HEAD answered with a Content-Length, then, 50 ms later, stray bytes
+    shaped like a response: the next request must not read them as its
+    answer. The head announced a length where no body may follow: the
+    connection is not reused (docs/framing.md, response reuse)."""
+
+    def script(self, conn, nth, method, target, body):
+        if method == "HEAD":
+            return [b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n"
+                    % len(STRAY), 0.05, STRAY]
+        return [http_response(REAL)]
+
+    def test_same_client_connection(self):
+        c = self.client(self.proxy.port)
+        c.send(build_request("HEAD", "/stray"))
+        r = c.read_response("HEAD")
+        self.assertEqual(r.status, 200, r)
+        c.send(build_request("GET", "/next"))
+        self.assert_real(c.read_response(), "GET after the HEAD")
+        self.assertEqual(self.origin.connections, 2,
+                         "the GET reused the HEAD's upstream connection")
+
+    def test_another_client(self):
+        c = self.client(self.proxy.port)
+        c.send(build_request("HEAD", "/stray"))
+        self.assertEqual(c.read_response("HEAD").status, 200)
+        d = self.client(self.proxy.port)
+        d.send(build_request("GET", "/next"))
+        self.assert_real(d.read_response(), "another client's GET")
+
+
+class TestStrayAfter204(UpstreamCase):
+    """A 204 with a Content-Length and that many bytes after it."""
+
+    def script(self, conn, nth, method, target, body):
+        if target == "/no-content":
+            return [b"HTTP/1.1 204 No Content\r\nContent-Length: %d\r\n\r\n"
+                    % len(STRAY) + STRAY]
+        return [http_response(REAL)]
+
+    def test_next_request_gets_its_own_response(self):
+        c = self.client(self.proxy.port)
+        c.send(build_request("GET", "/no-content"))
+        self.assertEqual(c.read_response().status, 204)
+        c.send(build_request("GET", "/next"))
+        self.assert_real(c.read_response(), "GET after the 204")
+
+
+class TestUnsolicitedResponse(UpstreamCase):
+    """A response, then a second one nobody asked for, in the same write or
+    in a write of its own that has reached lengthguard before the next
+    request: the connection is not reused, whether the extra bytes came
+    with the response or after it, were read or were still in the socket
+    (pool.c peeks before every reuse). Bytes that come only after the next
+    request was written cannot be told from its response: HTTP/1.1 has no
+    request ids, which is why a response that gives reason for doubt ends
+    its connection (TestStrayAfterHead)."""
+
+    def setUp(self):
+        self.stray_sent = threading.Event()
+        super().setUp()
+
+    def script(self, conn, nth, method, target, body):
+        if target == "/together":
+            return [http_response(b"first\n") + STRAY, self.stray_sent.set]
+        if target == "/apart":
+            return [http_response(b"first\n"), STRAY, self.stray_sent.set]
+        return [http_response(REAL)]
+
+    def check(self, target):
+        c = self.client(self.proxy.port)
+        for i in range(20):
+            self.stray_sent.clear()
+            c.send(build_request("GET", target))
+            r = c.read_response()
+            self.assertEqual((r.status, r.body), (200, b"first\n"), r)
+            # on loopback, a send has reached the peer's socket when it
+            # returns: the stray bytes are at lengthguard's door now
+            self.assertTrue(self.stray_sent.wait(IO_TIMEOUT))
+            c.send(build_request("GET", "/next-%d" % i))
+            self.assert_real(c.read_response(), "GET %d after %s" % (i, target))
+
+    def test_in_the_same_write(self):
+        self.check("/together")
+
+    def test_in_a_write_of_its_own(self):
+        self.check("/apart")
+
+
+class TestInterimResponses(UpstreamCase):
+    """1xx responses before the final one are bounded in number (8) and in
+    time: the final head must come within upstream_response of the request
+    being sent, however many 1xx come before it. A connection that carried
+    a 1xx is not reused."""
+
+    overrides = {"timeouts": {"upstream_response": "1s"}}
+
+    def script(self, conn, nth, method, target, body):
+        cont = b"HTTP/1.1 100 Continue\r\n\r\n"
+        if target == "/nine":
+            return [cont * 9 + http_response(REAL)]
+        if target == "/trickle":
+            steps = []
+            for _ in range(8):
+                steps += [cont, 0.3]
+            return steps + [http_response(REAL)]
+        if target == "/one":
+            return [cont, http_response(REAL)]
+        return [http_response(REAL)]
+
+    def test_nine_interim_heads_are_502(self):
+        c = self.client(self.proxy.port)
+        c.send(build_request("GET", "/nine"))
+        r = c.read_response()
+        self.assertEqual(r.status, 502, r)
+        self.assertEqual(len(r.interim), 8, r)
+
+    def test_trickled_interim_heads_do_not_extend_the_deadline(self):
+        c = self.client(self.proxy.port)
+        t0 = time.monotonic()
+        c.send(build_request("GET", "/trickle"))
+        r = c.read_response(timeout=8)
+        took = time.monotonic() - t0
+        self.assertEqual(r.status, 504, r)
+        self.assertLess(took, 2.0, "the 504 came after %.2f s: each 1xx "
+                        "restarted the response timer" % took)
+
+    def test_connection_with_a_1xx_is_not_reused(self):
+        c = self.client(self.proxy.port)
+        c.send(build_request("GET", "/one"))
+        r = c.read_response()
+        self.assertEqual((r.status, len(r.interim)), (200, 1), r)
+        c.send(build_request("GET", "/next"))
+        self.assert_real(c.read_response(), "GET after the 1xx")
+        self.assertEqual(self.origin.connections, 2)
+
+
+class TestDateAdded(UpstreamCase):
+    """RFC 9110 §6.6.1: a response forwarded without Date gets one; one
+    that has a Date keeps it, alone."""
+
+    def script(self, conn, nth, method, target, body):
+        if target == "/dated":
+            return [http_response(REAL, fields=[
+                ("Date", "Mon, 01 Jan 2024 00:00:00 GMT")])]
+        return [http_response(REAL)]
+
+    def test_date_added_when_missing(self):
+        c = self.client(self.proxy.port)
+        c.send(build_request("GET", "/undated"))
+        r = c.read_response()
+        dates = r.header_all("Date")
+        self.assertEqual(len(dates), 1, r)
+        self.assertRegex(dates[0], r"^[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} "
+                         r"\d{4} \d\d:\d\d:\d\d GMT$", r)
+
+    def test_date_kept(self):
+        c = self.client(self.proxy.port)
+        c.send(build_request("GET", "/dated"))
+        r = c.read_response()
+        self.assertEqual(r.header_all("Date"),
+                         ["Mon, 01 Jan 2024 00:00:00 GMT"], r)
+
+
+class TestBodyTotalDeadline(UpstreamCase):
+    """A client that sends its body a byte at a time, each within the pause
+    timeout, still has [timeouts] client_body_total for the whole body: it
+    must not hold the upstream connection for as long as it likes."""
+
+    overrides = {"timeouts": {"client_body": "10s",
+                              "client_body_total": "1s"}}
+
+    def script(self, conn, nth, method, target, body):
+        return [http_response(REAL)]
+
+    def test_slow_body_gets_408(self):
+        c = self.client(self.proxy.port)
+        t0 = time.monotonic()
+        c.send(b"POST /slow HTTP/1.1\r\nHost: test\r\n"
+               b"Content-Length: 20\r\n\r\n")
+        c.sock.settimeout(0.3)
+        got = b""
+        for _ in range(20):     # one byte every 0.3 s: 6 s for the body
+            try:
+                c.send(b"x")
+            except OSError:
+                break
+            try:
+                data = c.sock.recv(65536)
+            except OSError:     # timeout: nothing yet; or a reset
+                continue
+            if not data:
+                break
+            got += data
+            if b"\r\n\r\n" in got:
+                break
+        took = time.monotonic() - t0
+        self.assertTrue(got.startswith(b"HTTP/1.1 408 "),
+                        "no 408 within %.1f s: %s" % (took, short(got)))
+        self.assertLess(took, 2.5, "408 after %.2f s" % took)
+        self.proxy.wait_line(r'"POST /slow HTTP/1\.1" 408 ')
+        self.assertEqual(self.origin.seen, [], "the origin answered a "
+                         "request whose body never came whole")
+
+
+class TestCloseDelimitedThenPipelined(ProxyCase):
+    """A response whose body ends when the upstream closes (no length)
+    ends the client connection too: a pipelined request behind it must not
+    be answered on it, or its response would read as more of that body."""
+
+    def test_close_delimited_ends_the_connection(self):
+        c = self.client(self.proxy.port)
+        c.send(build_request("GET", "/a?noclose-delimited=1") +
+               build_request("GET", "/b"))
+        r = c.read_response()
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.has_token("Connection", "close"), r)
+        self.assertEqual(r.framing, "close", r)
+        self.assertEqual(r.body, HELLO, "more than /a's body before the "
+                         "close: %s" % short(r.body))
+
+
+class TestUploadAfterEarlyInterim(UpstreamCase):
+    """An upstream that sends 100 Continue as soon as it has the head, then
+    reads a large body slowly: once the upstream's side is full, reading
+    the client stops, and must resume as the upstream drains, response
+    bytes or not."""
+
+    overrides = {"timeouts": {"client_body": "5s"}}
+    SIZE = 32 * 1024 * 1024
+
+    def on_head(self, conn, nth, method, target):
+        return [b"HTTP/1.1 100 Continue\r\n\r\n", 0.5]
+
+    def script(self, conn, nth, method, target, body):
+        return [http_response(b"%d %s\n" % (len(body), hashlib.sha256(
+            body).hexdigest().encode()))]
+
+    def test_large_body_after_100(self):
+        body = os.urandom(self.SIZE)
+        c = self.client(self.proxy.port, timeout=30)
+        c.send(build_request("POST", "/upload", body=body))
+        r = c.read_response("POST", timeout=30)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.body, b"%d %s\n" % (self.SIZE, hashlib.sha256(
+            body).hexdigest().encode()), r)
