@@ -226,7 +226,7 @@ test_hop_dropped(void)
 	pol.add_via = pol.add_x_forwarded_for = pol.add_x_forwarded_proto = 0;
 	for (id = FIELD_OTHER + 1; id < FIELD_COUNT; id++) {
 		const struct fields_def *d = &fields_table[id];
-		struct framing_peer peer = { NULL, NULL, NULL };
+		struct framing_peer peer = { NULL, NULL, NULL, 0 };
 		struct framing *f;
 		struct response *r;
 		struct response_step rs;
