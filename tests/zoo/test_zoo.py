@@ -56,12 +56,7 @@ SUMMARY = os.path.join(harness.BUILD, "zoo-summary.md")
 # passes, the run fails on an "unexpected success", and its name must go
 # from this set.
 PENDING_HYGIENE = {
-    "cl0_get_body",
-    "te_underscore",
-    "cl_underscore",
     "xfp_underscore",
-    "foo_bar",
-    "httpoxy",
     "client_xff",
 }
 
