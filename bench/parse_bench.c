@@ -242,7 +242,7 @@ static int
 run_core(struct framing *f, const struct req *rs, size_t n, int reps,
     unsigned *verdicts)
 {
-	static const struct framing_peer peer = { "192.0.2.1", "http", "up:80" };
+	static const struct framing_peer peer = { "192.0.2.1", "http", "up:80", 0 };
 	size_t i, off;
 	int k, bad = 0;
 

@@ -16,6 +16,7 @@
 
 #include <sys/stat.h>
 
+#include <netinet/in.h>
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -60,8 +61,11 @@ enum key {
 	K_WORKERS,
 	K_MAX_CONNECTIONS,
 	K_UPSTREAM_POOL_SIZE,
+	K_TRUSTED_PROXIES,
 	K_CHUNKED,
 	K_REQUIRE_LENGTH,
+	K_BODY_METHODS,
+	K_UNDERSCORES,
 	K_VIA,
 	K_X_FORWARDED_FOR,
 	K_X_FORWARDED_PROTO,
@@ -95,6 +99,9 @@ enum type {
 	T_DURATION,			/* in ms */
 	T_CHUNKED,
 	T_METHODS,
+	T_BODY_METHODS,
+	T_UNDERSCORES,
+	T_CIDRS,			/* space separated prefixes */
 	T_PATH,
 	T_LOG,
 	T_LEVEL,
@@ -113,8 +120,12 @@ static const struct keydef {
 				  1, 1000000 },
 	[K_UPSTREAM_POOL_SIZE] = { S_PROXY, "upstream_pool_size", T_NUMBER,
 				  0, 65535 },
+	[K_TRUSTED_PROXIES] =	{ S_PROXY, "trusted_proxies", T_CIDRS, 0, 0 },
 	[K_CHUNKED] =		{ S_POLICY, "chunked", T_CHUNKED, 0, 0 },
 	[K_REQUIRE_LENGTH] =	{ S_POLICY, "require_length", T_METHODS, 0, 0 },
+	[K_BODY_METHODS] =	{ S_POLICY, "body_methods", T_BODY_METHODS,
+				  0, 0 },
+	[K_UNDERSCORES] =	{ S_POLICY, "underscores", T_UNDERSCORES, 0, 0 },
 	[K_VIA] =		{ S_POLICY, "via", T_BOOL, 0, 0 },
 	[K_X_FORWARDED_FOR] =	{ S_POLICY, "x_forwarded_for", T_BOOL, 0, 0 },
 	[K_X_FORWARDED_PROTO] =	{ S_POLICY, "x_forwarded_proto", T_BOOL, 0, 0 },
@@ -147,6 +158,12 @@ static const struct keydef {
 	[K_ACCESS_LOG] =	{ S_LOG, "access", T_LOG, 0, 0 },
 	[K_ERROR_LOG] =		{ S_LOG, "error", T_LOG, 0, 0 },
 	[K_LOG_LEVEL] =		{ S_LOG, "level", T_LEVEL, 0, 0 },
+};
+
+static const char *const underscores[] = {
+	[FRAMING_UNDERSCORES_DROP] = "drop",
+	[FRAMING_UNDERSCORES_REJECT] = "reject",
+	[FRAMING_UNDERSCORES_PASS] = "pass",
 };
 
 static const char *const levels[] = {
@@ -375,6 +392,126 @@ conf_parse_addr(const char *s, struct conf_addr *out)
 	return parse_addr(s, out, &why);
 }
 
+/*
+ * conf_parse_cidr() that also says why: s[0..len) is one prefix; *why is
+ * set to a static string when -1 is returned.
+ */
+static int
+parse_cidr(const char *s, size_t len, struct conf_cidr *out, const char **why)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	const char *slash = memchr(s, '/', len);
+	size_t hlen = slash ? (size_t)(slash - s) : len, nbytes, i;
+	uint64_t bits;
+	char bitstr[8];
+
+	memset(out, 0, sizeof(*out));
+	if (hlen == 0 || hlen >= sizeof(host)) {
+		*why = "not an IPv4 or IPv6 address";
+		return -1;
+	}
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(AF_INET, host, out->addr) == 1) {
+		out->family = AF_INET;
+		nbytes = 4;
+	} else if (inet_pton(AF_INET6, host, out->addr) == 1) {
+		out->family = AF_INET6;
+		nbytes = 16;
+	} else {
+		*why = "not an IPv4 or IPv6 address";
+		return -1;
+	}
+	bits = nbytes * 8;
+	if (slash != NULL) {
+		size_t blen = len - hlen - 1;
+
+		if (blen == 0 || blen >= sizeof(bitstr)) {
+			*why = out->family == AF_INET ? "the prefix length must "
+			    "be a number from 0 to 32" : "the prefix length must "
+			    "be a number from 0 to 128";
+			return -1;
+		}
+		memcpy(bitstr, slash + 1, blen);
+		bitstr[blen] = '\0';
+		if (parse_number(bitstr, &bits) == -1 || bits > nbytes * 8) {
+			*why = out->family == AF_INET ? "the prefix length must "
+			    "be a number from 0 to 32" : "the prefix length must "
+			    "be a number from 0 to 128";
+			return -1;
+		}
+	}
+	out->bits = (unsigned)bits;
+	/* every bit after the prefix is clear: 10.0.0.1/8 is a mistake */
+	for (i = 0; i < nbytes; i++) {
+		unsigned keep = i * 8 >= bits ? 0 : i * 8 + 8 <= bits ? 8 :
+		    (unsigned)(bits - i * 8);
+		unsigned char mask = (unsigned char)(0xff00u >> keep);
+
+		if (out->addr[i] & (unsigned char)~mask) {
+			*why = "bits are set after the prefix length";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+conf_parse_cidr(const char *s, struct conf_cidr *out)
+{
+	const char *why;
+
+	return parse_cidr(s, strlen(s), out, &why);
+}
+
+/* Do the first p->bits bits of a (p->family's size) equal p's? */
+static int
+cidr_match(const struct conf_cidr *p, const unsigned char *a)
+{
+	unsigned full = p->bits / 8, rest = p->bits % 8;
+	unsigned char mask;
+
+	if (memcmp(p->addr, a, full) != 0)
+		return 0;
+	if (rest == 0)
+		return 1;
+	mask = (unsigned char)(0xff00u >> rest);
+	return (a[full] & mask) == p->addr[full];
+}
+
+int
+conf_trusted(const struct conf *c, const struct sockaddr *peer)
+{
+	static const unsigned char v4mapped[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
+	};
+	struct sockaddr_in in4;
+	struct sockaddr_in6 in6;
+	const unsigned char *a4 = NULL, *a6 = NULL;
+	int i;
+
+	if (peer->sa_family == AF_INET) {
+		memcpy(&in4, peer, sizeof(in4));
+		a4 = (const unsigned char *)&in4.sin_addr;
+	} else if (peer->sa_family == AF_INET6) {
+		memcpy(&in6, peer, sizeof(in6));
+		a6 = in6.sin6_addr.s6_addr;
+		/* RFC 4291 §2.5.5.2: an IPv4 client of a dual-stack socket */
+		if (memcmp(a6, v4mapped, sizeof(v4mapped)) == 0)
+			a4 = a6 + sizeof(v4mapped);
+	} else {
+		return 0;
+	}
+	for (i = 0; i < c->ntrusted; i++) {
+		const struct conf_cidr *p = &c->trusted[i];
+
+		if ((p->family == AF_INET && a4 && cidr_match(p, a4)) ||
+		    (p->family == AF_INET6 && a6 && cidr_match(p, a6)))
+			return 1;
+	}
+	return 0;
+}
+
 static int
 parse_bool(const char *s, uint64_t *out)
 {
@@ -431,6 +568,12 @@ store(struct conf *c, enum key k, uint64_t v)
 		break;
 	case K_REQUIRE_LENGTH:
 		c->policy.require_length = v;
+		break;
+	case K_BODY_METHODS:
+		c->policy.body_methods = v;
+		break;
+	case K_UNDERSCORES:
+		c->policy.underscores = (enum framing_underscores)v;
 		break;
 	case K_VIA:
 		c->policy.add_via = v != 0;
@@ -528,6 +671,42 @@ set_addr(struct loader *ld, enum key k, const char *value)
 	list[(*n)++] = a;
 }
 
+/* trusted_proxies: every prefix of the list, each error reported. */
+static void
+set_trusted(struct loader *ld, const char *value)
+{
+	struct conf_cidr p;
+	const char *s = value, *e, *why;
+	int i;
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (*s == '\0')
+			break;
+		for (e = s; *e != '\0' && *e != ' ' && *e != '\t'; e++)
+			;
+		if (parse_cidr(s, (size_t)(e - s), &p, &why) == -1) {
+			lerr(ld, ld->line, K_TRUSTED_PROXIES, "invalid prefix "
+			    "\"%.*s\": %s", (int)(e - s), s, why);
+		} else if (ld->c.ntrusted == CONF_MAX_TRUSTED) {
+			lerr(ld, ld->line, K_TRUSTED_PROXIES, "too many "
+			    "prefixes (at most %d)", CONF_MAX_TRUSTED);
+			return;
+		} else {
+			for (i = 0; i < ld->c.ntrusted; i++)
+				if (memcmp(&ld->c.trusted[i], &p, sizeof(p)) == 0)
+					break;
+			if (i < ld->c.ntrusted)
+				lerr(ld, ld->line, K_TRUSTED_PROXIES, "\"%.*s\" "
+				    "is given twice", (int)(e - s), s);
+			else
+				ld->c.trusted[ld->c.ntrusted++] = p;
+		}
+		s = e;
+	}
+}
+
 /* Check `value` for key k and store it; report what is wrong with it. */
 static void
 set(struct loader *ld, enum key k, const char *value)
@@ -537,10 +716,14 @@ set(struct loader *ld, enum key k, const char *value)
 	uint64_t v = 0;
 	size_t bad, i;
 	unsigned ms;
+	int r;
 
 	switch (kd->type) {
 	case T_ADDR:
 		set_addr(ld, k, value);
+		return;
+	case T_CIDRS:
+		set_trusted(ld, value);
 		return;
 	case T_WORKERS:
 		if (strcmp(value, "auto") == 0) {
@@ -610,6 +793,28 @@ set(struct loader *ld, enum key k, const char *value)
 			    (int)strcspn(value + bad, " \t"), value + bad);
 			return;
 		}
+		break;
+	case T_BODY_METHODS:
+		if ((r = framing_policy_body_methods(value, &v, &bad)) != 0) {
+			if (bad > strlen(value))
+				bad = 0;
+			lerr(ld, ld->line, k, r == -1 ? "unknown method \"%.*s\"" :
+			    "\"%.*s\" is not a method without a body (only GET, "
+			    "HEAD, OPTIONS, TRACE and DELETE may be listed)",
+			    (int)strcspn(value + bad, " \t"), value + bad);
+			return;
+		}
+		break;
+	case T_UNDERSCORES:
+		for (i = 0; i < sizeof(underscores) / sizeof(underscores[0]); i++)
+			if (strcmp(value, underscores[i]) == 0)
+				break;
+		if (i == sizeof(underscores) / sizeof(underscores[0])) {
+			lerr(ld, ld->line, k, "invalid value \"%s\" (use drop, "
+			    "reject or pass)", value);
+			return;
+		}
+		v = i;
 		break;
 	case T_LEVEL:
 		for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)

@@ -12,12 +12,23 @@
 #ifndef LG_CONF_H
 #define LG_CONF_H
 
+#include <sys/socket.h>
+
 #include <stdint.h>
 #include <stdio.h>
 
 #include "framing.h"
 
 #define CONF_MAX_ADDRS 16
+#define CONF_MAX_TRUSTED 64
+
+/* An address prefix of trusted_proxies: "10.0.0.0/8", "::1/128". */
+struct conf_cidr {
+	int      family;		/* AF_INET or AF_INET6 */
+	unsigned char addr[16];		/* network order; AF_INET uses 4 bytes,
+					   with every bit after `bits` clear */
+	unsigned bits;			/* 0..32 or 0..128 */
+};
 
 /* A parsed "host:port" or "[v6]:port". host is a numeric address or a name. */
 struct conf_addr {
@@ -44,6 +55,8 @@ struct conf {
 	int      workers;		/* threads; 0 = auto (one per CPU) */
 	unsigned max_connections;	/* per worker */
 	unsigned upstream_pool_size;	/* idle connections kept per upstream per worker */
+	struct conf_cidr trusted[CONF_MAX_TRUSTED];	/* trusted_proxies */
+	int      ntrusted;
 
 	/* [policy] and [limits]: handed to the core as is */
 	struct framing_policy policy;
@@ -87,5 +100,19 @@ void conf_free(struct conf *);
 int conf_parse_size(const char *s, uint64_t *out);
 int conf_parse_duration(const char *s, unsigned *out_ms);
 int conf_parse_addr(const char *s, struct conf_addr *out);
+
+/*
+ *   cidr:     "10.0.0.0/8", "::1/128", or an address alone (all its bits);
+ *             no bit may be set after the prefix length
+ */
+int conf_parse_cidr(const char *s, struct conf_cidr *out);
+
+/*
+ * Is `peer` (AF_INET or AF_INET6; an IPv4-mapped IPv6 address counts as
+ * its IPv4 address too) in one of the conf's trusted_proxies? 1 or 0; 0
+ * for any other family. This is what a front end puts in
+ * framing_peer.trusted for a client connection.
+ */
+int conf_trusted(const struct conf *, const struct sockaddr *peer);
 
 #endif /* LG_CONF_H */

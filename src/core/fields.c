@@ -34,6 +34,29 @@ line_at(const char *b, size_t len, size_t r, size_t *name_end, size_t *end)
 	*end = i;
 }
 
+enum field_id
+fields_alias(const char *name, size_t n)
+{
+	unsigned id;
+	size_t i;
+	int c;
+
+	if (n >= 32 || !(FIELDS_LENGTHS >> n & 1))
+		return FIELD_OTHER;
+	for (id = FIELD_OTHER + 1; id < FIELD_COUNT; id++) {
+		if (fields_table[id].len != n)
+			continue;
+		for (i = 0; i < n; i++) {
+			c = fields_lower((unsigned char)name[i]);
+			if ((c == '_' ? '-' : c) != fields_table[id].name[i])
+				break;
+		}
+		if (i == n)
+			return (enum field_id)id;
+	}
+	return FIELD_OTHER;
+}
+
 int
 fields_list(const char *s, size_t n,
     int (*fn)(void *arg, const char *elem, size_t len), void *arg)

@@ -20,10 +20,21 @@
  *                   Keep-Alive by common use): never forwarded as received
  *   FIELD_REQUEST   its value is read on requests (framing.c)
  *   FIELD_RESPONSE  its value is read on responses (response.c)
+ *   FIELD_FORWARD   says who the client is or how its request came
+ *                   (X-Forwarded-*, X-Real-IP, Forwarded, Via): written,
+ *                   replaced or filtered by lengthguard on requests, and
+ *                   believed by backends
+ *
+ * Every row is also guarded against its aliases: CGI and WSGI gateways map
+ * a field name to one HTTP_NAME variable with "-" turned into "_" and the
+ * case folded (RFC 3875 §4.1.18), so "Content_Length" reaches the
+ * application as "Content-Length" would. A request field whose name holds
+ * a "_" and folds to a row's name (fields_alias()) is refused.
  */
 #define FIELD_HOP	0x1u
 #define FIELD_REQUEST	0x2u
 #define FIELD_RESPONSE	0x4u
+#define FIELD_FORWARD	0x8u
 
 #define FIELDS_TABLE(X)							\
 	X(FIELD_CONNECTION,	  "connection",				\
@@ -39,7 +50,17 @@
 	X(FIELD_HOST,		  "host",	FIELD_REQUEST)		\
 	X(FIELD_EXPECT,		  "expect",	FIELD_REQUEST)		\
 	X(FIELD_ACCEPT,		  "accept",	FIELD_REQUEST)		\
-	X(FIELD_X_FORWARDED_PROTO, "x-forwarded-proto", FIELD_REQUEST)	\
+	X(FIELD_PROXY,		  "proxy",	FIELD_REQUEST)		\
+	X(FIELD_X_FORWARDED_PROTO, "x-forwarded-proto",			\
+	    FIELD_REQUEST | FIELD_FORWARD)				\
+	X(FIELD_X_FORWARDED_FOR,  "x-forwarded-for",			\
+	    FIELD_REQUEST | FIELD_FORWARD)				\
+	X(FIELD_X_FORWARDED_HOST, "x-forwarded-host", FIELD_FORWARD)	\
+	X(FIELD_X_REAL_IP,	  "x-real-ip",				\
+	    FIELD_REQUEST | FIELD_FORWARD)				\
+	X(FIELD_FORWARDED,	  "forwarded",				\
+	    FIELD_REQUEST | FIELD_FORWARD)				\
+	X(FIELD_VIA,		  "via",	FIELD_FORWARD)	\
 	X(FIELD_DATE,		  "date",	FIELD_RESPONSE)
 
 #define FIELDS_ENUM(id, name, flags) id,
@@ -53,7 +74,7 @@ enum field_id {
 struct fields_def {
 	const char *name;	/* lower case; "" for FIELD_OTHER */
 	unsigned char len;
-	unsigned char flags;	/* FIELD_HOP | FIELD_REQUEST | FIELD_RESPONSE */
+	unsigned char flags;	/* FIELD_HOP, FIELD_REQUEST, ... */
 };
 
 /* The table, indexed by enum field_id. */
@@ -103,12 +124,20 @@ fields_lookup(const char *name, size_t n)
 	return FIELD_OTHER;
 }
 
-/* FIELD_HOP, FIELD_REQUEST, FIELD_RESPONSE of a row. */
+/* FIELD_HOP, FIELD_REQUEST, FIELD_RESPONSE, FIELD_FORWARD of a row. */
 static inline unsigned
 fields_flags(enum field_id id)
 {
 	return fields_table[id].flags;
 }
+
+/*
+ * The row whose name equals name[0..n) when case is folded and "_" is read
+ * as "-" (the way CGI and WSGI gateways name variables), or FIELD_OTHER.
+ * Meant for names that hold a "_" (no row's name does): fields_lookup()
+ * is the exact lookup.
+ */
+enum field_id fields_alias(const char *name, size_t n);
 
 /*
  * Walk a comma separated list (RFC 9110 §5.6.1), calling fn for each

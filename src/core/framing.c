@@ -57,6 +57,8 @@ struct framing {
 	unsigned conn_close:1, conn_keep_alive:1, conn_extra:1;
 	unsigned expect_continue:1, expect_other:1;
 	unsigned absolute_form:1;
+	unsigned fwd_xff:1;		/* X-Forwarded-For lines in the block */
+	unsigned fwd_other:1;		/* Forwarded or X-Real-IP lines */
 	uint64_t content_length;
 
 	/* the verdict */
@@ -74,6 +76,11 @@ static const char *const method_names[] = {
 #undef XX
 };
 #define NMETHODS (sizeof(method_names) / sizeof(method_names[0]))
+
+/* RFC 9110 §9.3.1, §9.3.2, §9.3.5, §9.3.7, §9.3.8: the methods whose
+ * requests have no generally defined content (TRACE: none at all). */
+#define BODYLESS_METHODS (1ull << HTTP_GET | 1ull << HTTP_HEAD |	\
+	1ull << HTTP_OPTIONS | 1ull << HTTP_TRACE | 1ull << HTTP_DELETE)
 
 /* ------------------------------------------------------------ helpers */
 
@@ -290,10 +297,12 @@ on_message_begin(llhttp_t *p)
 	f->conn_close = f->conn_keep_alive = f->conn_extra = 0;
 	f->expect_continue = f->expect_other = 0;
 	f->absolute_form = 0;
+	f->fwd_xff = f->fwd_other = 0;
 	f->content_length = 0;
 	f->reason = REASON_NONE;
 	f->req.method_name = NULL;
 	f->req.head_method = 0;
+	f->req.close_upstream = 0;
 	return 0;
 }
 
@@ -451,6 +460,19 @@ field_inspect(struct framing *f, enum field_id id, size_t nlen,
 		return 1;
 	case FIELD_X_FORWARDED_PROTO:
 		return !f->policy->add_x_forwarded_proto;
+	case FIELD_X_FORWARDED_FOR:
+		/* kept in the block; framing_write_head drops it or joins it,
+		 * as the peer is trusted or not */
+		f->fwd_xff = 1;
+		return 1;
+	case FIELD_FORWARDED:
+	case FIELD_X_REAL_IP:
+		f->fwd_other = 1;	/* dropped from an untrusted peer */
+		return 1;
+	case FIELD_PROXY:
+		/* httpoxy (CVE-2016-5385): a CGI program would find it as
+		 * HTTP_PROXY, which HTTP clients read as their proxy */
+		return 0;
 	default:
 		break;
 	}
@@ -493,6 +515,42 @@ line_fault(const char *h, const char *end, int field)
 }
 
 /*
+ * A refusal in the middle of the field lines: the lines kept before h
+ * (from run on) go to the arena all the same, so that an Accept line among
+ * them can choose the page (framing_wants_json). Returns -1.
+ */
+static int
+scan_fail(struct framing *f, const char *run, const char *h)
+{
+	if (run != NULL)
+		arena_add(f, run, (size_t)(h - run));
+	return -1;
+}
+
+/*
+ * A field name with "_", name[0..n). RFC 3875 §4.1.18: a CGI (or WSGI)
+ * gateway names its variable after the field with "-" turned into "_", so
+ * such a name reaches the application as the field it aliases. Returns 1
+ * to forward the line, 0 to drop it, -1 to refuse the request.
+ */
+static int
+underscore_name(struct framing *f, const char *name, size_t n)
+{
+	/* an alias of a field lengthguard reads, replaces or drops */
+	if (fields_alias(name, n) != FIELD_OTHER)
+		return reject(f, REASON_FIELD_NAME_ALIAS), -1;
+	switch (f->policy->underscores) {
+	case FRAMING_UNDERSCORES_REJECT:
+		return reject(f, REASON_FIELD_NAME_UNDERSCORE), -1;
+	case FRAMING_UNDERSCORES_PASS:
+		return 1;
+	case FRAMING_UNDERSCORES_DROP:
+		break;
+	}
+	return 0;
+}
+
+/*
  * Read a head llhttp has accepted, h[0..n) (its request line and fields,
  * CRLF ended, the empty line last), and apply the rules llhttp leaves to
  * us. Returns 0 to approve (the canonical block is built), -1 to refuse.
@@ -504,6 +562,7 @@ head_scan(struct framing *f, const char *h, size_t n)
 	const llhttp_t *p = &f->parser;
 	struct framing_request *r = &f->req;
 	const char *end = h + n, *eol, *sp1, *sp2, *colon, *v, *ve, *run;
+	int close_upstream = 0;
 
 	/* RFC 9112 §2.3: a request line without a version is HTTP/0.9 */
 	if (!f->line_done)
@@ -544,34 +603,42 @@ head_scan(struct framing *f, const char *h, size_t n)
 	 */
 	run = NULL;
 	for (h = eol + 2; h < end && *h != '\r'; h = eol + 2) {
+		enum field_id id;
 		size_t nlen;
 		int keep;
 
 		/* RFC 9112 §5.2: obs-fold, which llhttp takes as more value */
 		if (*h == ' ' || *h == '\t')
-			return reject(f, REASON_OBS_FOLD);
+			return reject(f, REASON_OBS_FOLD), scan_fail(f, run, h);
 		/* RFC 9112 §2.2: lines end with CRLF; llhttp lets a bare LF
 		 * end the head. Whatever llhttp let through, this pass never
 		 * reads past the head and refuses what is not CRLF lines. */
 		if ((colon = memchr(h, ':', (size_t)(end - h))) == NULL ||
 		    (eol = memchr(h, '\r', (size_t)(end - h))) == NULL ||
 		    colon > eol || eol + 1 >= end || eol[1] != '\n')
-			return reject(f, line_fault(h, end, 1));
+			return reject(f, line_fault(h, end, 1)),
+			    scan_fail(f, run, h);
 		nlen = (size_t)(colon - h);
 		/* RFC 9110 §5.1: field-name = token, so never empty */
 		if (nlen == 0)
-			return reject(f, REASON_FIELD_NAME_EMPTY);
+			return reject(f, REASON_FIELD_NAME_EMPTY),
+			    scan_fail(f, run, h);
 		if (++f->nfields > pol->max_headers)
-			return reject(f, REASON_TOO_MANY_FIELDS);
+			return reject(f, REASON_TOO_MANY_FIELDS),
+			    scan_fail(f, run, h);
 		/* RFC 9112 §5.1: OWS around the value is not part of it */
 		for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
 			;
 		for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
 			;
-		keep = field_inspect(f, fields_lookup(h, nlen), nlen, v,
-		    (size_t)(ve - v), f->arena_len + (uint32_t)(run ? h - run : 0));
+		id = fields_lookup(h, nlen);
+		if (id == FIELD_OTHER && memchr(h, '_', nlen) != NULL)
+			keep = underscore_name(f, h, nlen);
+		else
+			keep = field_inspect(f, id, nlen, v, (size_t)(ve - v),
+			    f->arena_len + (uint32_t)(run ? h - run : 0));
 		if (keep < 0)
-			return -1;
+			return scan_fail(f, run, h);
 		if (keep && v == colon + 2 && ve == eol) {
 			if (run == NULL)
 				run = h;	/* canonical already */
@@ -587,7 +654,7 @@ head_scan(struct framing *f, const char *h, size_t n)
 			return -1;
 	}
 	if (h + 1 >= end || h[0] != '\r' || h[1] != '\n')
-		return reject(f, line_fault(h, end, 0));
+		return reject(f, line_fault(h, end, 0)), scan_fail(f, run, h);
 	if (run != NULL && arena_add(f, run, (size_t)(h - run)) != 0)
 		return -1;
 
@@ -623,6 +690,19 @@ head_scan(struct framing *f, const char *h, size_t n)
 	if (target_check(f) != 0)
 		return -1;
 
+	/*
+	 * RFC 9110 §9.3.1, §9.3.2, §9.3.5, §9.3.7, §9.3.8: a body on a method
+	 * that has none defined (CL.0). A backend that ignores Content-Length
+	 * there reads the body as the next request on a reused connection:
+	 * refused, unless body_methods lists the method; then the upstream
+	 * connection carries this request only (close_upstream).
+	 */
+	if (f->content_length > 0 && (BODYLESS_METHODS >> p->method & 1)) {
+		if (!(pol->body_methods >> p->method & 1))
+			return reject(f, REASON_BODY_UNEXPECTED);
+		close_upstream = 1;
+	}
+
 	/* docs/framing.md, policy: a body with no defined length is 411 */
 	if (f->n_te > 0 && pol->chunked == FRAMING_CHUNKED_REJECT)
 		return reject(f, REASON_CHUNKED);
@@ -645,6 +725,7 @@ head_scan(struct framing *f, const char *h, size_t n)
 	r->keep_alive = llhttp_should_keep_alive(p) && !f->conn_close;
 	r->expect_continue = f->expect_continue && f->content_length > 0;
 	r->head_method = p->method == HTTP_HEAD;
+	r->close_upstream = close_upstream;
 	r->target = f->arena + f->path_off;
 	r->target_len = f->target_len - f->path_off;
 	return 0;
@@ -686,13 +767,20 @@ framing_policy_default(struct framing_policy *p)
 	p->max_head_size = FRAMING_DEFAULT_MAX_HEAD;
 	p->max_request_line = FRAMING_DEFAULT_MAX_LINE;
 	p->max_headers = FRAMING_DEFAULT_MAX_HEADERS;
+	p->body_methods = 0;
+	p->underscores = FRAMING_UNDERSCORES_DROP;
 	p->add_via = 1;
 	p->add_x_forwarded_for = 1;
 	p->add_x_forwarded_proto = 1;
 }
 
-int
-framing_policy_methods(const char *list, uint64_t *out, size_t *bad)
+/*
+ * Parse a space separated method list into a bit set; `allowed` is the set
+ * it may name. 0; -1 for an unknown method, -2 for one outside `allowed`,
+ * with *bad at its offset.
+ */
+static int
+methods_parse(const char *list, uint64_t allowed, uint64_t *out, size_t *bad)
 {
 	const char *s = list, *e;
 	uint64_t set = 0;
@@ -710,16 +798,28 @@ framing_policy_methods(const char *list, uint64_t *out, size_t *bad)
 			    strlen(method_names[m]) == (size_t)(e - s) &&
 			    memcmp(method_names[m], s, e - s) == 0)
 				break;
-		if (m == NMETHODS) {
+		if (m == NMETHODS || !(allowed >> m & 1)) {
 			if (bad)
 				*bad = (size_t)(s - list);
-			return -1;
+			return m == NMETHODS ? -1 : -2;
 		}
 		set |= 1ull << m;
 		s = e;
 	}
 	*out = set;
 	return 0;
+}
+
+int
+framing_policy_methods(const char *list, uint64_t *out, size_t *bad)
+{
+	return methods_parse(list, ~0ull, out, bad);
+}
+
+int
+framing_policy_body_methods(const char *list, uint64_t *out, size_t *bad)
+{
+	return methods_parse(list, BODYLESS_METHODS, out, bad);
 }
 
 struct framing *
@@ -787,6 +887,48 @@ head_budget(const struct framing *f)
 	if (max > f->raw_cap)
 		max = f->raw_cap;
 	return max > f->head_bytes ? max - f->head_bytes : 0;
+}
+
+/*
+ * RFC 6585 §5: a head refused as too large is never read whole, yet its
+ * Accept may still choose the page (RFC 9110 §12.5.1). The first
+ * f->head_bytes bytes of the head are in the raw copy: take the last Accept
+ * line among the complete field lines there, read as head_scan would read
+ * them. After the request line, each line must end in CRLF and hold no
+ * other CR or LF, and not start with a blank (obs-fold); the first line
+ * that does not ends the search, so nothing is read that a strict parser
+ * would read otherwise. Every byte looked at was accepted by llhttp.
+ */
+static void
+raw_accept(struct framing *f)
+{
+	const char *h = f->arena + f->arena_cap, *end = h + f->head_bytes;
+	const char *eol, *colon, *v, *ve;
+	int line;
+
+	f->accept_len = 0;
+	/* RFC 9112 §2.2: empty lines before the request line */
+	while (end - h >= 2 && h[0] == '\r' && h[1] == '\n')
+		h += 2;
+	for (line = 0;; line++, h = eol + 2) {
+		if ((eol = memchr(h, '\r', (size_t)(end - h))) == NULL ||
+		    eol + 1 >= end || eol[1] != '\n' ||
+		    memchr(h, '\n', (size_t)(eol - h)) != NULL)
+			return;
+		if (line == 0)
+			continue;	/* the request line */
+		if (eol == h || *h == ' ' || *h == '\t' ||
+		    (colon = memchr(h, ':', (size_t)(eol - h))) == NULL)
+			return;
+		if (fields_lookup(h, (size_t)(colon - h)) != FIELD_ACCEPT)
+			continue;
+		for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
+			;
+		for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
+			;
+		f->accept_off = (uint32_t)(v - f->arena);
+		f->accept_len = (uint32_t)(ve - v);
+	}
 }
 
 /*
@@ -1005,10 +1147,12 @@ framing_feed(struct framing *f, const char *data, size_t len)
 			return step(FRAMING_MORE, len);
 		if (f->line_open || f->head_bytes >= f->policy->max_head_size) {
 			f->state = ST_CLOSED;
-			if (f->line_open)
+			if (f->line_open) {
 				reject(f, REASON_LINE_TOO_LONG);
-			else
+			} else {
 				reject(f, REASON_HEAD_TOO_LARGE);
+				raw_accept(f);
+			}
 			return step(FRAMING_REJECT, off);
 		}
 		if (off == len)
@@ -1119,7 +1263,12 @@ put_u64(char *o, uint64_t v)
 size_t
 framing_head_size(const struct framing *f, const struct framing_peer *peer)
 {
-	/* every line framing_write_head may write; both kinds of Host */
+	/*
+	 * Every line framing_write_head may write; both kinds of Host. The
+	 * client's X-Forwarded-For lines, joined, take no more room than they
+	 * did as lines: each line's "X-Forwarded-For: " and CRLF pay for its
+	 * ", " in the joined line.
+	 */
 	return strlen(f->req.method_name) + LITLEN(" /") + f->req.target_len +
 	    LITLEN(" HTTP/1.1\r\n") +
 	    (f->arena_len - f->target_len) +
@@ -1127,11 +1276,103 @@ framing_head_size(const struct framing *f, const struct framing_peer *peer)
 	    (peer->default_host ? strlen(peer->default_host) : 0) +
 	    LITLEN("Host: \r\n") + f->authority_len +
 	    LITLEN("Content-Length: 18446744073709551615\r\n") +
+	    LITLEN("Connection: close\r\n") +
 	    LITLEN("Via: 1.1 lengthguard\r\n") +
-	    LITLEN("X-Forwarded-For: \r\n") + (peer->addr ? strlen(peer->addr) : 0) +
+	    LITLEN("X-Forwarded-For: , \r\n") +
+	    (peer->addr ? strlen(peer->addr) : 0) +
 	    LITLEN("X-Forwarded-Proto: \r\n") +
 	    (peer->proto ? strlen(peer->proto) : 0) +
 	    LITLEN("\r\n");
+}
+
+/* The field row of a canonical line l (up to its CR at eol). */
+static enum field_id
+line_id(const char *l, const char *eol)
+{
+	const char *colon = memchr(l, ':', (size_t)(eol - l));
+
+	return colon ? fields_lookup(l, (size_t)(colon - l)) : FIELD_OTHER;
+}
+
+/*
+ * The client's field lines that go upstream as they are: all of the block,
+ * but the Host line an absolute-form target replaces, the X-Forwarded-For
+ * lines (written again by put_xff) and, from an untrusted peer, the
+ * Forwarded and X-Real-IP lines. The lines are walked one by one only when
+ * some forwarding line is there.
+ */
+static char *
+put_fields(const struct framing *f, const struct framing_peer *peer, char *o)
+{
+	const char *b = f->arena + f->target_len, *end = f->arena + f->arena_len;
+	const char *host = NULL, *l, *eol;
+
+	if (f->absolute_form && f->host_line_len)
+		host = f->arena + f->host_line;
+	if (!f->fwd_xff && !(f->fwd_other && !peer->trusted)) {
+		if (host == NULL)
+			return put(o, b, (size_t)(end - b));
+		o = put(o, b, (size_t)(host - b));
+		return put(o, host + f->host_line_len,
+		    (size_t)(end - host - f->host_line_len));
+	}
+	for (l = b; l < end; l = eol + 2) {
+		/* canonical lines: "Name: value" CRLF, no other CR */
+		if ((eol = memchr(l, '\r', (size_t)(end - l))) == NULL)
+			break;
+		if (l == host)
+			continue;
+		switch (line_id(l, eol)) {
+		case FIELD_X_FORWARDED_FOR:
+			continue;
+		case FIELD_FORWARDED:
+		case FIELD_X_REAL_IP:
+			if (!peer->trusted)
+				continue;
+			break;
+		default:
+			break;
+		}
+		o = put(o, l, (size_t)(eol + 2 - l));
+	}
+	return o;
+}
+
+/*
+ * The one X-Forwarded-For line (none if it would be empty): from a trusted
+ * peer, the values of the client's lines in order, joined by ", " (RFC 9110
+ * §5.3), then the peer's address (add_x_forwarded_for); from any other,
+ * the peer's address alone, as a client could write anything before it.
+ */
+static char *
+put_xff(const struct framing *f, const struct framing_peer *peer, char *o)
+{
+	const char *b = f->arena + f->target_len, *end = f->arena + f->arena_len;
+	const char *l, *eol, *v;
+	char *start = o, *val;
+
+	o = PUT(o, "X-Forwarded-For: ");
+	val = o;
+	for (l = b; peer->trusted && f->fwd_xff && l < end; l = eol + 2) {
+		if ((eol = memchr(l, '\r', (size_t)(end - l))) == NULL)
+			break;
+		if (line_id(l, eol) != FIELD_X_FORWARDED_FOR)
+			continue;
+		v = l + LITLEN("X-Forwarded-For: ");
+		if (v >= eol)
+			continue;	/* an empty value adds nothing */
+		if (o != val)
+			o = PUT(o, ", ");
+		o = put(o, v, (size_t)(eol - v));
+	}
+	if (f->policy->add_x_forwarded_for && peer->addr) {
+		if (o != val)
+			o = PUT(o, ", ");
+		o = put(o, peer->addr, strlen(peer->addr));
+	}
+	if (o == val)
+		return start;
+	return PUT(o, "\r\n");
 }
 
 long
@@ -1140,8 +1381,6 @@ framing_write_head(const struct framing *f, const struct framing_peer *peer,
 {
 	const struct framing_request *r = &f->req;
 	const struct framing_policy *pol = f->policy;
-	const char *fields = f->arena + f->target_len;
-	size_t nfields = f->arena_len - f->target_len;
 	char *o = out;
 
 	if (framing_head_size(f, peer) > cap)
@@ -1160,39 +1399,27 @@ framing_write_head(const struct framing *f, const struct framing_peer *peer,
 		o = PUT(o, "Host: ");
 		o = put(o, f->arena + f->authority_off, f->authority_len);
 		o = PUT(o, "\r\n");
-		if (f->host_line_len) {
-			size_t before = f->host_line - f->target_len;
-
-			o = put(o, fields, before);
-			o = put(o, fields + before + f->host_line_len,
-			    nfields - before - f->host_line_len);
-		} else {
-			o = put(o, fields, nfields);
-		}
-	} else {
-		if (f->n_host == 0 && peer->default_host) {
-			/* HTTP/1.0 without Host: upstream speaks 1.1 */
-			o = PUT(o, "Host: ");
-			o = put(o, peer->default_host,
-			    strlen(peer->default_host));
-			o = PUT(o, "\r\n");
-		}
-		o = put(o, fields, nfields);
+	} else if (f->n_host == 0 && peer->default_host) {
+		/* HTTP/1.0 without Host: upstream speaks 1.1 */
+		o = PUT(o, "Host: ");
+		o = put(o, peer->default_host, strlen(peer->default_host));
+		o = PUT(o, "\r\n");
 	}
+	o = put_fields(f, peer, o);
 	if (r->has_body) {
 		o = PUT(o, "Content-Length: ");
 		o = put_u64(o, r->content_length);
 		o = PUT(o, "\r\n");
 	}
+	/* RFC 9112 §9.6: the upstream closes after this request too (a body
+	 * it may not expect must not be read as a next request) */
+	if (r->close_upstream)
+		o = PUT(o, "Connection: close\r\n");
 	/* RFC 9110 §7.6.3: a proxy adds Via with the received version */
 	if (pol->add_via)
 		o = r->http_minor == 0 ? PUT(o, "Via: 1.0 lengthguard\r\n") :
 		    PUT(o, "Via: 1.1 lengthguard\r\n");
-	if (pol->add_x_forwarded_for && peer->addr) {
-		o = PUT(o, "X-Forwarded-For: ");
-		o = put(o, peer->addr, strlen(peer->addr));
-		o = PUT(o, "\r\n");
-	}
+	o = put_xff(f, peer, o);
 	if (pol->add_x_forwarded_proto && peer->proto) {
 		o = PUT(o, "X-Forwarded-Proto: ");
 		o = put(o, peer->proto, strlen(peer->proto));
@@ -1239,5 +1466,12 @@ framing_refusal(const struct framing *f)
 int
 framing_wants_json(const struct framing *f)
 {
+	/* the value is in the canonical block, or in the raw copy after a
+	 * 431 (raw_accept); a line cut short by a refusal is not used */
+	size_t lim = f->accept_off >= f->arena_cap ?
+	    (size_t)f->arena_cap + f->raw_cap : f->arena_len;
+
+	if (f->accept_len == 0 || (size_t)f->accept_off + f->accept_len > lim)
+		return 0;
 	return accept_prefers_json(f->arena + f->accept_off, f->accept_len);
 }

@@ -40,6 +40,18 @@ enum framing_chunked {
 	FRAMING_CHUNKED_REJECT = 0,	/* 411 */
 };
 
+/*
+ * What to do with a field whose name holds a "_" and is no alias of a field
+ * lengthguard guards (those are always refused, see fields.h): CGI and WSGI
+ * gateways fold "_" and "-" into one variable, so such a name may still
+ * stand for another field the application reads.
+ */
+enum framing_underscores {
+	FRAMING_UNDERSCORES_DROP = 0,	/* not forwarded (nginx's default) */
+	FRAMING_UNDERSCORES_REJECT,	/* 400 */
+	FRAMING_UNDERSCORES_PASS,	/* forwarded as received */
+};
+
 /* Defaults, also documented in conf/lengthguard.conf. */
 #define FRAMING_DEFAULT_MAX_HEAD	(16 * 1024)
 #define FRAMING_DEFAULT_MAX_LINE	(8 * 1024)	/* RFC 9112 §3: at least 8000 */
@@ -56,16 +68,23 @@ struct framing_policy {
 	enum framing_chunked chunked;
 	uint64_t require_length;	/* bit (1 << llhttp_method) per method that
 					   needs a Content-Length: 411 without one */
+	uint64_t body_methods;		/* bodiless methods (GET HEAD OPTIONS
+					   TRACE DELETE) whose requests may carry
+					   a body all the same, on an upstream
+					   connection that is then closed
+					   (framing_request.close_upstream) */
 	uint64_t max_body_size;		/* 413 above it; 0 = no limit */
 	uint32_t max_head_size;		/* 431 above it (request line included) */
 	uint32_t max_request_line;	/* 414 above it */
 	uint32_t max_headers;		/* 431 above it (field lines) */
+	enum framing_underscores underscores;
 	unsigned add_via:1;		/* Via: 1.x lengthguard */
-	unsigned add_x_forwarded_for:1;	/* one more X-Forwarded-For line */
+	unsigned add_x_forwarded_for:1;	/* the peer's address in X-Forwarded-For */
 	unsigned add_x_forwarded_proto:1; /* replaces the client's */
 };
 
-/* Fill *p with the defaults: chunked rejected, POST PUT PATCH need a length. */
+/* Fill *p with the defaults: chunked rejected, POST PUT PATCH need a length,
+ * no body on the bodiless methods, underscores dropped. */
 void framing_policy_default(struct framing_policy *p);
 
 /*
@@ -73,6 +92,14 @@ void framing_policy_default(struct framing_policy *p);
  * Returns 0, or -1 and sets *bad to the first unknown method's offset.
  */
 int framing_policy_methods(const char *list, uint64_t *out, size_t *bad);
+
+/*
+ * The same for body_methods, which may only name the methods that do not
+ * expect a body (GET HEAD OPTIONS TRACE DELETE: RFC 9110 §9.3). Returns 0;
+ * -1 for an unknown method, -2 for a method that is not one of those, with
+ * *bad at its offset.
+ */
+int framing_policy_body_methods(const char *list, uint64_t *out, size_t *bad);
 
 struct framing;
 
@@ -133,23 +160,38 @@ struct framing_request {
 	int      keep_alive;		/* the client allows another request */
 	int      expect_continue;	/* "Expect: 100-continue" (not forwarded) */
 	int      head_method;		/* HEAD: the response has no body */
+	int      close_upstream;	/* a body on a method of body_methods: the
+					   head says Connection: close, and the
+					   upstream connection must not be
+					   reused after this request */
 	const char *target;		/* request-target, valid until next feed */
 	size_t   target_len;
 };
 const struct framing_request *framing_request(const struct framing *);
 
-/* What the front end knows and the core cannot: the client's side. */
+/*
+ * What the front end knows and the core cannot: the client's side. Set
+ * every field (a zeroed struct is an untrusted peer without an address).
+ */
 struct framing_peer {
 	const char *addr;		/* client address for X-Forwarded-For */
 	const char *proto;		/* "http" or "https" */
 	const char *default_host;	/* Host for HTTP/1.0 requests with none */
+	int trusted;			/* the peer is a trusted proxy (conf's
+					   trusted_proxies): its X-Forwarded-For,
+					   Forwarded and X-Real-IP are believed */
 };
 
 /*
  * Write the canonical upstream head of the approved request into out[0..cap):
  * request line (HTTP/1.1), the client's end-to-end fields, minus hop-by-hop
- * ones, one Content-Length if there is a body, Via and X-Forwarded-* as the
- * policy says, and the empty line (docs/framing.md, "What goes upstream").
+ * ones, one Content-Length if there is a body, Connection: close when
+ * close_upstream, Via and X-Forwarded-* as the policy says, and the empty
+ * line (docs/framing.md, "What goes upstream"). X-Forwarded-For is one line
+ * at most: from an untrusted peer, its X-Forwarded-For, Forwarded and
+ * X-Real-IP lines are dropped and X-Forwarded-For is the peer's address;
+ * from a trusted one, its X-Forwarded-For lines are joined into one with
+ * the peer's address last, and Forwarded and X-Real-IP are kept.
  * Returns the length written, or -1 if cap is too small (nothing useful is
  * left in out then). framing_head_size() is an upper bound of the length.
  */
@@ -170,6 +212,9 @@ const char *framing_field(const struct framing *, const char *lname, size_t *len
 enum reason framing_refusal(const struct framing *);	/* REASON_NONE if none */
 int framing_status(const struct framing *);		/* 400, 411, ... */
 const char *framing_reason(const struct framing *);	/* its text: static */
-int framing_wants_json(const struct framing *);	/* Accept prefers JSON */
+/* Accept prefers JSON: the request's last Accept line before the point of
+ * refusal (for a 431 too, from the complete lines read so far; a 414 has
+ * no field line, so it is always HTML). */
+int framing_wants_json(const struct framing *);
 
 #endif /* LG_FRAMING_H */

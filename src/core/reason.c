@@ -70,6 +70,10 @@ static const struct reason_row reason_table[REASON_COUNT] = {
 	    "field line without a colon", "field_without_colon"),
 	ROW(REASON_FIELD_VALUE_INVALID, 400, MALFORMED,
 	    "invalid character in a field value", "invalid_field_value"),
+	ROW(REASON_FIELD_NAME_ALIAS, 400, AMBIGUOUS,
+	    "underscore alias of a special field name", "field_name_alias"),
+	ROW(REASON_FIELD_NAME_UNDERSCORE, 400, AMBIGUOUS,
+	    "underscore in a field name", "field_name_underscore"),
 
 	ROW(REASON_CL_TE, 400, AMBIGUOUS,
 	    "Content-Length with Transfer-Encoding",
@@ -95,6 +99,8 @@ static const struct reason_row reason_table[REASON_COUNT] = {
 	    "invalid Transfer-Encoding", "invalid_transfer_encoding"),
 	ROW(REASON_TE_UNKNOWN, 501, POLICY,
 	    "unknown transfer coding", "unknown_transfer_coding"),
+	ROW(REASON_BODY_UNEXPECTED, 400, AMBIGUOUS,
+	    "body with GET, HEAD, OPTIONS, TRACE or DELETE", "unexpected_body"),
 
 	ROW(REASON_HOST_MISSING, 400, MALFORMED,
 	    "missing Host", "missing_host"),

@@ -60,6 +60,8 @@ enum reason {
 	REASON_FIELD_NAME_EMPTY,
 	REASON_FIELD_NO_COLON,
 	REASON_FIELD_VALUE_INVALID,
+	REASON_FIELD_NAME_ALIAS,	/* "_" for "-" in a guarded name */
+	REASON_FIELD_NAME_UNDERSCORE,	/* underscores = reject */
 
 	/* message body length (RFC 9112 §6) */
 	REASON_CL_TE,
@@ -73,6 +75,7 @@ enum reason {
 	REASON_TE_HTTP10,
 	REASON_TE_INVALID,
 	REASON_TE_UNKNOWN,
+	REASON_BODY_UNEXPECTED,		/* CL.0: a body where none is expected */
 
 	/* Host (RFC 9112 §3.2), Connection (RFC 9110 §7.6.1) */
 	REASON_HOST_MISSING,

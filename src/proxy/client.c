@@ -112,6 +112,7 @@ struct client {
 	unsigned eof:1;			/* the client will send nothing more */
 	unsigned input_held:1;		/* next request waits: output full */
 	unsigned upstream_paused:1;	/* response reading off: output full */
+	unsigned trusted:1;		/* the peer is in trusted_proxies (of wg) */
 	struct request req;
 	char addr[INET6_ADDRSTRLEN];
 	TAILQ_ENTRY(client) entry;
@@ -269,6 +270,28 @@ client_framing_put(struct client *c)
 	c->fr = NULL;
 }
 
+/* Is the client's address in trusted_proxies of the connection's conf?
+ * (Its address is kept as text: this runs at accept and after a reload.) */
+static int
+client_trusted(const struct client *c)
+{
+	const struct conf *cf = &c->wg->gen->conf;
+	struct sockaddr_in6 s6 = { 0 };
+	struct sockaddr_in s4 = { 0 };
+
+	if (cf->ntrusted == 0)
+		return 0;
+	if (inet_pton(AF_INET, c->addr, &s4.sin_addr) == 1) {
+		s4.sin_family = AF_INET;
+		return conf_trusted(cf, (struct sockaddr *)&s4);
+	}
+	if (inet_pton(AF_INET6, c->addr, &s6.sin6_addr) == 1) {
+		s6.sin6_family = AF_INET6;
+		return conf_trusted(cf, (struct sockaddr *)&s6);
+	}
+	return 0;
+}
+
 /*
  * Between requests, a connection moves to the worker's current
  * configuration: a reload never closes a connection, and its next request
@@ -284,6 +307,7 @@ client_take_gen(struct client *c)
 	wgen_ref(cur);
 	wgen_unref(c->wg);
 	c->wg = cur;
+	c->trusted = client_trusted(c);
 	if (c->fr != NULL) {
 		if (framing_fits(c->fr, &cur->gen->conf.policy))
 			framing_set_policy(c->fr, &cur->gen->conf.policy);
@@ -396,13 +420,14 @@ static int
 cb_write_head(void *arg, struct evbuffer *out, int idx)
 {
 	struct client *c = arg;
-	struct framing_peer peer;
+	struct framing_peer peer = { 0 };
 	struct evbuffer_iovec v;
 	long n;
 
 	peer.addr = c->addr;
 	peer.proto = "http";
 	peer.default_host = c->wg->gen->upstream_host[idx];
+	peer.trusted = c->trusted;
 	if (evbuffer_reserve_space(out, (ev_ssize_t)framing_head_size(c->fr,
 	    &peer), &v, 1) < 1 ||
 	    (n = framing_write_head(c->fr, &peer, v.iov_base, v.iov_len)) < 0)
@@ -605,6 +630,7 @@ request_start(struct client *c)
 	ur.client_minor = r->http_minor;
 	ur.idempotent = method_idempotent(r->method);
 	ur.body_len = r->has_body ? r->content_length : 0;
+	ur.close_after = r->close_upstream;
 	c->up = upstream_start(c->wg, &client_upstream_cbs, c, &ur);
 	if (c->up == NULL) {
 		client_reply(c, REASON_UPSTREAM_UNREACHABLE);
@@ -866,6 +892,7 @@ client_accept(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa)
 	else if (sa->sa_family == AF_INET6)
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
 		    c->addr, sizeof(c->addr));
+	c->trusted = client_trusted(c);
 	c->io.fd = -1;
 	c->timer = evtimer_new(w->base, client_timeout, c);
 	if (c->timer == NULL || io_open(&c->io, w->base, fd, client_cb, c) != 0) {

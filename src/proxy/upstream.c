@@ -98,7 +98,8 @@ relay_end(struct upstream *u)
 	c->io.read_size = IO_READ_SIZE;
 	/* a response that came before the whole body leaves the upstream
 	 * reading a body we will not send */
-	if (response_reusable(c->resp) && u->body_sent == u->req.body_len)
+	if (response_reusable(c->resp) && u->body_sent == u->req.body_len &&
+	    !u->req.close_after)
 		pool_put(c);
 	else
 		pool_close(c);

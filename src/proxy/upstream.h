@@ -61,6 +61,7 @@ struct upstream_request {
 	int      client_minor;		/* the client's HTTP/1.x */
 	int      idempotent;		/* RFC 9110 §9.2.2: may be retried */
 	uint64_t body_len;		/* Content-Length, 0 without a body */
+	int      close_after;		/* never reuse the connection after it */
 };
 
 /*

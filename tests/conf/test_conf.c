@@ -15,6 +15,8 @@
 
 #include <sys/stat.h>
 
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
@@ -146,6 +148,139 @@ static const struct {
 	{ "**:80", 0, NULL, 0 },
 };
 
+static const struct {
+	const char *s;
+	int ok;
+	int family;
+	unsigned bits;
+} cidrs[] = {
+	{ "127.0.0.1/32", 1, AF_INET, 32 },
+	{ "10.0.0.0/8", 1, AF_INET, 8 },
+	{ "0.0.0.0/0", 1, AF_INET, 0 },
+	{ "192.168.128.0/17", 1, AF_INET, 17 },
+	{ "10.0.0.7", 1, AF_INET, 32 },
+	{ "10.0.0.0/08", 1, AF_INET, 8 },
+	{ "::1/128", 1, AF_INET6, 128 },
+	{ "::1", 1, AF_INET6, 128 },
+	{ "::/0", 1, AF_INET6, 0 },
+	{ "fe80::/10", 1, AF_INET6, 10 },
+	{ "2001:db8::/32", 1, AF_INET6, 32 },
+	{ "::ffff:10.0.0.0/104", 1, AF_INET6, 104 },
+	{ "10.0.0.1/8", 0, 0, 0 },		/* bits after the prefix */
+	{ "192.168.129.0/17", 0, 0, 0 },
+	{ "fe80::1/10", 0, 0, 0 },
+	{ "10.0.0.0/33", 0, 0, 0 },
+	{ "::/129", 0, 0, 0 },
+	{ "10.0.0.0/", 0, 0, 0 },
+	{ "10.0.0.0/-1", 0, 0, 0 },
+	{ "10.0.0.0/+8", 0, 0, 0 },
+	{ "10.0.0.0/8/8", 0, 0, 0 },
+	{ "10.0.0.0/8x", 0, 0, 0 },
+	{ "10.0.0.0/99999999999999999999", 0, 0, 0 },
+	{ "/8", 0, 0, 0 },
+	{ "", 0, 0, 0 },
+	{ "10.0.0", 0, 0, 0 },
+	{ "256.0.0.0/8", 0, 0, 0 },
+	{ "localhost/32", 0, 0, 0 },
+	{ "[::1]/128", 0, 0, 0 },
+	{ "fe80::1%eth0/128", 0, 0, 0 },
+	{ " 10.0.0.0/8", 0, 0, 0 },
+};
+
+static void
+test_cidr(void)
+{
+	struct conf_cidr p;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(cidrs) / sizeof(cidrs[0]); i++) {
+		r = conf_parse_cidr(cidrs[i].s, &p);
+		CHECK(r == (cidrs[i].ok ? 0 : -1), "cidr \"%s\": returned %d",
+		    cidrs[i].s, r);
+		if (cidrs[i].ok && r == 0)
+			CHECK(p.family == cidrs[i].family &&
+			    p.bits == cidrs[i].bits, "cidr \"%s\": %d /%u",
+			    cidrs[i].s, p.family, p.bits);
+	}
+}
+
+/* conf_trusted against a few prefixes, IPv4, IPv6 and IPv4-mapped peers. */
+static void
+test_trusted(void)
+{
+	static const char *const list[] = {
+		"127.0.0.1/32", "10.0.0.0/8", "192.168.128.0/17", "::1",
+		"2001:db8:8000::/33",
+	};
+	static const struct {
+		const char *addr;
+		int trusted;
+	} peers[] = {
+		{ "127.0.0.1", 1 }, { "127.0.0.2", 0 }, { "10.255.255.255", 1 },
+		{ "11.0.0.0", 0 }, { "9.255.255.255", 0 },
+		{ "192.168.128.0", 1 }, { "192.168.255.255", 1 },
+		{ "192.168.127.255", 0 }, { "192.169.128.0", 0 },
+		{ "::1", 1 }, { "::2", 0 }, { "::", 0 },
+		{ "2001:db8:8000::1", 1 }, { "2001:db8:ffff:ffff::", 1 },
+		{ "2001:db8:7fff::1", 0 }, { "2001:db9:8000::", 0 },
+		{ "::ffff:10.1.2.3", 1 }, { "::ffff:127.0.0.1", 1 },
+		{ "::ffff:11.1.2.3", 0 }, { "::10.1.2.3", 0 },
+	};
+	struct sockaddr_in in4;
+	struct sockaddr_in6 in6;
+	struct sockaddr sa;
+	struct conf c;
+	size_t i;
+
+	memset(&c, 0, sizeof(c));
+	memset(&in4, 0, sizeof(in4));
+	in4.sin_family = AF_INET;
+	inet_pton(AF_INET, "127.0.0.1", &in4.sin_addr);
+	CHECK(!conf_trusted(&c, (struct sockaddr *)&in4), "trusted: empty list");
+	for (i = 0; i < sizeof(list) / sizeof(list[0]); i++)
+		CHECK(conf_parse_cidr(list[i], &c.trusted[c.ntrusted++]) == 0,
+		    "trusted: %s", list[i]);
+	for (i = 0; i < sizeof(peers) / sizeof(peers[0]); i++) {
+		const struct sockaddr *p;
+
+		memset(&in4, 0, sizeof(in4));
+		memset(&in6, 0, sizeof(in6));
+		if (inet_pton(AF_INET, peers[i].addr, &in4.sin_addr) == 1) {
+			in4.sin_family = AF_INET;
+			in4.sin_port = htons(80);
+			p = (struct sockaddr *)&in4;
+		} else {
+			CHECK(inet_pton(AF_INET6, peers[i].addr,
+			    &in6.sin6_addr) == 1, "trusted: %s", peers[i].addr);
+			in6.sin6_family = AF_INET6;
+			in6.sin6_port = htons(80);
+			p = (struct sockaddr *)&in6;
+		}
+		CHECK(conf_trusted(&c, p) == peers[i].trusted,
+		    "trusted: %s is %strusted", peers[i].addr,
+		    peers[i].trusted ? "" : "not ");
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_family = AF_UNIX;
+	CHECK(!conf_trusted(&c, &sa), "trusted: AF_UNIX never");
+	/* everything */
+	CHECK(conf_parse_cidr("0.0.0.0/0", &c.trusted[0]) == 0 &&
+	    conf_parse_cidr("::/0", &c.trusted[1]) == 0, "trusted: /0");
+	c.ntrusted = 1;
+	memset(&in4, 0, sizeof(in4));
+	in4.sin_family = AF_INET;
+	inet_pton(AF_INET, "203.0.113.9", &in4.sin_addr);
+	CHECK(conf_trusted(&c, (struct sockaddr *)&in4), "trusted: 0.0.0.0/0");
+	memset(&in6, 0, sizeof(in6));
+	in6.sin6_family = AF_INET6;
+	inet_pton(AF_INET6, "2001:db8::9", &in6.sin6_addr);
+	CHECK(!conf_trusted(&c, (struct sockaddr *)&in6),
+	    "trusted: 0.0.0.0/0 is IPv4 only");
+	c.ntrusted = 2;
+	CHECK(conf_trusted(&c, (struct sockaddr *)&in6), "trusted: ::/0");
+}
+
 static void
 test_parsers(void)
 {
@@ -258,8 +393,11 @@ test_shipped(const char *path)
 	    c.max_connections);
 	CHECK(c.upstream_pool_size == 32, "upstream_pool_size %u",
 	    c.upstream_pool_size);
+	CHECK(c.ntrusted == 0, "trusted_proxies: %d", c.ntrusted);
 
 	CHECK(c.policy.chunked == FRAMING_CHUNKED_REJECT, "chunked");
+	CHECK(c.policy.body_methods == 0, "body_methods");
+	CHECK(c.policy.underscores == FRAMING_UNDERSCORES_DROP, "underscores");
 	CHECK(c.policy.require_length == POST_PUT_PATCH, "require_length %#llx",
 	    (unsigned long long)c.policy.require_length);
 	CHECK(c.policy.add_via && c.policy.add_x_forwarded_for &&
@@ -492,6 +630,9 @@ test_tmp(void)
 		CHECK(strcmp(c.path, path) == 0, "path %s", c.path);
 		CHECK(c.workers == 1 && c.max_connections == 10000 &&
 		    c.upstream_pool_size == 32, "[proxy] defaults");
+		CHECK(c.ntrusted == 0 && c.policy.body_methods == 0 &&
+		    c.policy.underscores == FRAMING_UNDERSCORES_DROP,
+		    "trusted_proxies, body_methods, underscores defaults");
 		CHECK(c.policy.chunked == FRAMING_CHUNKED_REJECT &&
 		    c.policy.require_length == POST_PUT_PATCH && c.policy.add_via &&
 		    c.policy.add_x_forwarded_for &&
@@ -577,9 +718,12 @@ test_tmp(void)
 	    "workers = auto\n"
 	    "max_connections = 1\n"
 	    "upstream_pool_size = 0\n"
+	    "trusted_proxies = 127.0.0.1/32\t::1  10.0.0.0/8 fe80::/10 192.0.2.1\n"
 	    "\n"
 	    "[policy]\n"
 	    "require_length =\n"
+	    "body_methods = GET  DELETE\n"
+	    "underscores = reject\n"
 	    "via = off\n"
 	    "x_forwarded_for = no\n"
 	    "x_forwarded_proto = false\n"
@@ -614,12 +758,21 @@ test_tmp(void)
 		    c.listen[0].line == 4 && c.listen[1].port == 8080 &&
 		    strcmp(c.listen[2].host, "localhost") == 0 &&
 		    c.listen[2].port == 9090 && c.listen[3].port == 8081 &&
-		    c.listen[3].line == 40, "all.conf listen");
+		    c.listen[3].line == 43, "all.conf listen");
 		CHECK(c.nupstream == 2 && c.upstream[0].port == 80 &&
 		    strcmp(c.upstream[1].host, "::1") == 0,
 		    "all.conf upstream");
 		CHECK(c.workers == 0 && c.max_connections == 1 &&
 		    c.upstream_pool_size == 0, "all.conf [proxy]");
+		CHECK(c.ntrusted == 5 && c.trusted[0].family == AF_INET &&
+		    c.trusted[0].bits == 32 && c.trusted[1].family == AF_INET6 &&
+		    c.trusted[1].bits == 128 && c.trusted[2].bits == 8 &&
+		    c.trusted[3].bits == 10 && c.trusted[4].bits == 32,
+		    "all.conf trusted_proxies");
+		CHECK(c.policy.body_methods == (1ull << HTTP_GET |
+		    1ull << HTTP_DELETE) &&
+		    c.policy.underscores == FRAMING_UNDERSCORES_REJECT,
+		    "all.conf body_methods, underscores");
 		CHECK(c.policy.require_length == 0 && !c.policy.add_via &&
 		    !c.policy.add_x_forwarded_for &&
 		    !c.policy.add_x_forwarded_proto, "all.conf [policy]");
@@ -652,6 +805,7 @@ test_tmp(void)
 	/* Booleans, workers, absolute paths, access off, empty file. */
 	snprintf(cwd, sizeof(cwd), BASE "workers = 64\n[policy]\nvia = yes\n"
 	    "x_forwarded_for = 1\nx_forwarded_proto = true\n"
+	    "underscores = pass\nbody_methods = HEAD OPTIONS TRACE\n"
 	    "[pages]\ndir = %s/pages\n[log]\naccess = off\n"
 	    "error = %s/err.log\nlevel = error\n", tmp, tmp);
 	put("abs.conf", cwd);
@@ -660,6 +814,10 @@ test_tmp(void)
 	free(errs);
 	if (r == 0) {
 		snprintf(path, sizeof(path), "%s/err.log", real);
+		CHECK(c.policy.underscores == FRAMING_UNDERSCORES_PASS &&
+		    c.policy.body_methods == (1ull << HTTP_HEAD |
+		    1ull << HTTP_OPTIONS | 1ull << HTTP_TRACE),
+		    "abs.conf underscores, body_methods");
 		CHECK(c.workers == 64 && c.policy.add_via &&
 		    c.policy.add_x_forwarded_for &&
 		    c.policy.add_x_forwarded_proto && c.access_log == NULL &&
@@ -680,6 +838,21 @@ test_tmp(void)
 	    strstr(errs, "many.conf:19: [proxy] listen: too many (at most 16)")
 	    != NULL && strchr(errs, '\n') == errs + strlen(errs) - 1,
 	    "many.conf: %s", errs);
+	free(errs);
+
+	/* More than CONF_MAX_TRUSTED prefixes: one error, and only one. */
+	s = malloc(4096);
+	strcpy(s, BASE "trusted_proxies =");
+	for (i = 0; i <= CONF_MAX_TRUSTED + 1; i++)
+		sprintf(s + strlen(s), " 1.0.0.%d", i);
+	strcat(s, "\n");
+	put("conf/many_trusted.conf", s);
+	free(s);
+	r = load("conf/many_trusted.conf", &c, &errs);
+	CHECK(r == -1 && errs != NULL && strstr(errs, "many_trusted.conf:4: "
+	    "[proxy] trusted_proxies: too many prefixes (at most 64)") != NULL &&
+	    strchr(errs, '\n') == errs + strlen(errs) - 1,
+	    "many_trusted.conf: %s", errs);
 	free(errs);
 
 	/* An empty file: both required keys missing, at line 0. */
@@ -772,6 +945,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	test_parsers();
+	test_cidr();
+	test_trusted();
 	test_shipped(argv[1]);
 	test_bad(argv[2]);
 	test_missing();

@@ -11,6 +11,10 @@
 #define O_FORWARDED	0x1	/* Via, X-Forwarded-For, X-Forwarded-Proto on */
 #define O_SMALL		0x2	/* head 256, line 64, 4 fields, body 1000 */
 #define O_NOREQUIRE	0x4	/* require_length empty */
+#define O_TRUSTED	0x8	/* the peer is a trusted proxy */
+#define O_BODY_GET	0x10	/* body_methods = GET OPTIONS */
+#define O_US_REJECT	0x20	/* underscores = reject */
+#define O_US_PASS	0x40	/* underscores = pass */
 
 struct fcase {
 	const char *name;
@@ -56,9 +60,10 @@ ROW("body is counted, not parsed (looks like a request)",
 ROW("body not complete yet",
     "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc",
     "> POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n. 3\n= body"),
-ROW("GET with a body is framed by its Content-Length",
-    "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi",
-    "> GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\n. 2\n= idle"),
+ROW("GET with Content-Length 0 has no body: forwarded",
+    "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n" GET_A,
+    "> GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n" HEAD_A
+    "= idle"),
 ROW("DELETE without a length: body length 0 (§6.3 rule 7)",
     "DELETE /x HTTP/1.1\r\nHost: a\r\n\r\n",
     "> DELETE /x HTTP/1.1\r\nHost: a\r\n\r\n= idle"),
@@ -99,7 +104,7 @@ ROW("absolute-form without a path",
 ROWO("Via and X-Forwarded-* added, client's X-Forwarded-Proto replaced",
     "POST / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 10.0.0.1\r\n"
     "X-Forwarded-Proto: https\r\nContent-Length: 1\r\n\r\nx",
-    "> POST / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 10.0.0.1\r\n"
+    "> POST / HTTP/1.1\r\nHost: a\r\n"
     "Content-Length: 1\r\nVia: 1.1 lengthguard\r\n"
     "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: http\r\n\r\n. 1\n= idle",
     O_FORWARDED),
@@ -432,6 +437,179 @@ ROWO("Content-Length at max_body_size is fine",
     "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n",
     "> POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n= body",
     O_SMALL),
+
+/* ------------------------------- bodies where none is expected (CL.0) */
+ROW("GET with a body: 400 (CL.0)",
+    "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 27\r\n\r\n" GET_A,
+    "! 400 body with GET, HEAD, OPTIONS, TRACE or DELETE\n= closed"),
+ROW("HEAD with a body: 400",
+    "HEAD / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx",
+    "! 400 body with GET, HEAD, OPTIONS, TRACE or DELETE\n= closed"),
+ROW("OPTIONS with a body: 400",
+    "OPTIONS * HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx",
+    "! 400 body with GET, HEAD, OPTIONS, TRACE or DELETE\n= closed"),
+ROW("TRACE with a body: 400",
+    "TRACE / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx",
+    "! 400 body with GET, HEAD, OPTIONS, TRACE or DELETE\n= closed"),
+ROW("DELETE with a body: 400",
+    "DELETE /x HTTP/1.0\r\nContent-Length: 00001\r\n\r\nx",
+    "! 400 body with GET, HEAD, OPTIONS, TRACE or DELETE\n= closed"),
+ROW("DELETE with Content-Length 0: forwarded",
+    "DELETE /x HTTP/1.1\r\nHost: a\r\nContent-Length: 000\r\n\r\n",
+    "> DELETE /x HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n= idle"),
+ROWO("GET with a body over max_body_size: 400 before 413",
+    "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\n\r\n",
+    "! 400 body with GET, HEAD, OPTIONS, TRACE or DELETE\n= closed", O_SMALL),
+ROWO("GET with a body in body_methods: Connection: close upstream",
+    "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi" GET_A,
+    "> GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n"
+    "Connection: close\r\n\r\n. 2\n" HEAD_A "= idle", O_BODY_GET),
+ROWO("body_methods: the Connection: close replaces the client's options",
+    "OPTIONS /o HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, x-o\r\n"
+    "X-O: 1\r\nContent-Length: 1\r\n\r\nx",
+    "> OPTIONS /o HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
+    "Connection: close\r\n\r\n. 1\n= idle", O_BODY_GET),
+ROWO("body_methods: a method it does not list is still refused",
+    "DELETE / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx",
+    "! 400 body with GET, HEAD, OPTIONS, TRACE or DELETE\n= closed", O_BODY_GET),
+ROWO("body_methods: a GET without a body keeps the upstream connection",
+    "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
+    "> GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n= idle",
+    O_BODY_GET),
+ROW("POST with a body is no CL.0 case",
+    "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 27\r\n\r\n" GET_A,
+    "> POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 27\r\n\r\n. 27\n= idle"),
+
+/* ------------------------------------- field names with underscores */
+ROW("Transfer_Encoding aliases Transfer-Encoding: 400",
+    "POST / HTTP/1.1\r\nHost: a\r\nTransfer_Encoding: chunked\r\n"
+    "Content-Length: 5\r\n\r\n0\r\n\r\n",
+    "! 400 underscore alias of a special field name\n= closed"),
+ROW("Content_Length aliases Content-Length: 400",
+    "POST / HTTP/1.1\r\nHost: a\r\nContent_Length: 1\r\n"
+    "Content-Length: 5\r\n\r\nhello",
+    "! 400 underscore alias of a special field name\n= closed"),
+ROW("x_forwarded_for in lower case: 400",
+    "GET / HTTP/1.1\r\nHost: a\r\nx_forwarded_for: 1.2.3.4\r\n\r\n",
+    "! 400 underscore alias of a special field name\n= closed"),
+ROW("X-Forwarded_Proto, half aliased: 400",
+    "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded_Proto: https\r\n\r\n",
+    "! 400 underscore alias of a special field name\n= closed"),
+ROW("X_REAL_IP in capitals: 400, and the request behind it is never read",
+    "GET / HTTP/1.1\r\nHost: a\r\nX_REAL_IP: 1.2.3.4\r\n\r\n" GET_A,
+    "! 400 underscore alias of a special field name\n= closed"),
+ROW("X_Forwarded_Host: 400",
+    "GET / HTTP/1.1\r\nHost: a\r\nX_Forwarded_Host: e\r\n\r\n",
+    "! 400 underscore alias of a special field name\n= closed"),
+ROW("Proxy_Connection aliases a hop-by-hop field: 400",
+    "GET / HTTP/1.1\r\nHost: a\r\nProxy_Connection: close\r\n\r\n",
+    "! 400 underscore alias of a special field name\n= closed"),
+ROWO("an alias is refused even with underscores = pass",
+    "GET / HTTP/1.1\r\nHost: a\r\nKeep_Alive: 5\r\n\r\n",
+    "! 400 underscore alias of a special field name\n= closed", O_US_PASS),
+ROW("Foo_Bar is dropped by default (underscores = drop)",
+    "GET / HTTP/1.1\r\nHost: a\r\nFoo_Bar: x\r\nFoo-Bar: y\r\n_: z\r\n"
+    "X-Kept: 1\r\n\r\n",
+    "> GET / HTTP/1.1\r\nHost: a\r\nFoo-Bar: y\r\nX-Kept: 1\r\n\r\n= idle"),
+ROW("a name one byte longer than an alias is dropped, not refused",
+    "GET / HTTP/1.1\r\nHost: a\r\nContent_Length_: 1\r\nHost_: b\r\n\r\n",
+    "> GET / HTTP/1.1\r\nHost: a\r\n\r\n= idle"),
+ROWO("Foo_Bar with underscores = reject: 400",
+    "GET / HTTP/1.1\r\nHost: a\r\nFoo_Bar: x\r\n\r\n",
+    "! 400 underscore in a field name\n= closed", O_US_REJECT),
+ROWO("Foo_Bar with underscores = pass: forwarded as received",
+    "GET / HTTP/1.1\r\nHost: a\r\nFoo_Bar:  x \r\nfoo_bar: y\r\n\r\n",
+    "> GET / HTTP/1.1\r\nHost: a\r\nFoo_Bar: x\r\nfoo_bar: y\r\n\r\n= idle",
+    O_US_PASS),
+ROW("Proxy is never forwarded (httpoxy, CVE-2016-5385)",
+    "GET / HTTP/1.1\r\nHost: a\r\nProxy: http://evil\r\nPROXY: x\r\n"
+    "X-Kept: 1\r\n\r\n",
+    "> GET / HTTP/1.1\r\nHost: a\r\nX-Kept: 1\r\n\r\n= idle"),
+
+/* ----------------------------------------------- forwarding fields */
+ROWO("untrusted peer: its X-Forwarded-For, Forwarded, X-Real-IP are dropped",
+    "GET / HTTP/1.1\r\nX-Forwarded-For: 1.2.3.4\r\nHost: a\r\n"
+    "Forwarded: for=1.2.3.4\r\nx-forwarded-for: 5.6.7.8\r\n"
+    "X-Real-IP: 1.2.3.4\r\nX-Forwarded-Host: e\r\nVia: 1.1 p\r\n\r\n",
+    "> GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-Host: e\r\nVia: 1.1 p\r\n"
+    "Via: 1.1 lengthguard\r\nX-Forwarded-For: 192.0.2.7\r\n"
+    "X-Forwarded-Proto: http\r\n\r\n= idle", O_FORWARDED),
+ROW("untrusted peer, x_forwarded_for off: no X-Forwarded-For at all",
+    "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\r\n"
+    "X-Real-IP: 1.2.3.4\r\n\r\n",
+    "> GET / HTTP/1.1\r\nHost: a\r\n\r\n= idle"),
+ROWO("trusted peer: X-Forwarded-For joined in one line, the peer last",
+    "GET / HTTP/1.1\r\nX-Forwarded-For: 1.2.3.4\r\nHost: a\r\n"
+    "Forwarded: for=1.2.3.4\r\nx-forwarded-for:5.6.7.8, 9.9.9.9 \r\n"
+    "X-Forwarded-For:\r\nX-Real-IP: 1.2.3.4\r\n\r\n",
+    "> GET / HTTP/1.1\r\nHost: a\r\nForwarded: for=1.2.3.4\r\n"
+    "X-Real-IP: 1.2.3.4\r\nVia: 1.1 lengthguard\r\n"
+    "X-Forwarded-For: 1.2.3.4, 5.6.7.8, 9.9.9.9, 192.0.2.7\r\n"
+    "X-Forwarded-Proto: http\r\n\r\n= idle", O_FORWARDED | O_TRUSTED),
+ROWO("trusted peer without X-Forwarded-For: the peer alone",
+    "GET / HTTP/1.1\r\nHost: a\r\nX-Real-IP: 1.2.3.4\r\n\r\n",
+    "> GET / HTTP/1.1\r\nHost: a\r\nX-Real-IP: 1.2.3.4\r\n"
+    "Via: 1.1 lengthguard\r\nX-Forwarded-For: 192.0.2.7\r\n"
+    "X-Forwarded-Proto: http\r\n\r\n= idle", O_FORWARDED | O_TRUSTED),
+ROWO("trusted peer, x_forwarded_for off: the client's lines joined, no peer",
+    "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\r\nX: y\r\n"
+    "X-Forwarded-For: 5.6.7.8\r\n\r\n",
+    "> GET / HTTP/1.1\r\nHost: a\r\nX: y\r\n"
+    "X-Forwarded-For: 1.2.3.4, 5.6.7.8\r\n\r\n= idle", O_TRUSTED),
+ROWO("trusted peer, only empty X-Forwarded-For lines, off: none written",
+    "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For:\r\n\r\n",
+    "> GET / HTTP/1.1\r\nHost: a\r\n\r\n= idle", O_TRUSTED),
+ROWO("absolute-form and X-Forwarded-For: Host replaced, client's line dropped",
+    "GET http://e/p HTTP/1.1\r\nX-Forwarded-For: 1.2.3.4\r\nHost: o\r\n"
+    "X: y\r\n\r\n",
+    "> GET /p HTTP/1.1\r\nHost: e\r\nX: y\r\nVia: 1.1 lengthguard\r\n"
+    "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: http\r\n\r\n= idle",
+    O_FORWARDED),
+ROWO("X-Forwarded-For named by Connection is removed, the peer's is written",
+    "GET / HTTP/1.1\r\nHost: a\r\nConnection: x-forwarded-for\r\n"
+    "X-Forwarded-For: 1.2.3.4\r\n\r\n",
+    "> GET / HTTP/1.1\r\nHost: a\r\nVia: 1.1 lengthguard\r\n"
+    "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: http\r\n\r\n= idle",
+    O_FORWARDED | O_TRUSTED),
+
+/* ----------------------------- which page a refusal gets (Accept) */
+ROW("a refusal after an Accept line: the JSON page",
+    "GET / HTTP/1.1\r\nAccept: application/json\r\nHost: a\r\nHost: b\r\n\r\n",
+    "! 400 more than one Host json\n= closed"),
+ROW("a refusal in the field lines after Accept: JSON too",
+    "GET / HTTP/1.1\r\nHost: a\r\nAccept: application/json\r\nX: a\r\n b\r\n\r\n",
+    "! 400 obs-fold in header field json\n= closed"),
+ROW("a refusal in the field lines before Accept: HTML",
+    "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 1\r\n"
+    "Accept: application/json\r\n\r\nx",
+    "! 400 more than one Content-Length\n= closed"),
+ROWO("431, head too large: an Accept line read before the limit chooses JSON",
+    "GET / HTTP/1.1\r\nHost: a\r\nX: "
+    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n"
+    "Accept: application/json\r\n\r\n",
+    "! 431 request head too large json\n= closed", O_SMALL),
+ROWO("431, head too large: an Accept line whose LF is past the limit is not read",
+    "GET / HTTP/1.1\r\nHost: a\r\nX: "
+    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n"
+    "Accept: application/json\r\n\r\n",
+    "! 431 request head too large\n= closed", O_SMALL),
+ROWO("431, head too large: the last complete Accept line counts",
+    "GET / HTTP/1.1\r\nHost: a\r\nAccept: text/html\r\n"
+    "accept:  application/json \r\nX: "
+    "ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc\r\n\r\n",
+    "! 431 request head too large json\n= closed", O_SMALL),
+ROWO("431, too many fields: an Accept line before the refusal chooses JSON",
+    "GET / HTTP/1.1\r\nAccept: application/json\r\nHost: a\r\nA: 1\r\n"
+    "B: 2\r\nC: 3\r\n\r\n",
+    "! 431 too many header fields json\n= closed", O_SMALL),
+ROWO("431, too many fields: an Accept line after the refusal is not read",
+    "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\n"
+    "Accept: application/json\r\n\r\n",
+    "! 431 too many header fields\n= closed", O_SMALL),
+ROWO("414 is always HTML: no field line was read",
+    "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n"
+    "Accept: application/json\r\n\r\n",
+    "! 414 request line too long\n= closed", O_SMALL),
 
 /* --------------------------------------------------- 414 and 431 */
 ROWO("request line over the limit (64 without CRLF): 414",

@@ -57,7 +57,8 @@ test_table(void)
 			token = token && is_tchar((unsigned char)d->name[i]);
 		CHECK(token, "table: %s: a lower-case token", d->name);
 		CHECK(d->flags != 0 && (d->flags &
-		    ~(FIELD_HOP | FIELD_REQUEST | FIELD_RESPONSE)) == 0,
+		    ~(FIELD_HOP | FIELD_REQUEST | FIELD_RESPONSE |
+		    FIELD_FORWARD)) == 0,
 		    "table: %s: flags", d->name);
 		for (j = FIELD_OTHER + 1; j < id; j++)
 			CHECK(strcmp(fields_table[j].name, d->name) != 0,
@@ -78,6 +79,31 @@ test_table(void)
 			CHECK(fields_flags(fields_lookup(hop[i], strlen(hop[i]))) &
 			    FIELD_HOP, "table: %s is hop-by-hop", hop[i]);
 	}
+	/* the fields that say who the client is, and the others whose
+	 * underscore aliases a gateway would take for them */
+	{
+		static const char *const fwd[] = {
+			"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host",
+			"x-real-ip", "forwarded", "via",
+		};
+		static const char *const guarded[] = {
+			"content-length", "transfer-encoding", "host", "expect",
+			"proxy",
+		};
+		unsigned nfwd = 0;
+
+		for (id = FIELD_OTHER + 1; id < FIELD_COUNT; id++)
+			if (fields_table[id].flags & FIELD_FORWARD)
+				nfwd++;
+		CHECK(nfwd == sizeof(fwd) / sizeof(fwd[0]),
+		    "table: %u forwarding rows", nfwd);
+		for (i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++)
+			CHECK(fields_flags(fields_lookup(fwd[i], strlen(fwd[i]))) &
+			    FIELD_FORWARD, "table: %s is a forwarding field", fwd[i]);
+		for (i = 0; i < sizeof(guarded) / sizeof(guarded[0]); i++)
+			CHECK(fields_lookup(guarded[i], strlen(guarded[i])) !=
+			    FIELD_OTHER, "table: %s has a row", guarded[i]);
+	}
 }
 
 static void
@@ -85,7 +111,7 @@ test_lookup(void)
 {
 	static const char *const others[] = {
 		"", "t", "tee", "connectio", "connections", "xconnection",
-		"user-agent", "cookie", "content-type", "x-forwarded-for", "via",
+		"user-agent", "cookie", "content-type", "x-forwarded", "vias",
 		"accept-encoding", "content-length-", "hos", "upgrade-insecure-requests",
 		"a-field-name-longer-than-thirty-two-bytes",
 	};
@@ -117,6 +143,55 @@ test_lookup(void)
 		    "lookup: %s is no row", others[i]);
 	/* "te" with the high bit set: only a wrong case fold would match */
 	CHECK(fields_lookup(LIT("\xf4\xe5")) == FIELD_OTHER, "lookup: 8-bit te");
+}
+
+/*
+ * fields_alias: "_" read as "-", any case, the whole name; every "-" of a
+ * row may be written either way.
+ */
+static void
+test_alias(void)
+{
+	static const char *const others[] = {
+		"", "_", "foo_bar", "content_lengths", "content_length_",
+		"_content_length", "x_forwarded", "x_forwarded_fo", "host_",
+		"proxy_", "connection_", "content~length", "content.length",
+		"a_field_name_longer_than_thirty_two_bytes",
+	};
+	char buf[64];
+	unsigned id;
+	size_t i, j;
+
+	for (id = FIELD_OTHER + 1; id < FIELD_COUNT; id++) {
+		const struct fields_def *d = &fields_table[id];
+
+		CHECK(fields_alias(d->name, d->len) == id, "alias: %s itself",
+		    d->name);
+		/* every dash an underscore, in capitals */
+		for (i = 0; i < d->len; i++)
+			buf[i] = d->name[i] == '-' ? '_' : (char)(d->name[i] >=
+			    'a' && d->name[i] <= 'z' ? d->name[i] - 32 : d->name[i]);
+		CHECK(fields_alias(buf, d->len) == id, "alias: %.*s",
+		    (int)d->len, buf);
+		/* one dash at a time */
+		for (j = 0; j < d->len; j++) {
+			if (d->name[j] != '-')
+				continue;
+			memcpy(buf, d->name, d->len);
+			buf[j] = '_';
+			CHECK(fields_alias(buf, d->len) == id, "alias: %.*s",
+			    (int)d->len, buf);
+			CHECK(fields_lookup(buf, d->len) == FIELD_OTHER,
+			    "alias: %.*s is not the name itself", (int)d->len, buf);
+		}
+	}
+	CHECK(fields_alias(LIT("X_Forwarded_For")) == FIELD_X_FORWARDED_FOR &&
+	    fields_alias(LIT("TRANSFER_ENCODING")) == FIELD_TRANSFER_ENCODING &&
+	    fields_alias(LIT("content_Length")) == FIELD_CONTENT_LENGTH,
+	    "alias: the usual ones");
+	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++)
+		CHECK(fields_alias(others[i], strlen(others[i])) == FIELD_OTHER,
+		    "alias: %s is no row", others[i]);
 }
 
 /* A hop-by-hop row's value that the side under test accepts. */
@@ -151,7 +226,7 @@ test_hop_dropped(void)
 	pol.add_via = pol.add_x_forwarded_for = pol.add_x_forwarded_proto = 0;
 	for (id = FIELD_OTHER + 1; id < FIELD_COUNT; id++) {
 		const struct fields_def *d = &fields_table[id];
-		struct framing_peer peer = { NULL, NULL, NULL };
+		struct framing_peer peer = { NULL, NULL, NULL, 0 };
 		struct framing *f;
 		struct response *r;
 		struct response_step rs;
@@ -222,6 +297,7 @@ main(void)
 {
 	test_table();
 	test_lookup();
+	test_alias();
 	test_hop_dropped();
 	test_strip();
 	return check_done("test_fields");

@@ -7,11 +7,13 @@
  *
  *   "> " + canonical upstream head     FRAMING_HEAD (head written upstream)
  *   ". N\n"                            N body bytes (consecutive steps summed)
- *   "! STATUS reason\n"                FRAMING_REJECT
+ *   "! STATUS reason[ json]\n"         FRAMING_REJECT (json: the page is JSON)
  *   "= idle|head|body|closed"          the state once the input is used up
  *
  * Each piece is copied into a buffer of exactly its size, so that a read past
- * the end is caught by AddressSanitizer (the sanitizer build runs this too).
+ * the end is caught by AddressSanitizer (the sanitizer build runs this too);
+ * so is each canonical head, written into exactly framing_head_size() bytes
+ * (the bound is then checked on every row, at every split).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,7 @@ struct trace {
 	size_t len;
 	uint64_t body;		/* body bytes not yet written to buf */
 	int stopped;
+	const struct framing_peer *peer;
 };
 
 static void
@@ -54,13 +57,18 @@ trace_flush_body(struct trace *t)
 static const struct framing_peer test_peer = {
 	.addr = "192.0.2.7", .proto = "http", .default_host = "backend:8081",
 };
+static const struct framing_peer trusted_peer = {
+	.addr = "192.0.2.7", .proto = "http", .default_host = "backend:8081",
+	.trusted = 1,
+};
 
 /* Feed one piece; append what happens to the trace. */
 static void
 feed_piece(struct framing *f, struct trace *t, const char *src, size_t n)
 {
-	char *buf, *p, head[TRACE_MAX];
+	char *buf, *p, *head;
 	struct framing_step s;
+	size_t hs;
 	long hl;
 
 	if (t->stopped)
@@ -84,12 +92,15 @@ feed_piece(struct framing *f, struct trace *t, const char *src, size_t n)
 			goto out;
 		case FRAMING_HEAD:
 			trace_flush_body(t);
-			hl = framing_write_head(f, &test_peer, head, sizeof(head));
+			hs = framing_head_size(f, t->peer);
+			head = malloc(hs);
+			hl = framing_write_head(f, t->peer, head, hs);
 			trace_add(t, LIT("> "));
-			if (hl < 0)
+			if (hl < 0 || (size_t)hl > hs)
 				trace_add(t, LIT("?head-too-big\n"));
 			else
 				trace_add(t, head, (size_t)hl);
+			free(head);
 			break;
 		case FRAMING_BODY:
 			t->body += s.consumed;
@@ -100,8 +111,8 @@ feed_piece(struct framing *f, struct trace *t, const char *src, size_t n)
 			char tmp[128];
 
 			trace_flush_body(t);
-			snprintf(tmp, sizeof(tmp), "! %d %s\n", framing_status(f),
-			    framing_reason(f));
+			snprintf(tmp, sizeof(tmp), "! %d %s%s\n", framing_status(f),
+			    framing_reason(f), framing_wants_json(f) ? " json" : "");
 			trace_add(t, tmp, strlen(tmp));
 			t->stopped = 1;
 			break;
@@ -150,6 +161,12 @@ case_policy(const struct fcase *c, struct framing_policy *pol)
 	}
 	if (c->opts & O_NOREQUIRE)
 		pol->require_length = 0;
+	if (c->opts & O_BODY_GET)
+		pol->body_methods = 1ull << HTTP_GET | 1ull << HTTP_OPTIONS;
+	if (c->opts & O_US_REJECT)
+		pol->underscores = FRAMING_UNDERSCORES_REJECT;
+	if (c->opts & O_US_PASS)
+		pol->underscores = FRAMING_UNDERSCORES_PASS;
 }
 
 /* Feed `in` cut at the offsets in cuts[0..ncuts) and return the trace. */
@@ -164,6 +181,7 @@ run_cuts(const struct fcase *c, const char *in, size_t len,
 	case_policy(c, &pol);
 	f = framing_new(&pol);
 	memset(t, 0, sizeof(*t));
+	t->peer = c->opts & O_TRUSTED ? &trusted_peer : &test_peer;
 	for (i = 0; i <= ncuts; i++) {
 		size_t end = i < ncuts ? cuts[i] : len;
 
@@ -427,6 +445,77 @@ test_methods(void)
 	    "methods: lower case is unknown");
 	CHECK(framing_policy_methods("BREW", &set, &bad) == -1 && bad == 0,
 	    "methods: unknown");
+
+	/* body_methods: only the methods without a body */
+	CHECK(framing_policy_body_methods("GET HEAD OPTIONS TRACE DELETE", &set,
+	    &bad) == 0 && set == (1ull << HTTP_GET | 1ull << HTTP_HEAD |
+	    1ull << HTTP_OPTIONS | 1ull << HTTP_TRACE | 1ull << HTTP_DELETE),
+	    "body methods: all five");
+	CHECK(framing_policy_body_methods(" ", &set, &bad) == 0 && set == 0,
+	    "body methods: empty");
+	set = 7;
+	CHECK(framing_policy_body_methods("GET POST", &set, &bad) == -2 &&
+	    bad == 4 && set == 7, "body methods: POST has a body");
+	CHECK(framing_policy_body_methods("GET\tFROB", &set, &bad) == -1 &&
+	    bad == 4, "body methods: unknown");
+}
+
+/*
+ * framing_head_size() is an upper bound of what framing_write_head()
+ * writes, for every kind of peer and forwarding policy: each head is
+ * written into exactly that many bytes (ASan catches a byte more).
+ */
+static void
+test_head_size(void)
+{
+	static const char *const heads[] = {
+		"GET / HTTP/1.0\r\n\r\n",
+		"GET http://h:1 HTTP/1.1\r\nHost: o\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1\r\n"
+		"X-Forwarded-For:\r\nX-Forwarded-For: 2,3\r\nX-Forwarded-For:4\r\n"
+		"x-forwarded-for: 5\r\nForwarded: for=1\r\nX-Real-IP: 1\r\n\r\n",
+		"POST http://e/ HTTP/1.1\r\nX-Forwarded-For: 1\r\nHost: o\r\n"
+		"Content-Length: 10000000000000000000\r\n\r\n",
+		"OPTIONS * HTTP/1.1\r\nHost: a\r\nContent-Length: 9\r\n"
+		"X-Forwarded-For: a, b\r\nX-Forwarded-Proto: https\r\n\r\n",
+	};
+	static const struct framing_peer peers[] = {
+		{ NULL, NULL, NULL, 0 },
+		{ NULL, NULL, NULL, 1 },
+		{ "192.0.2.7", "http", "up:80", 0 },
+		{ "2001:db8::1234:5678:9abc:def0", "https",
+		  "upstream.example:8081", 1 },
+	};
+	struct framing_policy pol;
+	size_t i, j, k, size;
+	char *buf;
+	long n;
+
+	framing_policy_default(&pol);
+	pol.max_body_size = 0;
+	pol.body_methods = 1ull << HTTP_OPTIONS;
+	for (k = 0; k < 2; k++) {
+		pol.add_via = pol.add_x_forwarded_for =
+		    pol.add_x_forwarded_proto = k != 0;
+		for (i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+			for (j = 0; j < sizeof(peers) / sizeof(peers[0]); j++) {
+				struct framing *f = framing_new(&pol);
+
+				CHECK(framing_feed(f, heads[i], strlen(heads[i]))
+				    .verdict == FRAMING_HEAD,
+				    "head size: head %zu approved (%s)", i,
+				    framing_reason(f));
+				size = framing_head_size(f, &peers[j]);
+				buf = malloc(size);
+				n = framing_write_head(f, &peers[j], buf, size);
+				CHECK(n > 0 && (size_t)n <= size,
+				    "head size: head %zu peer %zu forwarding %zu: "
+				    "%ld in %zu", i, j, k, n, size);
+				free(buf);
+				framing_free(f);
+			}
+		}
+	}
 }
 
 int
@@ -442,5 +531,6 @@ main(void)
 	test_refused_head_method();
 	test_fields();
 	test_methods();
+	test_head_size();
 	return check_done("test_framing");
 }

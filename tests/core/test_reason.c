@@ -147,6 +147,12 @@ test_front_end(void)
 		    REASON_CLASS_AMBIGUOUS },
 		{ REASON_OBS_FOLD, 400, "obs_fold", REASON_CLASS_AMBIGUOUS },
 		{ REASON_BARE_LF, 400, "bare_lf", REASON_CLASS_AMBIGUOUS },
+		{ REASON_FIELD_NAME_ALIAS, 400, "field_name_alias",
+		    REASON_CLASS_AMBIGUOUS },
+		{ REASON_FIELD_NAME_UNDERSCORE, 400, "field_name_underscore",
+		    REASON_CLASS_AMBIGUOUS },
+		{ REASON_BODY_UNEXPECTED, 400, "unexpected_body",
+		    REASON_CLASS_AMBIGUOUS },
 	};
 	size_t i;
 

@@ -641,7 +641,7 @@ class ScriptedOrigin:
     its own send), a float to wait that many seconds before the next step,
     a callable to call (to tell the test a step is done), or None to close
     the connection. Requests are recorded in .seen as
-    (conn, nth, method, target, body). on_head(conn, nth, method, target),
+    (conn, nth, method, target, body, head), head without its empty line. on_head(conn, nth, method, target),
     if given, returns steps run once a head is read, before its body."""
 
     def __init__(self, script, on_head=None):
@@ -703,7 +703,7 @@ class ScriptedOrigin:
                 body, buf = buf[:n], buf[n:]
                 with self.cond:
                     self.seen.append((conn, nth, method.decode(),
-                                      target.decode(), body))
+                                      target.decode(), body, head))
                     self.cond.notify_all()
                 if not self._run(s, self.script(conn, nth, method.decode(),
                                                 target.decode(), body)):

@@ -8,13 +8,22 @@
  *   - the canonical head, fed to a fresh inspector, is approved again and
  *     rewritten to exactly itself (canonical form is a fixed point), with
  *     no Transfer-Encoding and at most one Content-Length;
- * every refusal has a reason (part of the trace, so split-invariant too) whose
- * table row gives framing_status() and framing_reason(); and a step never
- * consumes more than it was given.
+ * every refusal has a reason (part of the trace, so split-invariant too, as
+ * is the choice of a JSON page) whose table row gives framing_status() and
+ * framing_reason(); and a step never consumes more than it was given.
+ *
+ * The first byte also picks the policy (limits, require_length, underscores,
+ * body_methods) and whether the peer is a trusted proxy. The canonical head
+ * is fed again from a trusted peer with x_forwarded_for off: its one
+ * X-Forwarded-For line (the peer's address, after the client's values when
+ * trusted) then stays as it is.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <llhttp.h>
 
 #include "framing.h"
 #include "lit.h"
@@ -27,7 +36,11 @@ struct trace {
 	size_t len;
 };
 
-static const struct framing_peer peer = { NULL, NULL, "up:1" };
+static const struct framing_peer peers[2] = {
+	{ "192.0.2.1", NULL, "up:1", 0 },
+	{ "192.0.2.1", NULL, "up:1", 1 },
+};
+static const struct framing_peer *peer = &peers[0];
 
 static void
 add(struct trace *t, const void *p, size_t n)
@@ -36,6 +49,21 @@ add(struct trace *t, const void *p, size_t n)
 		n = TRACE - t->len;
 	memcpy(t->buf + t->len, p, n);
 	t->len += n;
+}
+
+/* Lines of head[0..n) named lname (lower case), in any case. */
+static int
+count_lines(const char *head, size_t n, const char *lname)
+{
+	size_t len = strlen(lname), i;
+	int count = 0;
+
+	for (i = 0; i + len < n; i++)
+		if (head[i] == '\n' && i + 1 + len < n &&
+		    strncasecmp(head + i + 1, lname, len) == 0 &&
+		    head[i + 1 + len] == ':')
+			count++;
+	return count;
 }
 
 static void
@@ -49,6 +77,7 @@ check_canonical(const struct framing_policy *pol0, const char *head, size_t n)
 	pol.max_head_size = FRAMING_MAX_HEAD;
 	pol.max_request_line = FRAMING_MAX_HEAD;
 	pol.max_headers = 10000;
+	pol.add_x_forwarded_for = 0;
 	g = framing_new(&pol);
 	struct framing_step s;
 	char *again;
@@ -66,8 +95,11 @@ check_canonical(const struct framing_policy *pol0, const char *head, size_t n)
 	s = framing_feed(g, head, n);
 	if (s.verdict != FRAMING_HEAD || s.consumed != n)
 		abort();
-	again = malloc(framing_head_size(g, &peer));
-	m = framing_write_head(g, &peer, again, framing_head_size(g, &peer));
+	if (count_lines(head, n, "x-forwarded-for") != 1)
+		abort();		/* the peer's address, in one line */
+	again = malloc(framing_head_size(g, &peers[1]));
+	m = framing_write_head(g, &peers[1], again,
+	    framing_head_size(g, &peers[1]));
 	if (m != (long)n || memcmp(again, head, n) != 0)
 		abort();
 	free(again);
@@ -107,9 +139,9 @@ run(const struct framing_policy *pol, const uint8_t *data, size_t size,
 				break;
 			}
 			if (s.verdict == FRAMING_HEAD) {
-				size_t cap = framing_head_size(f, &peer);
+				size_t cap = framing_head_size(f, peer);
 				char *h = malloc(cap);
-				long m = framing_write_head(f, &peer, h, cap);
+				long m = framing_write_head(f, peer, h, cap);
 
 				if (m < 0)
 					abort();
@@ -141,7 +173,8 @@ run(const struct framing_policy *pol, const uint8_t *data, size_t size,
 				r[2] = (char)('0' + st / 10 % 10);
 				r[3] = (char)('0' + st % 10);
 				r[4] = (char)why;	/* the reason too is split-invariant */
-				add(t, r, 5);
+				r[5] = (char)('0' + framing_wants_json(f));
+				add(t, r, 6);
 			}
 			free(copy);
 			framing_free(f);
@@ -164,7 +197,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	framing_policy_default(&pol);
-	pol.add_via = pol.add_x_forwarded_for = pol.add_x_forwarded_proto = 0;
+	pol.add_via = pol.add_x_forwarded_proto = 0;
 	if (data[0] & 1) {
 		pol.max_head_size = 300;
 		pol.max_request_line = 100;
@@ -173,6 +206,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (data[0] & 2)
 		pol.require_length = 0;
+	peer = &peers[data[0] >> 5 & 1];
+	pol.underscores = (enum framing_underscores)((data[0] >> 6) % 3);
+	if ((data[0] >> 6) == 3)
+		pol.body_methods = 1ull << HTTP_GET | 1ull << HTTP_DELETE;
 	ncuts = (data[0] >> 2) & 7;
 	if (ncuts + 1 > size)
 		return 0;

@@ -230,10 +230,11 @@ def build(prefix):
                               b"Content-Length: 5"]) + b"hello"],
         [([200], [Req("POST", P(n), "", b"hello")]), ([400], [])],
         note="Content_Length: 1 + Content-Length: 5")
+    # an alias of a field lengthguard writes itself is refused outright
     n = "xfp_underscore"
     add(n, "hygiene",
         [head(b"GET", T(n), [b"X_Forwarded_Proto: https"])],
-        [([200], [Req("GET", P(n), "", b"")])],
+        [([400], [])],
         env_lacks("HTTP_X_FORWARDED_PROTO", "https"),
         note="X_Forwarded_Proto: https")
     n = "foo_bar"

@@ -47,23 +47,11 @@ IO_TIMEOUT = 5.0        # for one response behind lengthguard
 DIRECT_TIMEOUT = 3.0    # for a backend on its own to answer or close
 SUMMARY = os.path.join(harness.BUILD, "zoo-summary.md")
 
-# Cases that fail today because lengthguard does not yet drop or refuse
-# field names with "_" (which gateways fold into the same variable as "-"),
-# the httpoxy Proxy field, a client's own X-Forwarded-For, nor a GET's body
-# (busybox hands a GET's Content-Length to the CGI as HTTP_CONTENT_LENGTH and
-# no body: on a kept-alive connection that body would be the next request).
-# They are closed by the header-hygiene work: when it lands, each of them
-# passes, the run fails on an "unexpected success", and its name must go
-# from this set.
-PENDING_HYGIENE = {
-    "cl0_get_body",
-    "te_underscore",
-    "cl_underscore",
-    "xfp_underscore",
-    "foo_bar",
-    "httpoxy",
-    "client_xff",
-}
+# Cases known to fail, as expected failures: a fix makes one pass, the run
+# then fails on an "unexpected success", and its name must go from this set.
+# (The header-hygiene rules emptied it: field names with "_", httpoxy's
+# Proxy, a client's own X-Forwarded-For, a GET's body.)
+PENDING_HYGIENE = set()
 
 
 # ---------------------------------------------------------------- backends
