@@ -11,40 +11,26 @@
  *
  * What each state does on a timeout and on the client's EOF is in one
  * table, cstates[] below. The core (framing.h) decides on every request;
- * the upstream side (upstream.h) relays an approved one; this file moves
- * client bytes and keeps the request's record, which request_finalize()
- * logs exactly once, whatever ended the request (nginx logs a client that
- * went away as 499, and so does lengthguard).
+ * request.c keeps the request's record and relays an approved one
+ * upstream; this file moves client bytes and runs the connection.
  */
 #include <arpa/inet.h>
 #include <limits.h>
-#include <stdint.h>
 #include <netinet/in.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <event2/buffer.h>
 
-#include <llhttp.h>
-
-#include "client.h"
+#include "client_int.h"
 #include "io.h"
 #include "log.h"
 #include "pages.h"
 #include "reason.h"
 #include "upstream.h"
-
-enum cstate {
-	CS_IDLE = 0,	/* between requests (keep-alive) */
-	CS_HEAD,	/* reading a request head */
-	CS_BODY,	/* relaying a request body */
-	CS_WAIT,	/* request sent, waiting for the response head */
-	CS_RESPONSE,	/* streaming the response */
-	CS_LINGER,	/* replied or failed: flushing before closing */
-	CS_DRAIN,	/* our side shut down: reading until EOF (lingering) */
-};
 
 /* The timer of a state: which timeout of the conf it runs for. */
 enum ctimer {
@@ -84,45 +70,7 @@ static const struct cstate_info {
 	[CS_DRAIN]    = { "drain", CT_LINGER, REASON_NONE, EOF_FREE },
 };
 
-/* The record of the request a connection is on, reset at every head. */
-struct request {
-	unsigned active:1;		/* begun, not logged yet */
-	unsigned responded:1;		/* a final head went to the client */
-	unsigned head_request:1;	/* HEAD: no body in any reply */
-	unsigned keep_alive:1;		/* the client allows another request */
-	unsigned close_sent:1;		/* its final head said Connection: close */
-	int      http_minor;
-	int      status;		/* what the client got (or would have) */
-	enum reason reason;		/* why it was not served; NONE: it was */
-	uint64_t bytes_out;		/* response body bytes sent */
-	struct timespec t_start;
-	struct timespec t_up;		/* tv_sec 0: never went upstream */
-	struct timespec body_end;	/* the whole body is due by then
-					   (tv_sec 0: no body) */
-};
-
-struct client {
-	struct worker *w;
-	struct wgen *wg;
-	struct io io;
-	struct framing *fr;		/* NULL while idle: from the worker's pool */
-	struct upstream *up;		/* the relay of the current request */
-	struct event *timer;
-	enum cstate state;
-	unsigned eof:1;			/* the client will send nothing more */
-	unsigned input_held:1;		/* next request waits: output full */
-	unsigned upstream_paused:1;	/* response reading off: output full */
-	unsigned trusted:1;		/* the peer is in trusted_proxies (of wg) */
-	struct request req;
-	char addr[INET6_ADDRSTRLEN];
-	TAILQ_ENTRY(client) entry;
-};
-
 static void client_free(struct client *);
-static void client_input(struct client *);
-static void client_body(struct client *);
-static void client_reply(struct client *, enum reason);
-static void client_close_flushed(struct client *);
 
 /* ------------------------------------------------------------- states */
 
@@ -161,7 +109,7 @@ ms_until(const struct timespec *t)
 
 /* (Re)start the current state's timer: entering it, or on progress. A
  * body also has its total deadline ([timeouts] client_body_total). */
-static void
+void
 client_touch(struct client *c)
 {
 	unsigned ms = ctimer_ms(&c->wg->gen->conf, cstates[c->state].timer);
@@ -175,79 +123,11 @@ client_touch(struct client *c)
 	worker_timer(c->timer, ms);
 }
 
-static void
+void
 client_set_state(struct client *c, enum cstate s)
 {
 	c->state = s;
 	client_touch(c);
-}
-
-/* ------------------------------------------------------------ records */
-
-static double
-since(const struct timespec *t0, const struct timespec *t1)
-{
-	return (double)(t1->tv_sec - t0->tv_sec) +
-	    (double)(t1->tv_nsec - t0->tv_nsec) / 1e9;
-}
-
-static void
-request_begin(struct client *c)
-{
-	memset(&c->req, 0, sizeof(c->req));
-	c->req.active = 1;
-	clock_gettime(CLOCK_MONOTONIC, &c->req.t_start);
-}
-
-/*
- * The one end of every request: record how it ended (status: what the
- * client got, unless a response head went out already; why: REASON_NONE
- * when it was served) and write its access log line. A second call for the
- * same request does nothing.
- */
-static void
-request_finalize(struct client *c, int status, enum reason why)
-{
-	struct request *rq = &c->req;
-	const struct framing_request *r = c->fr ? framing_request(c->fr) : NULL;
-	struct log_request l;
-	struct timespec now;
-
-	if (!rq->active)
-		return;
-	rq->active = 0;
-	if (rq->status == 0 || !rq->responded)
-		rq->status = status;
-	if (why != REASON_NONE)
-		rq->reason = why;
-	if (!log_access_enabled())
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	memset(&l, 0, sizeof(l));
-	l.addr = c->addr;
-	if (r != NULL && r->method_name != NULL) {
-		l.method = r->method_name;
-		l.target = r->target;
-		l.target_len = r->target_len;
-		l.http_minor = r->http_minor;
-		l.referer = framing_field(c->fr, "referer", &l.referer_len);
-		l.user_agent = framing_field(c->fr, "user-agent",
-		    &l.user_agent_len);
-	}
-	l.status = rq->status;
-	l.bytes = rq->bytes_out;
-	l.rt = since(&rq->t_start, &now);
-	l.urt = rq->t_up.tv_sec != 0 ? since(&rq->t_up, &now) : -1;
-	l.verdict = rq->reason != REASON_NONE ? reason_text(rq->reason) : NULL;
-	log_access_request(&c->w->alog, &l);
-}
-
-/* The client went away mid-request: logged as 499, like nginx does. */
-static void
-client_gone(struct client *c)
-{
-	request_finalize(c, reason_status(REASON_CLIENT_CLOSED),
-	    REASON_CLIENT_CLOSED);
 }
 
 /* ---------------------------------------------------------- inspectors */
@@ -262,7 +142,7 @@ client_framing_get(struct client *c)
 	return c->fr ? 0 : -1;
 }
 
-static void
+void
 client_framing_put(struct client *c)
 {
 	if (c->fr != NULL)
@@ -297,7 +177,7 @@ client_trusted(const struct client *c)
  * configuration: a reload never closes a connection, and its next request
  * is judged by the new conf.
  */
-static void
+void
 client_take_gen(struct client *c)
 {
 	struct wgen *cur = c->w->cur;
@@ -338,7 +218,7 @@ client_head_request(const struct client *c)
  * Answer with a prebuilt page and close gracefully. Every HTTP error goes
  * through here (relayd's relay_abort_http).
  */
-static void
+void
 client_reply(struct client *c, enum reason why)
 {
 	int status = reason_status(why);
@@ -383,7 +263,7 @@ client_linger_flushed(struct client *c)
  * our side, then drain what the client still sends (lingering close), so it
  * reads our last bytes rather than a reset.
  */
-static void
+void
 client_close_flushed(struct client *c)
 {
 	if (c->up) {
@@ -403,7 +283,7 @@ client_close_flushed(struct client *c)
 
 /* The request ended without a response of its own: reply, or close when
  * response bytes went out already. */
-static void
+void
 client_fail(struct client *c, enum reason why)
 {
 	if (!c->req.responded) {
@@ -412,237 +292,6 @@ client_fail(struct client *c, enum reason why)
 	}
 	request_finalize(c, reason_status(why), why);
 	client_close_flushed(c);	/* what was relayed, then the close */
-}
-
-/* ------------------------------------------------- the upstream's calls */
-
-static int
-cb_write_head(void *arg, struct evbuffer *out, int idx)
-{
-	struct client *c = arg;
-	struct framing_peer peer = { 0 };
-	struct evbuffer_iovec v;
-	long n;
-
-	peer.addr = c->addr;
-	peer.proto = "http";
-	peer.default_host = c->wg->gen->upstream_host[idx];
-	peer.trusted = c->trusted;
-	if (evbuffer_reserve_space(out, (ev_ssize_t)framing_head_size(c->fr,
-	    &peer), &v, 1) < 1 ||
-	    (n = framing_write_head(c->fr, &peer, v.iov_base, v.iov_len)) < 0)
-		return -1;
-	v.iov_len = (size_t)n;
-	evbuffer_commit_space(out, &v, 1);
-	if (c->req.t_up.tv_sec == 0)
-		clock_gettime(CLOCK_MONOTONIC, &c->req.t_up);
-	return 0;
-}
-
-static void
-cb_writable(void *arg)
-{
-	struct client *c = arg;
-
-	if (c->state == CS_BODY) {
-		io_read(&c->io, 1);
-		client_body(c);
-	}
-}
-
-static int
-cb_head(void *arg, const struct response *resp)
-{
-	struct client *c = arg;
-	struct worker *w = c->w;
-	/* the connection closes after this response: the client asked, we
-	 * are stopping, or the response comes before the whole body (which
-	 * cb_end does not wait for) */
-	int close = !c->req.keep_alive || w->stopping ||
-	    framing_body_left(c->fr) > 0;
-	long n;
-
-	httpdate_line(&w->date, time(NULL));	/* added when it has none */
-	n = response_write_head(resp, close, w->scratch, sizeof(w->scratch));
-	if (n < 0)
-		return -1;
-	evbuffer_add(c->io.out, w->scratch, (size_t)n);
-	if (!response_interim(resp)) {
-		c->req.status = response_status(resp);
-		c->req.responded = 1;
-		c->req.close_sent = close;
-		if (c->state == CS_WAIT)
-			client_set_state(c, CS_RESPONSE);
-	}
-	return 0;
-}
-
-static void
-cb_body(void *arg, struct evbuffer *from, size_t n)
-{
-	struct client *c = arg;
-
-	io_move(from, c->io.out, n);
-	c->req.bytes_out += n;
-}
-
-static void
-cb_data(void *arg, const char *data, size_t len)
-{
-	struct client *c = arg;
-
-	evbuffer_add(c->io.out, data, len);
-	c->req.bytes_out += len;
-}
-
-static void
-cb_flush(void *arg)
-{
-	struct client *c = arg;
-
-	io_flush(&c->io);
-	/* the response timeout is an idle timeout once the final head is
-	 * in; before, it is a deadline that interim (1xx) heads do not move */
-	if (c->state == CS_RESPONSE)
-		client_touch(c);
-	if (evbuffer_get_length(c->io.out) > HIGH_WATER && c->up) {
-		upstream_pause(c->up, 1);	/* resumed on IO_DRAINED */
-		c->upstream_paused = 1;
-	}
-}
-
-/* The response is complete: log, then the next request or the close. */
-static void
-cb_end(void *arg, int client_close)
-{
-	struct client *c = arg;
-	struct worker *w = c->w;
-	int body_cut = framing_body_left(c->fr) > 0;
-
-	c->up = NULL;
-	c->upstream_paused = 0;
-	request_finalize(c, c->req.status, REASON_NONE);
-	/* a body delimited by the upstream's close ends only with ours */
-	if (!c->req.keep_alive || c->req.close_sent || client_close ||
-	    body_cut || w->stopping) {
-		client_close_flushed(c);
-		return;
-	}
-	client_set_state(c, CS_IDLE);
-	io_read(&c->io, 1);
-	/* a client that pipelines without reading gets no more answers
-	 * queued until it reads: its requests wait in its socket */
-	if (evbuffer_get_length(c->io.out) > HIGH_WATER)
-		c->input_held = 1;
-	client_take_gen(c);
-	if (evbuffer_get_length(c->io.in) == 0 && !c->eof &&
-	    (c->fr == NULL || framing_idle(c->fr)))
-		client_framing_put(c);
-	else
-		client_input(c);	/* a pipelined request, or the end */
-}
-
-static void
-cb_failed(void *arg, enum reason why)
-{
-	struct client *c = arg;
-
-	c->up = NULL;
-	client_fail(c, why);
-}
-
-static const struct upstream_cbs client_upstream_cbs = {
-	.write_head = cb_write_head,
-	.writable = cb_writable,
-	.head = cb_head,
-	.body = cb_body,
-	.data = cb_data,
-	.flush = cb_flush,
-	.end = cb_end,
-	.failed = cb_failed,
-};
-
-/* -------------------------------------------------- request forwarding */
-
-/* Move what there is of the body upstream, once the relay can take it. */
-static void
-client_body(struct client *c)
-{
-	struct evbuffer *in = c->io.in;
-	uint64_t left = framing_body_left(c->fr);
-	size_t n = evbuffer_get_length(in);
-	int full;
-
-	if (!upstream_ready(c->up)) {
-		/* no body byte moves before the connection is up, so that a
-		 * failed connect can be retried elsewhere with nothing lost;
-		 * the relay times the connect */
-		event_del(c->timer);
-		return;
-	}
-	if ((uint64_t)n > left)
-		n = (size_t)left;
-	full = upstream_send(c->up, in, n);
-	if (n > 0) {
-		framing_body_done(c->fr, n);
-		io_consumed(&c->io);
-	}
-	if (framing_body_left(c->fr) == 0) {
-		client_set_state(c, c->req.responded ? CS_RESPONSE : CS_WAIT);
-		return;
-	}
-	client_touch(c);
-	if (full)
-		io_read(&c->io, 0);	/* resumed by cb_writable */
-}
-
-/* RFC 9110 §9.2.2: the methods a retry cannot change the effect of. */
-static int
-method_idempotent(int m)
-{
-	return m == HTTP_GET || m == HTTP_HEAD || m == HTTP_PUT ||
-	    m == HTTP_DELETE || m == HTTP_OPTIONS || m == HTTP_TRACE;
-}
-
-/* The core approved a head: start its relay. */
-static void
-request_start(struct client *c)
-{
-	static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
-	const struct framing_request *r = framing_request(c->fr);
-	struct upstream_request ur;
-
-	c->req.head_request = r->head_method != 0;
-	c->req.http_minor = r->http_minor;
-	c->req.keep_alive = r->keep_alive != 0;
-	if (r->has_body) {
-		clock_gettime(CLOCK_MONOTONIC, &c->req.body_end);
-		c->req.body_end.tv_sec +=
-		    c->wg->gen->conf.client_body_total_timeout / 1000;
-		c->req.body_end.tv_nsec += (long)(c->wg->gen->conf.
-		    client_body_total_timeout % 1000) * 1000000;
-		if (c->req.body_end.tv_nsec >= 1000000000L) {
-			c->req.body_end.tv_sec++;
-			c->req.body_end.tv_nsec -= 1000000000L;
-		}
-	}
-	ur.head_request = r->head_method;
-	ur.client_minor = r->http_minor;
-	ur.idempotent = method_idempotent(r->method);
-	ur.body_len = r->has_body ? r->content_length : 0;
-	ur.close_after = r->close_upstream;
-	c->up = upstream_start(c->wg, &client_upstream_cbs, c, &ur);
-	if (c->up == NULL) {
-		client_reply(c, REASON_UPSTREAM_UNREACHABLE);
-		return;
-	}
-	/* RFC 9110 §10.1.1: the proxy answers 100-continue itself */
-	if (r->expect_continue && r->http_minor == 1) {
-		evbuffer_add(c->io.out, continue_100, sizeof(continue_100) - 1);
-		io_flush(&c->io);
-	}
-	client_set_state(c, CS_BODY);
-	client_body(c);
 }
 
 /* No more input will come and none is left: answer or close. */
@@ -657,12 +306,12 @@ client_input_end(struct client *c)
 		client_reply(c, framing_refusal(c->fr));
 		return;
 	}
-	client_gone(c);
+	request_gone(c);
 	client_close_flushed(c);
 }
 
 /* Feed buffered client bytes to the core until it has something to say. */
-static void
+void
 client_input(struct client *c)
 {
 	struct evbuffer *in = c->io.in;
@@ -722,7 +371,7 @@ client_read(struct client *c)
 		client_input(c);
 		break;
 	case CS_BODY:
-		client_body(c);
+		request_body(c);
 		break;
 	case CS_WAIT:
 	case CS_RESPONSE:
@@ -784,7 +433,7 @@ client_eof(struct client *c)
 		return;
 	case EOF_BODY:
 		if (evbuffer_get_length(c->io.in) < framing_body_left(c->fr)) {
-			client_gone(c);
+			request_gone(c);
 			client_free(c);
 			return;
 		}
@@ -814,7 +463,7 @@ client_cb(struct io *io, int event, void *arg)
 		client_eof(c);
 		break;
 	default:	/* a reset, or a write that failed */
-		client_gone(c);
+		request_gone(c);
 		client_free(c);
 		break;
 	}
@@ -840,7 +489,7 @@ client_free(struct client *c)
 {
 	struct worker *w = c->w;
 
-	client_gone(c);
+	request_gone(c);
 	if (c->up)
 		upstream_abort(c->up);
 	TAILQ_REMOVE(&w->clients, c, entry);
