@@ -4,7 +4,7 @@
  * people, a stable snake_case label for logs and metrics, and a class.
  *
  * The core reports its refusals with these (framing_refusal(),
- * response_refusal()); a front end uses the same table for what only it can
+ * response_refusal(), chunked_reason()); a front end uses the same table for what only it can
  * see (timeouts, upstream connections, a client that went away), so that
  * logs and counters cover every outcome from one list. Labels are an
  * interface: never rename one, add a new reason instead.
@@ -82,6 +82,20 @@ enum reason {
 	REASON_HOST_DUPLICATE,
 	REASON_HOST_INVALID,
 	REASON_CONNECTION_NAMES_HOST,
+
+	/* chunked request bodies (RFC 9112 §7.1), chunked.c */
+	REASON_CHUNK_SIZE_INVALID,
+	REASON_CHUNK_SIZE_OVERFLOW,
+	REASON_CHUNK_EXT_INVALID,
+	REASON_CHUNK_EXT_TOO_LONG,
+	REASON_CHUNK_BARE_LF,
+	REASON_CHUNK_BARE_CR,
+	REASON_CHUNK_DATA_END,		/* no CRLF right after chunk-data */
+	REASON_TRAILER_OBS_FOLD,
+	REASON_TRAILER_INVALID,
+	REASON_TRAILER_TOO_LARGE,	/* 431 */
+	REASON_TOO_MANY_TRAILERS,	/* 431 */
+	REASON_CHUNKED_TOO_LARGE,	/* 413: over the caller's max_payload */
 
 	/* policy */
 	REASON_CHUNKED,

@@ -10,9 +10,10 @@ Rule | RFC | Answer | Enforced in | Tested by. This fails (exit 1) when:
   empty Rule or Answer, or an RFC cell that names no RFC and no "policy";
 - an `Enforced in` citation `path: function` names a file that does not
   exist, or a function that the file does not define;
-- a `Tested by` citation names a row that tests/core/framing_cases.h or
-  tests/core/response_cases.h does not have (`framing: NAME`,
-  `response: NAME`: the first string of a ROW...(...) entry), an e2e test
+- a `Tested by` citation names a row that tests/core/framing_cases.h,
+  tests/core/response_cases.h or tests/core/chunked_cases.h does not have
+  (`framing: NAME`, `response: NAME`, `chunked: NAME`: the first string of
+  a ROW...(...) entry), an e2e test
   that tests/e2e/*.py does not define (`e2e: Class.method`, optionally
   followed by `[case]`, a string the class must contain), or a test
   function that does not exist (`tests/...: function`); or the cell holds
@@ -33,6 +34,7 @@ DOC = os.path.join("docs", "framing.md")
 CASES = {
     "framing": os.path.join("tests", "core", "framing_cases.h"),
     "response": os.path.join("tests", "core", "response_cases.h"),
+    "chunked": os.path.join("tests", "core", "chunked_cases.h"),
 }
 E2E_DIR = os.path.join("tests", "e2e")
 # where stale citations of the rules document are looked for
