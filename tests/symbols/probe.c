@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "accept.h"
+#include "chunked.h"
 #include "conf.h"
 #include "fields.h"
 #include "framing.h"
@@ -28,6 +29,8 @@ lg_probe(void)
 	struct response *r;
 	char date[HTTPDATE_LEN + 1];
 	uint64_t size;
+	struct chunked ck;
+	struct chunked_limits lim = { 16 };
 	int n = 0;
 
 	framing_policy_default(&pol);
@@ -45,5 +48,8 @@ lg_probe(void)
 	httpdate_format(0, date);
 	n += strlen(pages_reason_phrase(411)) > 0;
 	n += conf_parse_size("1k", &size) == 0;
+	chunked_init(&ck, &lim);
+	n += chunked_feed(&ck, LIT("0\r\n\r\n"), NULL, NULL).verdict ==
+	    CHUNKED_DONE;
 	return n;
 }
