@@ -15,6 +15,7 @@
 #define O_BODY_GET	0x10	/* body_methods = GET OPTIONS */
 #define O_US_REJECT	0x20	/* underscores = reject */
 #define O_US_PASS	0x40	/* underscores = pass */
+#define O_EOF		0x80	/* then the client's EOF (framing_eof) */
 
 struct fcase {
 	const char *name;
