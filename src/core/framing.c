@@ -15,7 +15,9 @@
  * Memory, allocated once per inspector:
  *   arena[0 .. arena_cap)        canonical: [target][Name: value\r\n]...
  *   arena[arena_cap .. +raw_cap) the raw head, when it came in pieces
- *                                (a head in one piece is read where it is)
+ *                                (a head in one piece is read where it is),
+ *                                and a head refused by a limit (414, 431),
+ *                                read for its Accept (raw_accept)
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -32,6 +34,8 @@ enum framing_state {
 	ST_HEAD = 0,		/* reading a head with llhttp */
 	ST_BODY,		/* counting an approved body */
 	ST_CLOSED,		/* rejected, or the client asked to close */
+	ST_LINE_LONG,		/* a request line over the limit: the rest of
+				   its head is read only for its Accept */
 };
 
 struct framing {
@@ -60,6 +64,10 @@ struct framing {
 	unsigned fwd_xff:1;		/* X-Forwarded-For lines in the block */
 	unsigned fwd_other:1;		/* Forwarded or X-Real-IP lines */
 	uint64_t content_length;
+	/* ST_LINE_LONG: where the line being read starts in the raw copy, and
+	 * whether the request line is behind (line_long_scan) */
+	uint32_t skip_line;
+	unsigned skip_fields:1;
 
 	/* the verdict */
 	uint64_t body_left;
@@ -890,14 +898,17 @@ head_budget(const struct framing *f)
 }
 
 /*
- * RFC 6585 §5: a head refused as too large is never read whole, yet its
- * Accept may still choose the page (RFC 9110 §12.5.1). The first
+ * RFC 6585 §5, RFC 9112 §3: a head refused as too large, or for a request
+ * line too long, is never read whole, yet its Accept may still choose the
+ * page (RFC 9110 §12.5.1). The first
  * f->head_bytes bytes of the head are in the raw copy: take the last Accept
  * line among the complete field lines there, read as head_scan would read
  * them. After the request line, each line must end in CRLF and hold no
  * other CR or LF, and not start with a blank (obs-fold); the first line
  * that does not ends the search, so nothing is read that a strict parser
- * would read otherwise. Every byte looked at was accepted by llhttp.
+ * would read otherwise. For a 431, every byte looked at was accepted by
+ * llhttp; for a 414, the bytes past max_request_line never went to llhttp
+ * and are read by these rules alone (line_long_scan found where they end).
  */
 static void
 raw_accept(struct framing *f)
@@ -929,6 +940,122 @@ raw_accept(struct framing *f)
 		f->accept_off = (uint32_t)(v - f->arena);
 		f->accept_len = (uint32_t)(ve - v);
 	}
+}
+
+static struct framing_step
+step(enum framing_verdict v, size_t consumed)
+{
+	struct framing_step s = { v, consumed };
+
+	return s;
+}
+
+/*
+ * RFC 9112 §3: a request line longer than max_request_line is refused (414)
+ * before it ends, and llhttp never sees more of it. Its page may still
+ * honour Accept (RFC 9110 §12.5.1), so the rest of the head is read on,
+ * into the raw copy, never parsed by llhttp, never forwarded: up to the
+ * empty line that ends it, or max_header_size bytes of the head in all,
+ * whichever comes first; then raw_accept() takes its last Accept line.
+ *
+ * line_long_scan() reads raw copy bytes [from, to) one by one, as
+ * raw_accept() will read the lines: the rest of the refused request line
+ * up to its CRLF, then field lines. Returns 1 when the search is over, with
+ * *end just past the byte that decided: the empty line's LF, or the byte
+ * that makes a line other than a CRLF-ended field line (a CR not followed
+ * by LF, a bare LF, an obs-fold, no colon), which raw_accept() does not
+ * read past either. Returns 0 (and *end = to) to read on. Each byte is
+ * looked at once, however the input was cut.
+ */
+static int
+line_long_scan(struct framing *f, uint32_t from, uint32_t to, uint32_t *end)
+{
+	const char *h = f->arena + f->arena_cap;
+	uint32_t i, n;
+
+	for (i = from; i < to; i++) {
+		int after_cr = i > f->skip_line && h[i - 1] == '\r';
+
+		if (h[i] != '\n') {
+			/* RFC 9112 §2.2: a CR only in CRLF */
+			if (after_cr)
+				break;
+			/* RFC 9112 §5.2: obs-fold (RFC 9112 §2.2, before the
+			 * first field line) */
+			if (f->skip_fields && i == f->skip_line &&
+			    (h[i] == ' ' || h[i] == '\t'))
+				break;
+			continue;
+		}
+		if (!after_cr)
+			break;		/* RFC 9112 §2.2: a bare LF */
+		n = i - 1 - f->skip_line;	/* the line without its CRLF */
+		if (!f->skip_fields) {
+			/* RFC 9112 §2.2: empty lines before the request line
+			 * are skipped; else the request line ends here */
+			f->skip_fields = n > 0;
+			f->skip_line = i + 1;
+			continue;
+		}
+		/* the end of the head, or no field line (RFC 9112 §5.1) */
+		if (n == 0 || memchr(h + f->skip_line, ':', n) == NULL)
+			break;
+		f->skip_line = i + 1;
+	}
+	*end = i < to ? i + 1 : to;
+	return i < to;
+}
+
+/* The 414 of a request line too long, with what its head had of Accept;
+ * `consumed` bytes of the input were used. */
+static struct framing_step
+line_long_refuse(struct framing *f, size_t consumed)
+{
+	f->state = ST_CLOSED;
+	reject(f, REASON_LINE_TOO_LONG);
+	raw_accept(f);
+	return step(FRAMING_REJECT, consumed);
+}
+
+/*
+ * ST_LINE_LONG: take data[0..len) into the raw copy, as far as
+ * max_header_size allows, `done` bytes of the caller's piece being used
+ * already. FRAMING_MORE when all of it was taken and the search goes on;
+ * FRAMING_REJECT (414) when it is over, with the bytes used up to there.
+ */
+static struct framing_step
+line_long_feed(struct framing *f, const char *data, size_t len, size_t done)
+{
+	uint32_t budget = head_budget(f), start = f->head_bytes, end;
+	size_t n = len < budget ? len : budget;
+
+	memcpy(f->arena + f->arena_cap + start, data, n);
+	if (line_long_scan(f, start, start + (uint32_t)n, &end)) {
+		f->head_bytes = end;
+		return line_long_refuse(f, done + (end - start));
+	}
+	f->head_bytes += (uint32_t)n;
+	if (n == budget)	/* max_header_size bytes of the head: no more */
+		return line_long_refuse(f, done + n);
+	return step(FRAMING_MORE, done + n);
+}
+
+/* The request line passed max_request_line: llhttp has read the first
+ * f->head_bytes bytes of the head (in the raw copy), data[0..len) is the
+ * rest of the piece, of which `done` bytes were used before it. */
+static struct framing_step
+line_long_start(struct framing *f, const char *data, size_t len, size_t done)
+{
+	uint32_t end;
+
+	f->state = ST_LINE_LONG;
+	f->skip_line = 0;
+	f->skip_fields = 0;
+	if (line_long_scan(f, 0, f->head_bytes, &end)) {
+		f->head_bytes = end;
+		return line_long_refuse(f, done);
+	}
+	return line_long_feed(f, data, len, done);
 }
 
 /*
@@ -1085,14 +1212,6 @@ map_error(struct framing *f, llhttp_errno_t err, const char *piece, size_t n)
 	reject(f, llhttp_reason(f, err, piece, pos, at, before));
 }
 
-static struct framing_step
-step(enum framing_verdict v, size_t consumed)
-{
-	struct framing_step s = { v, consumed };
-
-	return s;
-}
-
 static void
 message_done(struct framing *f)
 {
@@ -1114,10 +1233,13 @@ framing_feed(struct framing *f, const char *data, size_t len)
 		framing_body_done(f, n);
 		return step(FRAMING_BODY, n);
 	case ST_HEAD:
+	case ST_LINE_LONG:
 		break;
 	}
 	if (len == 0)
 		return step(FRAMING_MORE, 0);
+	if (f->state == ST_LINE_LONG)
+		return line_long_feed(f, data, len, 0);
 
 	/*
 	 * RFC 9112 §3 (414) and RFC 6585 §5 (431): llhttp never sees more of
@@ -1145,14 +1267,12 @@ framing_feed(struct framing *f, const char *data, size_t len)
 		off += n;
 		if (off == len && n < budget)
 			return step(FRAMING_MORE, len);
-		if (f->line_open || f->head_bytes >= f->policy->max_head_size) {
+		if (f->line_open)	/* 414, once its head is read on */
+			return line_long_start(f, data + off, len - off, off);
+		if (f->head_bytes >= f->policy->max_head_size) {
 			f->state = ST_CLOSED;
-			if (f->line_open) {
-				reject(f, REASON_LINE_TOO_LONG);
-			} else {
-				reject(f, REASON_HEAD_TOO_LARGE);
-				raw_accept(f);
-			}
+			reject(f, REASON_HEAD_TOO_LARGE);
+			raw_accept(f);
 			return step(FRAMING_REJECT, off);
 		}
 		if (off == len)
@@ -1203,6 +1323,10 @@ framing_eof(struct framing *f)
 			return step(FRAMING_REJECT, 0);
 		}
 		return step(FRAMING_CLOSED, 0);
+	case ST_LINE_LONG:
+		/* the head was refused already (414): the lines that came
+		 * before the close choose its page */
+		return line_long_refuse(f, 0);
 	case ST_CLOSED:
 		break;
 	}

@@ -8,7 +8,9 @@
  *                   followed by exactly framing_body_left() body bytes;
  *   FRAMING_BODY    `consumed` bytes of the approved request's body;
  *   FRAMING_REJECT  answer framing_status() and close the connection;
- *   FRAMING_MORE    all input consumed, nothing to act on yet;
+ *   FRAMING_MORE    all input consumed, nothing to act on yet (a request
+ *                   line over the limit is refused once the rest of its
+ *                   head, up to max_head_size, is read for its Accept);
  *   FRAMING_CLOSED  the connection is done (a rejected request, or a request
  *                   that asked to close): input is not consumed.
  *
@@ -132,7 +134,8 @@ void framing_set_policy(struct framing *, const struct framing_policy *);
  */
 struct framing_step framing_feed(struct framing *, const char *data, size_t len);
 
-/* The client closed its side: FRAMING_REJECT if a request was cut short. */
+/* The client closed its side: FRAMING_REJECT if a request was cut short,
+ * or if its request line was over the limit already (414). */
 struct framing_step framing_eof(struct framing *);
 
 /* Body bytes still expected for the approved request (0 when none). */
@@ -213,8 +216,9 @@ enum reason framing_refusal(const struct framing *);	/* REASON_NONE if none */
 int framing_status(const struct framing *);		/* 400, 411, ... */
 const char *framing_reason(const struct framing *);	/* its text: static */
 /* Accept prefers JSON: the request's last Accept line before the point of
- * refusal (for a 431 too, from the complete lines read so far; a 414 has
- * no field line, so it is always HTML). */
+ * refusal (for a 431 too, from the complete lines read so far; for a 414,
+ * from the field lines read on after the request line, up to the end of
+ * the head or max_head_size: docs/framing.md). */
 int framing_wants_json(const struct framing *);
 
 #endif /* LG_FRAMING_H */

@@ -15,6 +15,7 @@
 #define O_BODY_GET	0x10	/* body_methods = GET OPTIONS */
 #define O_US_REJECT	0x20	/* underscores = reject */
 #define O_US_PASS	0x40	/* underscores = pass */
+#define O_EOF		0x80	/* then the client's EOF (framing_eof) */
 
 struct fcase {
 	const char *name;
@@ -30,6 +31,9 @@ struct fcase {
 
 #define GET_A	"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
 #define HEAD_A	"> GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+/* 74 bytes without CRLF: over O_SMALL's max_request_line (64) */
+#define LINE_414 "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n"
+#define R414	"! 414 request line too long"
 
 static const struct fcase framing_cases[] = {
 /* ---------------------------------------------------- valid requests */
@@ -606,10 +610,70 @@ ROWO("431, too many fields: an Accept line after the refusal is not read",
     "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\n"
     "Accept: application/json\r\n\r\n",
     "! 431 too many header fields\n= closed", O_SMALL),
-ROWO("414 is always HTML: no field line was read",
-    "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\n"
+ROWO("414: an Accept line after the long request line chooses JSON",
+    LINE_414 "Host: a\r\nAccept: application/json\r\n\r\n",
+    R414 " json\n= closed", O_SMALL),
+ROWO("414 without an Accept line: HTML",
+    LINE_414 "Host: a\r\nUser-Agent: u/1\r\n\r\n",
+    R414 "\n= closed", O_SMALL),
+ROWO("414: the last Accept line counts",
+    LINE_414 "Accept: application/json\r\nHost: a\r\naccept: text/html\r\n\r\n",
+    R414 "\n= closed", O_SMALL),
+ROWO("414: empty lines before the long request line are skipped",
+    "\r\n" LINE_414 "Accept: application/json\r\n\r\n",
+    R414 " json\n= closed", O_SMALL),
+ROWO("414: an Accept line ending at max_header_size counts",
+    LINE_414 "X: "
+    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n"
     "Accept: application/json\r\n\r\n",
-    "! 414 request line too long\n= closed", O_SMALL),
+    R414 " json\n= closed", O_SMALL),
+ROWO("414: an Accept line whose LF is past max_header_size is not read",
+    LINE_414 "X: "
+    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\r\n"
+    "Accept: application/json\r\n\r\n",
+    R414 "\n= closed", O_SMALL),
+ROWO("414: an Accept at the limit, inside the refused request line, is not read",
+    "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaAccept: application/json\r\n\r\n",
+    R414 "\n= closed", O_SMALL),
+/* no empty line after these: the 414 comes at the line that ends the search */
+ROWO("414: a bare LF in the rest of the refused request line ends the search",
+    "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\nAccept: application/json\r\n",
+    R414 "\n= closed", O_SMALL),
+ROWO("414: a bare CR in the rest of the refused request line ends the search",
+    "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\rAccept: application/json\r\n",
+    R414 "\n= closed", O_SMALL),
+ROWO("414: a bare LF in the lines after the long request line ends the search",
+    LINE_414 "Host: a\nAccept: application/json\r\n",
+    R414 "\n= closed", O_SMALL),
+ROWO("414: an obs-fold ends the search",
+    LINE_414 "X: a\r\n b: c\r\nAccept: application/json\r\n",
+    R414 "\n= closed", O_SMALL),
+ROWO("414: a line without a colon ends the search",
+    LINE_414 "Host: a\r\nnone\r\nAccept: application/json\r\n",
+    R414 "\n= closed", O_SMALL),
+ROWO("414: the empty line ends the search, what follows is not read",
+    LINE_414 "Host: a\r\n\r\nAccept: application/json\r\n\r\n",
+    R414 "\n= closed", O_SMALL),
+ROWO("414: the search waits for the end of the head",
+    LINE_414 "Accept: application/json\r\nHost: a\r\n",
+    "= head", O_SMALL),
+ROWO("414: the client's EOF during the search ends in the 414",
+    LINE_414 "Accept: application/json\r\nHost: a\r\n",
+    R414 " json\n= closed", O_SMALL | O_EOF),
+ROWO("414: EOF in the middle of an Accept line: HTML",
+    LINE_414 "Accept: application/json",
+    R414 "\n= closed", O_SMALL | O_EOF),
+ROWO("414: EOF in the rest of the refused request line: HTML",
+    "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    R414 "\n= closed", O_SMALL | O_EOF),
+ROWO("414 of a second request: its own Accept line chooses JSON",
+    GET_A LINE_414 "Accept: application/json\r\n\r\n",
+    HEAD_A R414 " json\n= closed", O_SMALL),
+ROWO("414 of a second request: the first request's Accept does not count",
+    "GET / HTTP/1.1\r\nHost: a\r\nAccept: application/json\r\n\r\n"
+    LINE_414 "Host: a\r\n\r\n",
+    "> GET / HTTP/1.1\r\nHost: a\r\nAccept: application/json\r\n\r\n"
+    R414 "\n= closed", O_SMALL),
 
 /* --------------------------------------------------- 414 and 431 */
 ROWO("request line over the limit (64 without CRLF): 414",

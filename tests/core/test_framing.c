@@ -10,6 +10,9 @@
  *   "! STATUS reason[ json]\n"         FRAMING_REJECT (json: the page is JSON)
  *   "= idle|head|body|closed"          the state once the input is used up
  *
+ * A row with O_EOF then has the client close its side (framing_eof), and a
+ * refusal that comes of it is traced before the state.
+ *
  * Each piece is copied into a buffer of exactly its size, so that a read past
  * the end is caught by AddressSanitizer (the sanitizer build runs this too);
  * so is each canonical head, written into exactly framing_head_size() bytes
@@ -62,6 +65,18 @@ static const struct framing_peer trusted_peer = {
 	.trusted = 1,
 };
 
+/* The trace of a refusal: status, reason, and the page's kind. */
+static void
+trace_reject(struct framing *f, struct trace *t)
+{
+	char tmp[128];
+
+	trace_flush_body(t);
+	snprintf(tmp, sizeof(tmp), "! %d %s%s\n", framing_status(f),
+	    framing_reason(f), framing_wants_json(f) ? " json" : "");
+	trace_add(t, tmp, strlen(tmp));
+}
+
 /* Feed one piece; append what happens to the trace. */
 static void
 feed_piece(struct framing *f, struct trace *t, const char *src, size_t n)
@@ -107,16 +122,10 @@ feed_piece(struct framing *f, struct trace *t, const char *src, size_t n)
 			if (s.consumed == 0)
 				goto out;
 			break;
-		case FRAMING_REJECT: {
-			char tmp[128];
-
-			trace_flush_body(t);
-			snprintf(tmp, sizeof(tmp), "! %d %s%s\n", framing_status(f),
-			    framing_reason(f), framing_wants_json(f) ? " json" : "");
-			trace_add(t, tmp, strlen(tmp));
+		case FRAMING_REJECT:
+			trace_reject(f, t);
 			t->stopped = 1;
 			break;
-		}
 		case FRAMING_CLOSED:
 			t->stopped = 1;
 			break;
@@ -129,11 +138,13 @@ out:
 }
 
 static void
-trace_end(struct framing *f, struct trace *t)
+trace_end(struct framing *f, struct trace *t, int eof)
 {
 	struct framing_step s;
 
 	trace_flush_body(t);
+	if (eof && !t->stopped && framing_eof(f).verdict == FRAMING_REJECT)
+		trace_reject(f, t);
 	s = framing_feed(f, "", 0);
 	if (s.verdict == FRAMING_CLOSED)
 		trace_add(t, LIT("= closed"));
@@ -188,7 +199,7 @@ run_cuts(const struct fcase *c, const char *in, size_t len,
 		feed_piece(f, t, in + at, end - at);
 		at = end;
 	}
-	trace_end(f, t);
+	trace_end(f, t, (c->opts & O_EOF) != 0);
 	framing_free(f);
 }
 

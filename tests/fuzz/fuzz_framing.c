@@ -10,7 +10,9 @@
  *     no Transfer-Encoding and at most one Content-Length;
  * every refusal has a reason (part of the trace, so split-invariant too, as
  * is the choice of a JSON page) whose table row gives framing_status() and
- * framing_reason(); and a step never consumes more than it was given.
+ * framing_reason(); and a step never consumes more than it was given. An
+ * input used up without a refusal ends with the client's EOF
+ * (framing_eof), whose refusal, if any, is traced the same way.
  *
  * The first byte also picks the policy (limits, require_length, underscores,
  * body_methods) and whether the peer is a trusted proxy. The canonical head
@@ -106,6 +108,27 @@ check_canonical(const struct framing_policy *pol0, const char *head, size_t n)
 	framing_free(g);
 }
 
+/* A refusal: it has a reason, and the reason says the status and the
+ * text; the status, the reason and the page's kind go to the trace. */
+static void
+refused(struct framing *f, struct trace *t)
+{
+	char r[8];
+	enum reason why = framing_refusal(f);
+	int st = framing_status(f);
+
+	if (why == REASON_NONE || st != reason_status(why) ||
+	    strcmp(framing_reason(f), reason_text(why)) != 0)
+		abort();
+	r[0] = 'R';
+	r[1] = (char)('0' + st / 100);
+	r[2] = (char)('0' + st / 10 % 10);
+	r[3] = (char)('0' + st % 10);
+	r[4] = (char)why;	/* the reason too is split-invariant */
+	r[5] = (char)('0' + framing_wants_json(f));
+	add(t, r, 6);
+}
+
 static void
 run(const struct framing_policy *pol, const uint8_t *data, size_t size,
     const uint8_t *cuts, size_t ncuts, struct trace *t, int verify)
@@ -158,30 +181,16 @@ run(const struct framing_policy *pol, const uint8_t *data, size_t size,
 					break;
 				continue;
 			}
-			if (s.verdict == FRAMING_REJECT) {
-				char r[8];
-				enum reason why = framing_refusal(f);
-				int st = framing_status(f);
-
-				/* a refusal has a reason, and the reason
-				 * says the status and the text */
-				if (why == REASON_NONE || st != reason_status(why) ||
-				    strcmp(framing_reason(f), reason_text(why)) != 0)
-					abort();
-				r[0] = 'R';
-				r[1] = (char)('0' + st / 100);
-				r[2] = (char)('0' + st / 10 % 10);
-				r[3] = (char)('0' + st % 10);
-				r[4] = (char)why;	/* the reason too is split-invariant */
-				r[5] = (char)('0' + framing_wants_json(f));
-				add(t, r, 6);
-			}
+			if (s.verdict == FRAMING_REJECT)
+				refused(f, t);
 			free(copy);
 			framing_free(f);
 			return;
 		}
 		free(copy);
 	}
+	if (framing_eof(f).verdict == FRAMING_REJECT)
+		refused(f, t);
 	framing_free(f);
 }
 
