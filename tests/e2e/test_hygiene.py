@@ -135,3 +135,30 @@ class TestBodyMethods(HygieneCase):
         self.assertEqual(self.origin.connections, 3,
                          "an upstream connection carried a GET body and "
                          "was used again")
+
+
+class TestLimitsHonourAccept(HygieneCase):
+    """414 and 431 are answered in JSON when Accept prefers it, like every
+    other refusal, although their heads are never read whole."""
+
+    overrides = {"limits": {"max_request_line": "1k", "max_header_size": "4k"}}
+
+    def problem(self, raw):
+        c = self.client(self.proxy.port)
+        c.send(raw)
+        r = c.read_response()
+        return r.status, (r.header("Content-Type") or "").split(";")[0]
+
+    def test_414_json(self):
+        raw = (b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\nHost: test\r\n"
+               b"Accept: application/json\r\n\r\n")
+        self.assertEqual(self.problem(raw), (414, "application/problem+json"))
+
+    def test_414_html_without_accept(self):
+        raw = b"GET /" + b"a" * 2000 + b" HTTP/1.1\r\nHost: test\r\n\r\n"
+        self.assertEqual(self.problem(raw), (414, "text/html"))
+
+    def test_431_json(self):
+        raw = (b"GET / HTTP/1.1\r\nHost: test\r\nAccept: application/json\r\n"
+               + b"X-Pad: " + b"p" * 5000 + b"\r\n\r\n")
+        self.assertEqual(self.problem(raw), (431, "application/problem+json"))
