@@ -290,3 +290,63 @@ class TestUploadAfterEarlyInterim(UpstreamCase):
         self.assertEqual(r.status, 200, r)
         self.assertEqual(r.body, b"%d %s\n" % (self.SIZE, hashlib.sha256(
             body).hexdigest().encode()), r)
+
+
+class TestInterimAndHttp10(UpstreamCase):
+    """No 1xx goes to an HTTP/1.0 client (RFC 9110 §15.2), and lengthguard
+    sends its own 100 Continue only to an HTTP/1.1 request with a body."""
+
+    def script(self, conn, nth, method, target, body):
+        if target == "/with-100":
+            return [b"HTTP/1.1 100 Continue\r\n\r\n", http_response(REAL)]
+        return [http_response(REAL)]
+
+    def test_no_interim_to_http10(self):
+        c = self.client(self.proxy.port)
+        c.send(build_request("GET", "/with-100", version="HTTP/1.0"))
+        r = c.read_response()
+        self.assertEqual((r.status, r.interim), (200, []), r)
+        self.assertEqual(r.body, REAL, r)
+
+    def test_expect_without_body_gets_no_100(self):
+        c = self.client(self.proxy.port)
+        c.send(b"POST /e HTTP/1.1\r\nHost: test\r\nExpect: 100-continue\r\n"
+               b"Content-Length: 0\r\n\r\n")
+        r = c.read_response("POST")
+        self.assertEqual((r.status, r.interim), (200, []), r)
+
+    def test_expect_in_http10_gets_no_100(self):
+        c = self.client(self.proxy.port)
+        c.send(b"POST /e HTTP/1.0\r\nExpect: 100-continue\r\n"
+               b"Content-Length: 2\r\n\r\n")
+        c.sock.settimeout(0.5)
+        try:
+            early = c.sock.recv(65536)
+        except OSError:
+            early = b""
+        self.assertEqual(early, b"", "an answer before the body: %r" % early)
+        c.sock.settimeout(IO_TIMEOUT)
+        c.send(b"ok")
+        r = c.read_response("POST")
+        self.assertEqual((r.status, r.interim), (200, []), r)
+
+
+class TestEarlyResponse(UpstreamCase):
+    """An upstream that answers before the whole request body has come:
+    the response is relayed with Connection: close, then both connections
+    close (the upstream's holds part of a body it may still be reading)."""
+
+    def on_head(self, conn, nth, method, target):
+        return [http_response(b"early\n"), None]
+
+    def script(self, conn, nth, method, target, body):
+        return [http_response(REAL)]
+
+    def test_response_before_the_body_ends_both(self):
+        c = self.client(self.proxy.port)
+        c.send(b"POST /early HTTP/1.1\r\nHost: test\r\n"
+               b"Content-Length: 100000\r\n\r\n" + b"x" * 10)
+        r = c.read_response("POST")
+        self.assertEqual((r.status, r.body), (200, b"early\n"), r)
+        self.assertTrue(r.has_token("Connection", "close"), r)
+        self.assertEqual(c.read_until_eof(IO_TIMEOUT), b"")
