@@ -168,6 +168,10 @@ static const struct reason_row reason_table[REASON_COUNT] = {
 	    "client head timeout", "client_head_timeout"),
 	ROW(REASON_CLIENT_BODY_TIMEOUT, 408, TIMEOUT,
 	    "client body timeout", "client_body_timeout"),
+	/* the client stopped reading a response (nginx's send_timeout); the
+	 * response's own status is what the log shows */
+	ROW(REASON_CLIENT_SEND_TIMEOUT, 408, TIMEOUT,
+	    "client stopped reading the response", "client_send_timeout"),
 	/* 499: nginx's code for a client that went away (never sent) */
 	ROW(REASON_CLIENT_CLOSED, 499, CLIENT_ABORT,
 	    "client closed the connection", "client_closed"),

@@ -119,6 +119,7 @@ enum reason {
 	/* what a front end sees: the client side */
 	REASON_CLIENT_HEAD_TIMEOUT,
 	REASON_CLIENT_BODY_TIMEOUT,
+	REASON_CLIENT_SEND_TIMEOUT,
 	REASON_CLIENT_CLOSED,
 
 	/* the upstream side */

@@ -481,6 +481,11 @@ client_timeout(evutil_socket_t fd, short what, void *arg)
 		client_free(c);
 		return;
 	}
+	/* the upstream waits on the client's output: the client is slow */
+	if (c->upstream_paused) {
+		client_fail(c, REASON_CLIENT_SEND_TIMEOUT);
+		return;
+	}
 	client_fail(c, st->on_timeout);
 }
 

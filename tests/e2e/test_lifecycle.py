@@ -486,3 +486,21 @@ class TestReloadUnderLoad(LifecycleCase):
 if __name__ == "__main__":
     import unittest
     unittest.main()
+
+
+class TestClientStopsReading(LifecycleCase):
+    """A client that stops reading a large response: once lengthguard's
+    output to it is full, the upstream is paused, and when the response
+    timeout runs out it is the client's fault, logged as such (nginx's
+    send_timeout), not as an upstream timeout."""
+
+    overrides = {"timeouts": {"upstream_response": "1s"}}
+
+    def test_logged_as_the_client(self):
+        c = self.client(self.proxy.port)
+        c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.send(build_request("GET", "/big?size=%d" % (64 * 1024 * 1024)))
+        line = self.proxy.wait_line(r'"GET /big\?size=\d+ HTTP/1\.1" 200 ',
+                                    timeout=IO_TIMEOUT)
+        self.assertIn('verdict="client stopped reading the response"',
+                      line.string)
