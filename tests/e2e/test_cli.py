@@ -223,6 +223,13 @@ class TestUser(CliCase):
         self.assertNotIn(0, uids, uids)
         self.assertNotIn(0, gids, gids)
         self.assertNotIn(0, proc_ids(p.pid, "Groups"))
+        # every thread, the workers too (they started before the drop)
+        tasks = os.listdir("/proc/%d/task" % p.pid)
+        self.assertGreater(len(tasks), 1, tasks)
+        for t in tasks:
+            with open("/proc/%d/task/%s/status" % (p.pid, t)) as f:
+                uid_line = [l for l in f if l.startswith("Uid:")][0]
+            self.assertNotIn("0", uid_line.split()[1:], (t, uid_line))
         # and still serves; the access log it created belongs to nobody
         c = self.client(p.port)
         self.assertEqual(c.request("GET", "/after-drop").status, 200)
