@@ -214,10 +214,10 @@ must_drop(const struct conf *cf, FILE *out, int warn)
 {
 	if (geteuid() != 0) {
 		if (warn && cf->user != NULL && cf->uid != geteuid())
-			fprintf(out, "lengthguard: %s:%d: [proxy] user: not "
-			    "running as root: staying uid %u, not %s\n",
-			    cf->path, cf->user_line, (unsigned)geteuid(),
-			    cf->user);
+			fprintf(out, "lengthguard: [warn] %s:%d: [proxy] user "
+			    "ignored: only root can switch users (running as "
+			    "uid %u)\n", cf->path, cf->user_line,
+			    (unsigned)geteuid());
 		return 0;
 	}
 	if (cf->user == NULL) {
