@@ -590,6 +590,12 @@ main(int argc, char **argv)
 			return 1;
 		pidfile = strdup(g->conf.pidfile);
 	}
+	/*
+	 * The workers bind and start accepting inside workers_start(), so
+	 * the switch comes right after they all bound, not before their
+	 * first accept: a split of binding from serving in worker.c would
+	 * close that window. glibc applies the switch to every thread.
+	 */
 	if (drop) {
 		char *msg = NULL;
 		size_t len = 0;
