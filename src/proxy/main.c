@@ -559,8 +559,10 @@ main(int argc, char **argv)
 		    path);
 		return 1;
 	}
-	if ((drop = must_drop(&g->conf, stderr, 0)) < 0)
+	if ((drop = must_drop(&g->conf, stderr, 0)) < 0) {
+		gen_unref(g);
 		return 1;
+	}
 
 	/* signals are taken by this thread only, with sigwait */
 	sigemptyset(&set);
@@ -641,6 +643,7 @@ main(int argc, char **argv)
 	if (workers_wait(g->conf.shutdown_timeout) != 0) {
 		log_warn("grace period over, exiting with requests in flight");
 		pidfile_remove(pidfile);
+		free(pidfile);
 		return 0;
 	}
 	pidfile_remove(pidfile);
