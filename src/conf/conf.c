@@ -20,7 +20,9 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -62,6 +64,9 @@ enum key {
 	K_MAX_CONNECTIONS,
 	K_UPSTREAM_POOL_SIZE,
 	K_TRUSTED_PROXIES,
+	K_PIDFILE,
+	K_USER,
+	K_SERVER_HEADER,
 	K_CHUNKED,
 	K_REQUIRE_LENGTH,
 	K_BODY_METHODS,
@@ -102,6 +107,7 @@ enum type {
 	T_BODY_METHODS,
 	T_UNDERSCORES,
 	T_CIDRS,			/* space separated prefixes */
+	T_USER,				/* NAME [GROUP] */
 	T_PATH,
 	T_LOG,
 	T_LEVEL,
@@ -121,6 +127,9 @@ static const struct keydef {
 	[K_UPSTREAM_POOL_SIZE] = { S_PROXY, "upstream_pool_size", T_NUMBER,
 				  0, 65535 },
 	[K_TRUSTED_PROXIES] =	{ S_PROXY, "trusted_proxies", T_CIDRS, 0, 0 },
+	[K_PIDFILE] =		{ S_PROXY, "pidfile", T_PATH, 0, 0 },
+	[K_USER] =		{ S_PROXY, "user", T_USER, 0, 0 },
+	[K_SERVER_HEADER] =	{ S_PROXY, "server_header", T_BOOL, 0, 0 },
 	[K_CHUNKED] =		{ S_POLICY, "chunked", T_CHUNKED, 0, 0 },
 	[K_REQUIRE_LENGTH] =	{ S_POLICY, "require_length", T_METHODS, 0, 0 },
 	[K_BODY_METHODS] =	{ S_POLICY, "body_methods", T_BODY_METHODS,
@@ -575,6 +584,9 @@ store(struct conf *c, enum key k, uint64_t v)
 	case K_UNDERSCORES:
 		c->policy.underscores = (enum framing_underscores)v;
 		break;
+	case K_SERVER_HEADER:
+		c->server_header = v != 0;
+		break;
 	case K_VIA:
 		c->policy.add_via = v != 0;
 		break;
@@ -707,6 +719,52 @@ set_trusted(struct loader *ld, const char *value)
 	}
 }
 
+/*
+ * user = NAME [GROUP]: both must exist now (the names are looked up when
+ * the conf is loaded, so that -t tells of a typo). Without GROUP, the
+ * user's primary group.
+ */
+static void
+set_user(struct loader *ld, const char *value)
+{
+	char name[256], group[256], extra[2];
+	struct passwd *pw;
+	struct group *gr;
+	int n;
+
+	n = sscanf(value, "%255s %255s %1s", name, group, extra);
+	if (n < 1 || n > 2) {
+		lerr(ld, ld->line, K_USER, "expected a user name and "
+		    "optionally a group name");
+		return;
+	}
+	errno = 0;
+	if ((pw = getpwnam(name)) == NULL) {
+		lerr(ld, ld->line, K_USER, "unknown user \"%s\"", name);
+		return;
+	}
+	ld->c.uid = pw->pw_uid;
+	ld->c.gid = pw->pw_gid;
+	if (n == 2) {
+		if ((gr = getgrnam(group)) == NULL) {
+			lerr(ld, ld->line, K_USER, "unknown group \"%s\"",
+			    group);
+			return;
+		}
+		ld->c.gid = gr->gr_gid;
+	} else if ((gr = getgrgid(pw->pw_gid)) != NULL) {
+		snprintf(group, sizeof(group), "%s", gr->gr_name);
+	} else {
+		snprintf(group, sizeof(group), "%u", (unsigned)pw->pw_gid);
+	}
+	if ((ld->c.user = strdup(name)) == NULL ||
+	    (ld->c.group = strdup(group)) == NULL) {
+		lerr(ld, ld->line, K_USER, "out of memory");
+		return;
+	}
+	ld->c.user_line = ld->line;
+}
+
 /* Check `value` for key k and store it; report what is wrong with it. */
 static void
 set(struct loader *ld, enum key k, const char *value)
@@ -724,6 +782,9 @@ set(struct loader *ld, enum key k, const char *value)
 		return;
 	case T_CIDRS:
 		set_trusted(ld, value);
+		return;
+	case T_USER:
+		set_user(ld, value);
 		return;
 	case T_WORKERS:
 		if (strcmp(value, "auto") == 0) {
@@ -830,7 +891,13 @@ set(struct loader *ld, enum key k, const char *value)
 	case T_LOG:
 		if (k == K_ERROR_LOG && strcmp(value, "off") == 0) {
 			lerr(ld, ld->line, k, "the error log cannot be off "
-			    "(use stderr or a file)");
+			    "(use stderr, syslog or a file)");
+			return;
+		}
+		if (k == K_ACCESS_LOG && strcmp(value, "syslog") == 0) {
+			lerr(ld, ld->line, k, "syslog is for the error log "
+			    "only (use stderr, off or a file; ./syslog names "
+			    "a file)");
 			return;
 		}
 		/* FALLTHROUGH */
@@ -1102,7 +1169,8 @@ check_pages(struct loader *ld, const char *dir)
 }
 
 /*
- * A log key: "stderr", "off" (NULL) or a file whose directory must exist.
+ * A log key: "stderr", "off" (NULL), "syslog" (the error log) or a file
+ * whose directory must exist; the pidfile is such a file too.
  * The file is stored as the resolved directory plus the file's name.
  */
 static void
@@ -1119,9 +1187,10 @@ check_log(struct loader *ld, enum key k, const char *dir, char **out)
 			return;		/* given, but invalid: reported */
 		raw = "stderr";
 	}
-	if (strcmp(raw, "off") == 0)
+	if (k != K_PIDFILE && strcmp(raw, "off") == 0)
 		return;
-	if (strcmp(raw, "stderr") == 0) {
+	if ((k != K_PIDFILE && strcmp(raw, "stderr") == 0) ||
+	    (k == K_ERROR_LOG && strcmp(raw, "syslog") == 0)) {
 		if ((*out = strdup(raw)) == NULL)
 			lerr(ld, line, k, "out of memory");
 		return;
@@ -1193,6 +1262,12 @@ check_all(struct loader *ld, const char *dir)
 	check_pages(ld, dir);
 	check_log(ld, K_ACCESS_LOG, dir, &c->access_log);
 	check_log(ld, K_ERROR_LOG, dir, &c->error_log);
+	c->access_log_line = ld->where[K_ACCESS_LOG];
+	c->error_log_line = ld->where[K_ERROR_LOG];
+	if (ld->raw[K_PIDFILE] != NULL) {
+		check_log(ld, K_PIDFILE, dir, &c->pidfile);
+		c->pidfile_line = ld->where[K_PIDFILE];
+	}
 }
 
 static void
@@ -1212,6 +1287,7 @@ set_defaults(struct conf *c)
 	c->linger_timeout = 2 * 1000;
 	c->shutdown_timeout = 30 * 1000;
 	c->log_level = CONF_LOG_INFO;
+	c->server_header = 1;
 }
 
 /* inih's options are process-wide: set all of those we depend on. */
@@ -1306,5 +1382,8 @@ conf_free(struct conf *c)
 	free(c->pages_dir);
 	free(c->access_log);
 	free(c->error_log);
+	free(c->pidfile);
+	free(c->user);
+	free(c->group);
 	memset(c, 0, sizeof(*c));
 }

@@ -13,6 +13,7 @@
 #define LG_CONF_H
 
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -57,6 +58,14 @@ struct conf {
 	unsigned upstream_pool_size;	/* idle connections kept per upstream per worker */
 	struct conf_cidr trusted[CONF_MAX_TRUSTED];	/* trusted_proxies */
 	int      ntrusted;
+	char   *pidfile;		/* absolute, or NULL: none */
+	int      pidfile_line;
+	char   *user;			/* user = NAME [GROUP]; NULL: not set */
+	char   *group;			/* its group's name */
+	uid_t    uid;			/* of user (looked up when loaded) */
+	gid_t    gid;			/* of group, or user's primary group */
+	int      user_line;
+	int      server_header;		/* Server: lengthguard on own replies */
 
 	/* [policy] and [limits]: handed to the core as is */
 	struct framing_policy policy;
@@ -75,9 +84,11 @@ struct conf {
 	/* [pages] */
 	char   *pages_dir;		/* absolute */
 
-	/* [log]: NULL = off, "stderr" = stderr, otherwise an absolute path */
+	/* [log]: NULL = off, "stderr" = stderr, "syslog" (error log only),
+	 * otherwise an absolute path */
 	char   *access_log;
 	char   *error_log;
+	int      access_log_line, error_log_line;	/* 0: the default */
 	enum conf_log_level log_level;
 };
 

@@ -317,12 +317,14 @@ apply_template(struct buf *out, const char *tpl, const char *tpl_path,
 
 /* The fields of a reply, up to (not including) Date and the empty line. */
 static char *
-make_head(int status, const char *type, size_t body_len, size_t *len)
+make_head(int status, const char *type, size_t body_len, unsigned flags,
+    size_t *len)
 {
 	struct buf h = { 0 };
 
 	buf_printf(&h, "HTTP/1.1 %d %s\r\n", status, pages_reason_phrase(status));
-	buf_str(&h, "Server: lengthguard\r\n");
+	if (!(flags & PAGES_NO_SERVER))
+		buf_str(&h, "Server: lengthguard\r\n");
 	buf_printf(&h, "Content-Type: %s\r\n", type);
 	buf_printf(&h, "Content-Length: %zu\r\n", body_len);
 	buf_str(&h, "Connection: close\r\n");
@@ -350,7 +352,7 @@ make_tail(const struct buf *body, size_t *len)
 
 static int
 page_build(struct page *pg, int status, const char *dir, const char *tpl,
-    const char *tpl_path, FILE *errs)
+    const char *tpl_path, unsigned flags, FILE *errs)
 {
 	char path[4096];
 	struct front fm;
@@ -386,9 +388,9 @@ page_build(struct page *pg, int status, const char *dir, const char *tpl,
 	pg->tail_html = make_tail(&html, &pg->html.tail_len);
 	pg->tail_json = make_tail(&json, &pg->json.tail_len);
 	pg->head_html = make_head(status, "text/html; charset=utf-8",
-	    html.len, &pg->html.head_len);
+	    html.len, flags, &pg->html.head_len);
 	pg->head_json = make_head(status, "application/problem+json",
-	    json.len, &pg->json.head_len);
+	    json.len, flags, &pg->json.head_len);
 	if (!pg->tail_html || !pg->tail_json || !pg->head_html || !pg->head_json) {
 		fprintf(errs, "%s: out of memory\n", path);
 		goto fail;
@@ -426,6 +428,12 @@ pages_destroy(struct pages *ps)
 struct pages *
 pages_load(const char *dir, FILE *errs)
 {
+	return pages_load_with(dir, 0, errs);
+}
+
+struct pages *
+pages_load_with(const char *dir, unsigned flags, FILE *errs)
+{
 	struct pages *ps;
 	char tpl_path[4096];
 	char *tpl;
@@ -444,7 +452,7 @@ pages_load(const char *dir, FILE *errs)
 	}
 	for (i = 0; i < NPAGES; i++)
 		if (page_build(&ps->page[i], pages_statuses[i], dir, tpl,
-		    tpl_path, errs) != 0)
+		    tpl_path, flags, errs) != 0)
 			failed = 1;	/* go on: report every broken page */
 	free(tpl);
 	if (failed) {

@@ -44,6 +44,11 @@ extern const size_t pages_nstatuses;
  */
 struct pages *pages_load(const char *dir, FILE *errs);
 
+/* pages_load() with options: PAGES_NO_SERVER leaves the Server field out
+ * of every reply ([proxy] server_header = off). */
+#define PAGES_NO_SERVER	0x1u
+struct pages *pages_load_with(const char *dir, unsigned flags, FILE *errs);
+
 void pages_ref(struct pages *);
 void pages_unref(struct pages *);
 

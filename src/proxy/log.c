@@ -1,11 +1,15 @@
 /*
  * log.c - see log.h.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,10 +18,45 @@
 static int error_fd = 2;
 static int access_fd = 2;
 static enum conf_log_level level = CONF_LOG_INFO;
+static int use_syslog;			/* the error log goes to syslog */
+static int syslog_opened;
+static int journal = -1;		/* stderr is the journal; -1: not known */
+static uid_t owner_uid = (uid_t)-1;
+static gid_t owner_gid = (gid_t)-1;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
+static const int level_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 
-/* Open `path` onto descriptor *fd (kept if already a file of ours). */
+void
+log_owner(uid_t uid, gid_t gid)
+{
+	owner_uid = uid;
+	owner_gid = gid;
+}
+
+/*
+ * Is stderr the journal? systemd sets JOURNAL_STREAM to "DEV:INODE" of the
+ * stream it connects to stderr; a child whose stderr was redirected
+ * inherits the variable, hence the comparison.
+ */
+static int
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &end) != 2)
+		return 0;
+	if (fstat(2, &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
+/* Open `path` onto descriptor *fd (kept if already a file of ours).
+ * On failure, *fd is left as it was. */
 static int
 open_onto(const char *path, int *fd)
 {
@@ -31,9 +70,19 @@ open_onto(const char *path, int *fd)
 		*fd = 2;
 		return 0;
 	}
-	nfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	/* a file created here is given to the user we drop to */
+	nfd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0644);
+	if (nfd >= 0 && owner_uid != (uid_t)-1 &&
+	    fchown(nfd, owner_uid, owner_gid) != 0)
+		log_msg(CONF_LOG_WARN, "%s: cannot give it to uid %u: %s", path,
+		    (unsigned)owner_uid, strerror(errno));
+	if (nfd < 0 && errno == EEXIST)
+		nfd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
 	if (nfd < 0) {
-		fprintf(stderr, "lengthguard: %s: %s\n", path, strerror(errno));
+		log_msg(CONF_LOG_ERROR, "cannot open log file %s: %s%s",
+		    path, strerror(errno), *fd > 2 ?
+		    "; writing on to the file opened before" : "");
 		return -1;
 	}
 	if (*fd > 2) {
@@ -61,8 +110,26 @@ log_open(const struct conf *cf, int reopen)
 			close(access_fd);
 		error_fd = access_fd = 2;
 	}
-	if (open_onto(cf->error_log, &error_fd) != 0)
-		rv = -1;
+	if (journal == -1)
+		journal = stderr_is_journal();
+	if (cf->error_log != NULL && strcmp(cf->error_log, "syslog") == 0) {
+		if (!syslog_opened) {
+			/* LOG_NDELAY: connect now, before any privilege drop
+			 * or chroot could make /dev/log unreachable */
+			openlog("lengthguard", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+			syslog_opened = 1;
+		}
+		if (error_fd > 2 && error_fd != access_fd)
+			close(error_fd);
+		error_fd = -1;
+		use_syslog = 1;
+	} else {
+		if (use_syslog && error_fd < 0)
+			error_fd = 2;
+		use_syslog = 0;
+		if (open_onto(cf->error_log, &error_fd) != 0)
+			rv = -1;
+	}
 	if (open_onto(cf->access_log, &access_fd) != 0)
 		rv = -1;
 	level = cf->log_level;
@@ -78,13 +145,29 @@ log_msg(enum conf_log_level l, const char *fmt, ...)
 	va_list ap;
 	int n, m;
 
-	if (l > level || error_fd < 0)
+	if (l > level)
 		return;
-	now = time(NULL);
-	localtime_r(&now, &tm);
-	n = (int)strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S%z ", &tm);
-	n += snprintf(line + n, sizeof(line) - (size_t)n, "lengthguard[%d] %s: ",
-	    (int)getpid(), level_names[l]);
+	if (use_syslog) {
+		va_start(ap, fmt);
+		m = vsnprintf(line, sizeof(line), fmt, ap);
+		va_end(ap);
+		if (m >= 0)
+			syslog(level_prio[l], "%s: %s", level_names[l], line);
+		return;
+	}
+	if (error_fd < 0)
+		return;
+	if (error_fd == 2 && journal == 1) {
+		n = snprintf(line, sizeof(line), "<%d>%s: ", level_prio[l],
+		    level_names[l]);
+	} else {
+		now = time(NULL);
+		localtime_r(&now, &tm);
+		n = (int)strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S%z ",
+		    &tm);
+		n += snprintf(line + n, sizeof(line) - (size_t)n,
+		    "lengthguard[%d] %s: ", (int)getpid(), level_names[l]);
+	}
 	va_start(ap, fmt);
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);

@@ -394,6 +394,14 @@ test_shipped(const char *path)
 	CHECK(c.upstream_pool_size == 32, "upstream_pool_size %u",
 	    c.upstream_pool_size);
 	CHECK(c.ntrusted == 0, "trusted_proxies: %d", c.ntrusted);
+	CHECK(c.pidfile == NULL, "pidfile %s", c.pidfile ? c.pidfile : "");
+	/* the shipped conf serves as nobody, so that ./dev run works as root */
+	CHECK(c.user != NULL && strcmp(c.user, "nobody") == 0 &&
+	    c.uid != 0 && c.user_line > 0, "user %s uid %u",
+	    c.user ? c.user : "(none)", (unsigned)c.uid);
+	CHECK(c.group != NULL && c.gid != 0, "group of nobody: %s %u",
+	    c.group ? c.group : "(none)", (unsigned)c.gid);
+	CHECK(c.server_header == 1, "server_header %d", c.server_header);
 
 	CHECK(c.policy.chunked == FRAMING_CHUNKED_REJECT, "chunked");
 	CHECK(c.policy.body_methods == 0, "body_methods");
@@ -656,6 +664,34 @@ test_tmp(void)
 		CHECK(strcmp(c.listen[0].host, "*") == 0 &&
 		    c.listen[0].line == 2 && c.upstream[0].line == 3,
 		    "listen *");
+		CHECK(c.pidfile == NULL && c.user == NULL &&
+		    c.server_header == 1, "pidfile, user, server_header "
+		    "defaults");
+		conf_free(&c);
+	}
+
+	/* pidfile relative to the conf's dir, user with a group, syslog */
+	put("conf/ops.conf", BASE
+	    "pidfile = logs/lg.pid\n"
+	    "user = nobody root\n"
+	    "server_header = off\n"
+	    "[log]\n"
+	    "error = syslog\n");
+	r = load("conf/ops.conf", &c, &errs);
+	CHECK(r == 0, "ops.conf: %s", errs);
+	free(errs);
+	if (r == 0) {
+		snprintf(path, sizeof(path), "%s/conf/logs/lg.pid", real);
+		CHECK(strcmp(c.pidfile, path) == 0 && c.pidfile_line == 4,
+		    "pidfile %s line %d", c.pidfile, c.pidfile_line);
+		CHECK(strcmp(c.user, "nobody") == 0 && c.uid != 0 &&
+		    strcmp(c.group, "root") == 0 && c.gid == 0 &&
+		    c.user_line == 5, "user %s %u group %s %u line %d", c.user,
+		    (unsigned)c.uid, c.group, (unsigned)c.gid, c.user_line);
+		CHECK(c.server_header == 0, "server_header off");
+		CHECK(strcmp(c.error_log, "syslog") == 0 &&
+		    c.error_log_line == 8, "error log %s line %d", c.error_log,
+		    c.error_log_line);
 		conf_free(&c);
 	}
 

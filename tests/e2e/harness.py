@@ -228,6 +228,12 @@ class Origin(Process):
                               timeout)
 
 
+# As root, lengthguard refuses to start without [proxy] user. The tests
+# reload confs from and reopen logs in their private (0700) temporary
+# directories, which only root can read: they run as root on purpose
+# (test_cli.py checks the drop to another user).
+RUN_AS = "root" if os.geteuid() == 0 else None
+
 SECTIONS = ("proxy", "policy", "limits", "timeouts", "pages", "log")
 
 
@@ -270,7 +276,7 @@ class Proxy(Process):
         self.settings = merge({
             "proxy": {"listen": "127.0.0.1:%d" % self.port,
                       "upstream": "127.0.0.1:%d" % upstream_port,
-                      "workers": "1"},
+                      "workers": "1", "user": RUN_AS},
             "timeouts": {"shutdown": "3s"},
             "pages": {"dir": PAGES_DIR},
             "log": {"access": "stderr", "error": "stderr", "level": "info"},
