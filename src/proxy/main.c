@@ -593,10 +593,9 @@ main(int argc, char **argv)
 		pidfile = strdup(g->conf.pidfile);
 	}
 	/*
-	 * The workers bind and start accepting inside workers_start(), so
-	 * the switch comes right after they all bound, not before their
-	 * first accept: a split of binding from serving in worker.c would
-	 * close that window. glibc applies the switch to every thread.
+	 * The workers have bound but accept nothing until workers_serve(),
+	 * below: no connection is ever served before the switch. glibc
+	 * applies it to every thread.
 	 */
 	if (drop) {
 		char *msg = NULL;
@@ -621,6 +620,7 @@ main(int argc, char **argv)
 		log_warn("running as root (user = root): a service should run "
 		    "as an unprivileged user");
 	}
+	workers_serve();
 	for (i = 0; i < g->conf.nlisten; i++)
 		log_info("listening on %s:%u (%d worker%s)", g->conf.listen[i].host,
 		    g->conf.listen[i].port, n, n == 1 ? "" : "s");

@@ -31,8 +31,10 @@ void gen_unref(struct gen *);
 
 struct worker;
 
-/* Start `n` workers on gen (each binds its own SO_REUSEPORT listeners). */
+/* Start `n` workers on gen: each binds its own SO_REUSEPORT listeners, and
+ * accepts nothing until workers_serve() (after the privilege drop). */
 int  workers_start(struct gen *, int n);
+void workers_serve(void);
 void workers_reload(struct gen *);
 void workers_stop(void);		/* graceful: stop accepting, finish */
 int  workers_wait(unsigned grace_ms);	/* 0 when all ended in time */

@@ -114,6 +114,7 @@ accept_set(struct worker *w, int on)
 {
 	int i;
 
+	on = on && w->serving;	/* nothing before the privilege drop */
 	for (i = 0; i < w->nlisteners; i++) {
 		if (on)
 			evconnlistener_enable(w->listeners[i]);
@@ -231,6 +232,18 @@ worker_stop_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+worker_serve_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	w->serving = 1;
+	if (!w->stopping)
+		accept_set(w, 1);
+}
+
+static void
 worker_reload_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
@@ -276,7 +289,8 @@ worker_main(void *arg)
 		}
 		w->listeners[i] = evconnlistener_new_bind(w->base, worker_accept, w,
 		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
-		    LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT, 1024,
+		    LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT |
+		    LEV_OPT_DISABLED, 1024,
 		    (struct sockaddr *)&ss, (int)sslen);
 		if (w->listeners[i] == NULL) {
 			log_error("cannot listen on %s:%u: %s", cf->listen[i].host,
@@ -335,8 +349,9 @@ workers_start(struct gen *g, int n)
 		w->stop_ev = event_new(w->base, -1, 0, worker_stop_cb, w);
 		w->reload_ev = event_new(w->base, -1, 0, worker_reload_cb, w);
 		w->accept_ev = evtimer_new(w->base, accept_resume, w);
+		w->serve_ev = event_new(w->base, -1, 0, worker_serve_cb, w);
 		if (w->stop_ev == NULL || w->reload_ev == NULL ||
-		    w->accept_ev == NULL)
+		    w->accept_ev == NULL || w->serve_ev == NULL)
 			return -1;
 		workers[nworkers++] = w;
 		if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
@@ -367,6 +382,15 @@ workers_reload(struct gen *g)
 		pthread_mutex_unlock(&w->reload_lock);
 		event_active(w->reload_ev, EV_TIMEOUT, 0);
 	}
+}
+
+void
+workers_serve(void)
+{
+	int i;
+
+	for (i = 0; i < nworkers; i++)
+		event_active(workers[i]->serve_ev, EV_TIMEOUT, 0);
 }
 
 void

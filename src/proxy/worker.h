@@ -60,8 +60,9 @@ struct worker {
 	struct event *accept_ev;	/* resumes accepting after a back-off */
 	time_t accept_logged;		/* last "accept:" error line */
 	unsigned accept_errors;		/* errors since that line */
+	int serving;			/* workers_serve() said go */
 	int stopping, done;
-	struct event *stop_ev, *reload_ev;
+	struct event *stop_ev, *reload_ev, *serve_ev;
 	pthread_mutex_t reload_lock;
 	struct gen *pending;		/* handed over by workers_reload */
 	struct httpdate date;
