@@ -83,6 +83,7 @@ enum key {
 	K_CLIENT_BODY_TOTAL,
 	K_KEEPALIVE,
 	K_UPSTREAM_CONNECT,
+	K_UPSTREAM_SEND,
 	K_UPSTREAM_RESPONSE,
 	K_UPSTREAM_KEEPALIVE,
 	K_LINGER,
@@ -154,6 +155,8 @@ static const struct keydef {
 	[K_KEEPALIVE] =		{ S_TIMEOUTS, "keepalive", T_DURATION,
 				  1, UINT_MAX },
 	[K_UPSTREAM_CONNECT] =	{ S_TIMEOUTS, "upstream_connect", T_DURATION,
+				  1, UINT_MAX },
+	[K_UPSTREAM_SEND] =	{ S_TIMEOUTS, "upstream_send", T_DURATION,
 				  1, UINT_MAX },
 	[K_UPSTREAM_RESPONSE] =	{ S_TIMEOUTS, "upstream_response", T_DURATION,
 				  1, UINT_MAX },
@@ -620,6 +623,9 @@ store(struct conf *c, enum key k, uint64_t v)
 	case K_KEEPALIVE:
 		c->keepalive_timeout = (unsigned)v;
 		break;
+	case K_UPSTREAM_SEND:
+		c->upstream_send_timeout = (unsigned)v;
+		break;
 	case K_UPSTREAM_CONNECT:
 		c->upstream_connect_timeout = (unsigned)v;
 		break;
@@ -644,18 +650,95 @@ store(struct conf *c, enum key k, uint64_t v)
 }
 
 /* A listen or upstream address: appended to its list. */
+/*
+ * The parameters after an upstream's address, nginx's way: weight=N,
+ * max_fails=N, fail_timeout=DURATION, backup. 0, or -1 with the error said.
+ */
+static int
+set_upstream_params(struct loader *ld, enum key k, struct conf_addr *a,
+    char *params)
+{
+	char *p, *save = NULL, *eq;
+	uint64_t v;
+	unsigned ms;
+
+	for (p = strtok_r(params, " \t", &save); p != NULL;
+	    p = strtok_r(NULL, " \t", &save)) {
+		eq = strchr(p, '=');
+		if (strcmp(p, "backup") == 0) {
+			a->backup = 1;
+			continue;
+		}
+		if (eq == NULL)
+			goto bad;
+		*eq++ = '\0';
+		if (strcmp(p, "weight") == 0) {
+			if (parse_number(eq, &v) == -1 || v < 1 || v > 1000) {
+				lerr(ld, ld->line, k, "weight=%s: use 1 to 1000", eq);
+				return -1;
+			}
+			a->weight = (unsigned)v;
+		} else if (strcmp(p, "max_fails") == 0) {
+			if (parse_number(eq, &v) == -1 || v > 1000) {
+				lerr(ld, ld->line, k, "max_fails=%s: use 0 to 1000",
+				    eq);
+				return -1;
+			}
+			a->max_fails = (unsigned)v;
+		} else if (strcmp(p, "fail_timeout") == 0) {
+			if (conf_parse_duration(eq, &ms) == -1 || ms == 0) {
+				lerr(ld, ld->line, k, "fail_timeout=%s: use a "
+				    "duration such as 10s", eq);
+				return -1;
+			}
+			a->fail_timeout = ms;
+		} else {
+			eq[-1] = '=';
+			goto bad;
+		}
+	}
+	return 0;
+bad:
+	lerr(ld, ld->line, k, "unknown parameter \"%s\" (weight=N, max_fails=N, "
+	    "fail_timeout=DURATION, backup)", p);
+	return -1;
+}
+
 static void
 set_addr(struct loader *ld, enum key k, const char *value)
 {
 	struct conf_addr a, *list;
 	const char *why;
+	char addr[512], pbuf[CONF_LINE_MAX + 1], *params = NULL;
+	size_t alen = strcspn(value, " \t");
 	int *n, i;
 
-	if (parse_addr(value, &a, &why) == -1) {
-		lerr(ld, ld->line, k, "invalid address \"%s\": %s", value, why);
+	if (alen >= sizeof(addr)) {
+		lerr(ld, ld->line, k, "invalid address \"%s\": too long", value);
+		return;
+	}
+	memcpy(addr, value, alen);
+	addr[alen] = '\0';
+	if (value[alen] != '\0') {
+		snprintf(pbuf, sizeof(pbuf), "%s", value + alen);
+		params = pbuf;
+	}
+	if (parse_addr(addr, &a, &why) == -1) {
+		lerr(ld, ld->line, k, "invalid address \"%s\": %s", addr, why);
 		return;
 	}
 	a.line = ld->line;
+	a.weight = 1;
+	a.max_fails = 1;
+	a.fail_timeout = 10 * 1000;
+	a.backup = 0;
+	if (params != NULL && k == K_LISTEN) {
+		lerr(ld, ld->line, k, "\"%s\": listen takes an address only",
+		    value);
+		return;
+	}
+	if (params != NULL && set_upstream_params(ld, k, &a, params) != 0)
+		return;
 	if (k == K_LISTEN) {
 		list = ld->c.listen;
 		n = &ld->c.nlisten;
@@ -1281,6 +1364,7 @@ set_defaults(struct conf *c)
 	c->client_body_timeout = 60 * 1000;
 	c->client_body_total_timeout = 10 * 60 * 1000;
 	c->keepalive_timeout = 60 * 1000;
+	c->upstream_send_timeout = 60 * 1000;
 	c->upstream_connect_timeout = 5 * 1000;
 	c->upstream_response_timeout = 60 * 1000;
 	c->upstream_keepalive_timeout = 4 * 1000;

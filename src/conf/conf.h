@@ -36,6 +36,15 @@ struct conf_addr {
 	char     host[256];
 	uint16_t port;
 	int      line;			/* where it was configured */
+	/* upstreams only, after the address (nginx's names): */
+	unsigned weight;		/* weight=N, 1..1000; default 1 */
+	unsigned max_fails;		/* max_fails=N: failures within
+					   fail_timeout that take it out of
+					   use for fail_timeout; 0 = never;
+					   default 1 */
+	unsigned fail_timeout;		/* fail_timeout=DURATION, ms; 10s */
+	int      backup;		/* backup: used only when every other
+					   upstream is out of use */
 };
 
 enum conf_log_level {
@@ -76,6 +85,7 @@ struct conf {
 	unsigned client_body_total_timeout;	/* the whole body */
 	unsigned keepalive_timeout;
 	unsigned upstream_connect_timeout;
+	unsigned upstream_send_timeout;		/* longest pause in sending */
 	unsigned upstream_response_timeout;
 	unsigned upstream_keepalive_timeout;	/* idle pooled upstream connections */
 	unsigned linger_timeout;

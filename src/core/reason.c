@@ -184,6 +184,8 @@ static const struct reason_row reason_table[REASON_COUNT] = {
 	    "upstream connect timeout", "upstream_connect_timeout"),
 	ROW(REASON_UPSTREAM_RESPONSE_TIMEOUT, 504, TIMEOUT,
 	    "upstream response timeout", "upstream_response_timeout"),
+	ROW(REASON_UPSTREAM_SEND_TIMEOUT, 504, TIMEOUT,
+	    "upstream send timeout", "upstream_send_timeout"),
 	ROW(REASON_UPSTREAM_CLOSED_EARLY, 502, UPSTREAM,
 	    "upstream closed early", "upstream_closed_early"),
 	ROW(REASON_UPSTREAM_CONNECTION_ERROR, 502, UPSTREAM,

@@ -7,14 +7,75 @@
 
 #include <event2/buffer.h>
 
+#include "log.h"
 #include "pool.h"
 
 #define RESPONSE_HEAD_MIN	(64 * 1024)	/* response head arena, at least */
 
-int
-pool_pick(struct wgen *wg)
+static int
+pool_usable(struct wgen *wg, int i, uint64_t now)
 {
-	return (int)(wg->rr++ % (unsigned)wg->gen->conf.nupstream);
+	return wg->gen->conf.nupstream == 1 || wg->up[i].down_until <= now;
+}
+
+int
+pool_pick(struct wgen *wg, unsigned tried)
+{
+	const struct conf *cf = &wg->gen->conf;
+	uint64_t now = worker_now_ms();
+	int i, best = -1, total = 0, backup;
+
+	for (backup = 0; backup <= 1 && best < 0; backup++) {
+		for (i = 0; i < cf->nupstream; i++) {
+			struct upstate *s = &wg->up[i];
+
+			if ((tried >> i & 1) || cf->upstream[i].backup != backup ||
+			    !pool_usable(wg, i, now))
+				continue;
+			s->cw += (int)cf->upstream[i].weight;
+			total += (int)cf->upstream[i].weight;
+			if (best < 0 || s->cw > wg->up[best].cw)
+				best = i;
+		}
+	}
+	if (best >= 0)
+		wg->up[best].cw -= total;
+	return best;
+}
+
+void
+pool_failed(struct wgen *wg, int idx)
+{
+	const struct conf_addr *a = &wg->gen->conf.upstream[idx];
+	struct upstate *s = &wg->up[idx];
+	uint64_t now = worker_now_ms();
+
+	if (a->max_fails == 0 || wg->gen->conf.nupstream == 1)
+		return;
+	if (s->fails == 0 || now - s->fail_start > a->fail_timeout) {
+		s->fails = 0;
+		s->fail_start = now;
+	}
+	if (++s->fails < a->max_fails)
+		return;
+	s->fails = 0;
+	s->down_until = now + a->fail_timeout;
+	s->was_down = 1;
+	log_warn("upstream %s: %u failed attempt%s: out of use for %u ms",
+	    wg->gen->upstream_host[idx], a->max_fails,
+	    a->max_fails == 1 ? "" : "s", a->fail_timeout);
+}
+
+void
+pool_ok(struct wgen *wg, int idx)
+{
+	struct upstate *s = &wg->up[idx];
+
+	s->fails = 0;
+	if (s->was_down) {
+		s->was_down = 0;
+		log_info("upstream %s: back in use", wg->gen->upstream_host[idx]);
+	}
 }
 
 void

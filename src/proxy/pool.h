@@ -29,8 +29,19 @@ struct upconn {
 	TAILQ_ENTRY(upconn) entry;
 };
 
-/* The next upstream to try, round robin. */
-int pool_pick(struct wgen *);
+/*
+ * The next upstream to try, by smooth weighted round robin among those in
+ * use and not in `tried` (a bit per index), the backups only when no other
+ * one is left; -1 when none is. An upstream is out of use for fail_timeout
+ * after max_fails failed attempts within fail_timeout (nginx's passive
+ * health); a lone upstream never is (nothing else could serve).
+ */
+int pool_pick(struct wgen *, unsigned tried);
+
+/* An attempt on upstream idx failed (connect refused, timed out...), or
+ * succeeded: the health the choice above uses. Logged once per change. */
+void pool_failed(struct wgen *, int idx);
+void pool_ok(struct wgen *, int idx);
 
 /*
  * A connection to upstream `idx` of wg: an idle one from the pool (*reused

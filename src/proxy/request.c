@@ -262,9 +262,14 @@ request_body(struct client *c)
 		client_set_state(c, c->req.responded ? CS_RESPONSE : CS_WAIT);
 		return;
 	}
+	if (full) {
+		/* the upstream is the slow side: its send timeout runs, the
+		 * client's body clock waits (resumed by cb_writable) */
+		io_read(&c->io, 0);
+		event_del(c->timer);
+		return;
+	}
 	client_touch(c);
-	if (full)
-		io_read(&c->io, 0);	/* resumed by cb_writable */
 }
 
 /* RFC 9110 §9.2.2: the methods a retry cannot change the effect of. */

@@ -40,7 +40,8 @@ struct upstream {
 	struct upconn *conn;
 	enum relay_state state;
 	struct event *timer;		/* connect timeout */
-	int tries;			/* upstreams tried */
+	unsigned tried;			/* upstreams tried: a bit each */
+	unsigned send_clock:1;		/* the timer runs for upstream_send */
 	unsigned reused:1;		/* conn came from the pool */
 	unsigned retried:1;		/* the one retry on a fresh connection */
 	unsigned replayable:1;		/* replay holds every body byte sent */
@@ -51,6 +52,7 @@ struct upstream {
 
 static void relay_cb(struct io *, int, void *);
 static void relay_read(struct upstream *);
+static void relay_send_clock(struct upstream *);
 
 static const char *
 relay_name(const struct upstream *u, int idx)
@@ -169,25 +171,25 @@ static void
 relay_go(struct upstream *u)
 {
 	io_flush(&u->conn->io);
+	relay_send_clock(u);
 	u->state = u->body_sent == u->req.body_len ? R_WAITING : R_SENDING;
 	u->cbs->writable(u->arg);
 }
 
-/* Try the upstreams not tried yet, from idx on. 0, or -1 when none can be. */
+/* Try the upstreams not tried yet, as the pool chooses. 0; -1 when none
+ * is left; -2 when the request cannot be sent anywhere. */
 static int
-relay_connect_next(struct upstream *u, int idx)
+relay_connect_next(struct upstream *u)
 {
-	int n = u->wg->gen->conf.nupstream;
+	int idx, rv;
 
-	int rv;
-
-	while (u->tries < n) {
-		u->tries++;
+	while ((idx = pool_pick(u->wg, u->tried)) >= 0) {
+		u->tried |= 1u << idx;
 		if ((rv = relay_connect(u, idx, 0)) != -1)
 			return rv;
-		log_warn("upstream %s: cannot connect: %s", relay_name(u, idx),
+		log_info("upstream %s: cannot connect: %s", relay_name(u, idx),
 		    strerror(errno));
-		idx = (idx + 1) % n;
+		pool_failed(u->wg, idx);
 	}
 	return -1;
 }
@@ -196,11 +198,10 @@ relay_connect_next(struct upstream *u, int idx)
 static void
 relay_retry_connect(struct upstream *u, enum reason why)
 {
-	int idx = u->conn->idx;
-
+	pool_failed(u->wg, u->conn->idx);
 	pool_close(u->conn);
 	u->conn = NULL;
-	if (relay_connect_next(u, (idx + 1) % u->wg->gen->conf.nupstream) != 0) {
+	if (relay_connect_next(u) != 0) {
 		relay_fail(u, why);
 		return;
 	}
@@ -208,15 +209,34 @@ relay_retry_connect(struct upstream *u, enum reason why)
 		relay_go(u);
 }
 
+/* The connect, or a write of the request, took too long. */
 static void
-relay_connect_timeout(evutil_socket_t fd, short what, void *arg)
+relay_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct upstream *u = arg;
 
 	(void)fd;
 	(void)what;
-	log_warn("upstream %s: connect timed out", relay_name(u, u->conn->idx));
+	if (u->state != R_CONNECTING) {
+		log_warn("upstream %s: sending the request timed out",
+		    relay_name(u, u->conn->idx));
+		relay_fail(u, REASON_UPSTREAM_SEND_TIMEOUT);
+		return;
+	}
+	log_info("upstream %s: connect timed out", relay_name(u, u->conn->idx));
 	relay_retry_connect(u, REASON_UPSTREAM_CONNECT_TIMEOUT);
+}
+
+/* [timeouts] upstream_send: while request bytes wait for the upstream to
+ * take them, it must take some within that time. */
+static void
+relay_send_clock(struct upstream *u)
+{
+	if (evbuffer_get_length(u->conn->io.out) > 0)
+		worker_timer(u->timer, u->wg->gen->conf.upstream_send_timeout);
+	else if (u->send_clock)
+		event_del(u->timer);
+	u->send_clock = evbuffer_get_length(u->conn->io.out) > 0;
 }
 
 /*
@@ -250,7 +270,7 @@ static void
 relay_gone(struct upstream *u, int event)
 {
 	if (u->state == R_CONNECTING) {
-		log_warn("upstream %s: connect failed: %s",
+		log_info("upstream %s: connect failed: %s",
 		    relay_name(u, u->conn->idx), strerror(errno));
 		relay_retry_connect(u, REASON_UPSTREAM_CONNECT_FAILED);
 		return;
@@ -277,6 +297,7 @@ relay_connected(struct upstream *u)
 {
 	event_del(u->timer);
 	u->conn->state = UC_BUSY;
+	pool_ok(u->wg, u->conn->idx);
 	relay_go(u);
 }
 
@@ -291,6 +312,7 @@ relay_cb(struct io *io, int event, void *arg)
 		relay_read(u);
 		break;
 	case IO_DRAINED:
+		relay_send_clock(u);
 		if (relay_wants_body(u))
 			u->cbs->writable(u->arg);
 		break;
@@ -381,7 +403,7 @@ upstream_start(struct wgen *wg, const struct upstream_cbs *cbs, void *arg,
 		if ((u = calloc(1, sizeof(*u))) == NULL)
 			return NULL;
 		u->w = w;
-		if ((u->timer = evtimer_new(w->base, relay_connect_timeout,
+		if ((u->timer = evtimer_new(w->base, relay_timeout,
 		    u)) == NULL) {
 			free(u);
 			return NULL;
@@ -392,13 +414,14 @@ upstream_start(struct wgen *wg, const struct upstream_cbs *cbs, void *arg,
 	u->cbs = cbs;
 	u->arg = arg;
 	u->req = *req;
-	u->tries = 0;
+	u->tried = 0;
+	u->send_clock = 0;
 	u->retried = 0;
 	u->body_sent = 0;
 	/* only what a retry may need is kept: bodies of idempotent requests,
 	 * small enough (GET and HEAD have none, so they cost nothing) */
 	u->replayable = req->idempotent && req->body_len <= REPLAY_MAX;
-	if (relay_connect_next(u, pool_pick(wg)) != 0) {
+	if (relay_connect_next(u) != 0) {
 		relay_free(u);
 		return NULL;
 	}
@@ -431,6 +454,8 @@ upstream_send(struct upstream *u, struct evbuffer *from, size_t n)
 	}
 	/* the head and what body there is go in one write */
 	io_flush(io);
+	if (u->send_clock || evbuffer_get_length(io->out) > 0)
+		relay_send_clock(u);
 	if (u->body_sent == u->req.body_len && u->state == R_SENDING)
 		u->state = R_WAITING;
 	return evbuffer_get_length(io->out) > HIGH_WATER;

@@ -67,6 +67,15 @@ wgen_unref(struct wgen *wg)
 	free(wg);
 }
 
+uint64_t
+worker_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
 void
 worker_timer(struct event *ev, unsigned ms)
 {

@@ -38,11 +38,20 @@ struct upstream;
 TAILQ_HEAD(client_list, client);
 TAILQ_HEAD(upconn_list, upconn);
 
+/* What a worker knows of one upstream's health (passive, nginx's way). */
+struct upstate {
+	int      cw;			/* smooth weighted round robin */
+	unsigned fails;			/* failed attempts since fail_start */
+	uint64_t fail_start;		/* ms, monotonic */
+	uint64_t down_until;		/* out of use until then (ms) */
+	int      was_down;		/* say so when it is back */
+};
+
 struct wgen {
 	struct gen *gen;
 	struct worker *w;
 	int refs;			/* the worker's, clients', upconns' */
-	unsigned rr;			/* round robin over the upstreams */
+	struct upstate up[CONF_MAX_ADDRS];
 	struct upconn_list idle[CONF_MAX_ADDRS];
 	unsigned nidle[CONF_MAX_ADDRS];
 };
@@ -88,6 +97,9 @@ void worker_client_gone(struct worker *);
  * out of memory), and back. */
 struct framing *worker_framing_get(struct worker *, const struct framing_policy *);
 void worker_framing_put(struct worker *, struct framing *);
+
+/* Milliseconds of a monotonic clock (coarse: for timeouts of seconds). */
+uint64_t worker_now_ms(void);
 
 /* Arm a timer for `ms` milliseconds. */
 void worker_timer(struct event *, unsigned ms);

@@ -625,6 +625,29 @@ test_tmp(void)
 	snprintf(path, sizeof(path), "%s/conf/logs", tmp);
 	mkdir(path, 0700);
 
+	/* Upstream parameters, nginx's way, and their defaults. */
+	put("conf/ups.conf", "[proxy]\nlisten = *:8080\n"
+	    "upstream = localhost:8081\n"
+	    "upstream = localhost:8082 weight=3 max_fails=0\n"
+	    "upstream = [::1]:8083 fail_timeout=2500ms max_fails=2  backup\n");
+	r = load("conf/ups.conf", &c, &errs);
+	CHECK(r == 0, "ups.conf: %s", errs);
+	free(errs);
+	if (r == 0) {
+		CHECK(c.nupstream == 3 && c.upstream[0].weight == 1 &&
+		    c.upstream[0].max_fails == 1 &&
+		    c.upstream[0].fail_timeout == 10000 && !c.upstream[0].backup,
+		    "upstream defaults");
+		CHECK(c.upstream[1].weight == 3 && c.upstream[1].max_fails == 0 &&
+		    c.upstream[1].port == 8082, "upstream weight, max_fails");
+		CHECK(c.upstream[2].fail_timeout == 2500 &&
+		    c.upstream[2].max_fails == 2 && c.upstream[2].backup &&
+		    strcmp(c.upstream[2].host, "::1") == 0, "upstream backup");
+		CHECK(c.upstream_send_timeout == 60000, "upstream_send %u",
+		    c.upstream_send_timeout);
+		conf_free(&c);
+	}
+
 	/* Only the required keys: everything else is the default. */
 	put("conf/min.conf", BASE);
 	r = load("conf/min.conf", &c, &errs);
