@@ -28,8 +28,9 @@ static const struct {
 	{ 400, "Bad Request", "Fix the request's framing and syntax." },
 	{ 408, "Request Timeout", "Send the whole request head promptly." },
 	{ 411, "Length Required",
-	  "Send the body with a Content-Length header (not Transfer-Encoding: "
-	  "chunked), for example curl --data-binary @file, or send no body." },
+	  "Send the body with a `Content-Length` header (not "
+	  "`Transfer-Encoding: chunked`), for example "
+	  "`curl --data-binary @file`, or send no body." },
 	{ 413, "Content Too Large", "Send a smaller body." },
 	{ 414, "URI Too Long", "Use a shorter request target." },
 	{ 417, "Expectation Failed", "Send Expect: 100-continue or no Expect." },
@@ -124,6 +125,42 @@ buf_html(struct buf *b, const char *s)
 		default: buf_add(b, s, 1); break;
 		}
 	}
+}
+
+/*
+ * A hint: text in which `backticks` mark code (a command, a field), shown
+ * as <code> that a narrow screen does not break mid-word; the rest is
+ * escaped like any text.
+ */
+static void
+buf_hint_html(struct buf *b, const char *s)
+{
+	char one[2] = { 0, 0 };
+	int code = 0;
+
+	for (; *s; s++) {
+		if (*s == '`') {
+			buf_str(b, code ? "</code>" : "<code>");
+			code = !code;
+			continue;
+		}
+		one[0] = *s;
+		buf_html(b, one);
+	}
+	if (code)
+		buf_str(b, "</code>");
+}
+
+/* The same hint as plain text (for problem+json): the backticks go. */
+static void
+buf_hint_text(char *out, size_t cap, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s && o + 1 < cap; s++)
+		if (*s != '`')
+			out[o++] = *s;
+	out[o] = '\0';
 }
 
 static void
@@ -300,7 +337,7 @@ apply_template(struct buf *out, const char *tpl, const char *tpl_path,
 		else if (IS("subtitle"))
 			buf_html(out, fm->subtitle);
 		else if (IS("hint"))
-			buf_html(out, hint);
+			buf_hint_html(out, hint);
 		else if (IS("content"))
 			buf_add(out, content->p, content->len);
 		else {
@@ -357,6 +394,7 @@ page_build(struct page *pg, int status, const char *dir, const char *tpl,
 	char path[4096];
 	struct front fm;
 	struct buf md = { 0 }, html = { 0 }, json = { 0 };
+	char plain[512];
 	const char *markdown, *hint;
 	char *text;
 	size_t len;
@@ -382,7 +420,8 @@ page_build(struct page *pg, int status, const char *dir, const char *tpl,
 	buf_str(&json, "{\"type\":\"about:blank\",\"title\":");
 	buf_json(&json, status_table[i].phrase);
 	buf_printf(&json, ",\"status\":%d,\"detail\":", status);
-	buf_json(&json, hint);
+	buf_hint_text(plain, sizeof(plain), hint);
+	buf_json(&json, plain);
 	buf_str(&json, "}\n");
 
 	pg->tail_html = make_tail(&html, &pg->html.tail_len);

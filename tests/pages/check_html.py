@@ -67,8 +67,11 @@ def check(path, status):
         bad.append("h1 %r differs from title %r" % (h1, title))
     if "How to fix it" not in p.text.get("aside", ""):
         bad.append("no hint box")
-    if p.count.get("blockquote", 0) < 1 or p.count.get("cite", 0) < 1:
-        bad.append("no quoted definition with a citation")
+    if status == 411:
+        if p.count.get("blockquote", 0) < 1 or p.count.get("cite", 0) < 1:
+            bad.append("no quoted definition with a citation")
+    elif p.count.get("blockquote", 0) > 0:
+        bad.append("a quotation: the page's RFC text is a summary")
     links = [a.get("href", "") for t, a in p.attrs_seen if t == "a"]
     if not any(re.match(r"https://(www\.rfc-editor\.org|tools\.ietf\.org|datatracker\.ietf\.org)/", h)
                for h in links):
