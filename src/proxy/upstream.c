@@ -39,7 +39,7 @@ struct upstream {
 	struct upstream_request req;
 	struct upconn *conn;
 	enum relay_state state;
-	struct event *timer;		/* connect timeout */
+	struct event *timer;		/* connect, then upstream_send timeout */
 	unsigned tried;			/* upstreams tried: a bit each */
 	unsigned send_clock:1;		/* the timer runs for upstream_send */
 	unsigned reused:1;		/* conn came from the pool */
@@ -94,7 +94,6 @@ relay_end(struct upstream *u)
 	const struct upstream_cbs *cbs = u->cbs;
 	void *arg = u->arg;
 	struct upconn *c = u->conn;
-
 	int client_close = response_client_close(c->resp);
 
 	c->io.read_size = IO_READ_SIZE;
