@@ -307,8 +307,11 @@ response_new(uint32_t max_head)
 	struct response *r;
 	size_t cap = (size_t)max_head + 256;
 
-	if ((r = calloc(1, sizeof(*r) + cap)) == NULL)
+	/* only the struct is zeroed: the arena is always written before it is
+	 * read, and zeroing 64 KiB per upstream connection showed in profiles */
+	if ((r = malloc(sizeof(*r) + cap)) == NULL)
 		return NULL;
+	memset(r, 0, sizeof(*r));
 	r->arena_cap = (uint32_t)cap;
 	r->max_head = max_head;
 	llhttp_init(&r->parser, HTTP_RESPONSE, &response_settings);
