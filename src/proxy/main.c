@@ -39,6 +39,11 @@
 #include "pages.h"
 #include "proxy.h"
 
+/*
+ * The conf read without -c. The installed binary is built with the
+ * installed conf's absolute path (CMakeLists.txt); the build tree's keeps
+ * the checkout's, relative to the current directory.
+ */
 #ifndef LG_DEFAULT_CONF
 #define LG_DEFAULT_CONF "conf/lengthguard.conf"
 #endif
