@@ -27,6 +27,7 @@
 
 #include <llhttp.h>
 
+#include "trace.h"
 #include "framing.h"
 #include "lit.h"
 #include "reason.h"
@@ -47,10 +48,7 @@ static const struct framing_peer *peer = &peers[0];
 static void
 add(struct trace *t, const void *p, size_t n)
 {
-	if (n > TRACE - t->len)
-		n = TRACE - t->len;
-	memcpy(t->buf + t->len, p, n);
-	t->len += n;
+	trace_append(t->buf, sizeof(t->buf), &t->len, p, n);
 }
 
 /* Lines of head[0..n) named lname (lower case), in any case. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "trace.h"
 #include "lit.h"
 #include "reason.h"
 #include "response.h"
@@ -26,10 +27,7 @@ struct trace {
 static void
 add(struct trace *t, const void *p, size_t n)
 {
-	if (n > TRACE - t->len)
-		n = TRACE - t->len;
-	memcpy(t->buf + t->len, p, n);
-	t->len += n;
+	trace_append(t->buf, sizeof(t->buf), &t->len, p, n);
 }
 
 static void
