@@ -285,7 +285,7 @@ allowance(int fd, struct guard *g, int flags)
 		 * blocks: new bytes are there */
 		n = real_recv(fd, g->buf, g->cap, MSG_PEEK | MSG_DONTWAIT);
 		if ((n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ||
-		    (n > 0 && (size_t)n <= g->fed)) {
+		    (n > 0 && (size_t)n <= g->fed && !at_eof(fd))) {
 			if ((nb = nonblocking(fd, flags)) != 0) {
 				errno = EAGAIN;
 				return -1;

@@ -31,10 +31,20 @@ INTERPOSED = {"accept", "accept4", "read", "readv", "recv", "recvfrom",
 RUNTIME = {"_init", "_fini", "_edata", "_end", "__bss_start"}
 
 APP_RX = re.compile(r"^app: (\S+) (\S+) te=(\S+) cl=(\S+) len=(\d+) "
-                    r"sha256=([0-9a-f]{64}) conn=(\d+)$")
+                    r"sha256=([0-9a-f]{64}) conn=(\d+) timeout=(\S+)$")
 CHUNKED = build_request("POST", "/chunked",
                         [("Transfer-Encoding", "chunked")]) + \
     b"5\r\nhello\r\n0\r\n\r\n"
+
+
+PAUSE = 0.5
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of process pid, in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class App(harness.Process):
@@ -57,12 +67,13 @@ class App(harness.Process):
 
 class PreloadCase(harness.E2ECase):
     guarded = True
+    env = None
 
     def setUp(self):
         super().setUp()
         if not os.path.exists(LIB):
             self.fail("%s is not built (set LG_BUILD or LG_PRELOAD)" % LIB)
-        self.app = App(self.guarded)
+        self.app = App(self.guarded, self.env)
         self.procs.append(self.app)
         self.app.ready()
 
@@ -201,6 +212,23 @@ class TestGuarded(PreloadCase):
         self.assertEqual(r.body,
                          (hashlib.sha256(body).hexdigest() + "\n").encode())
 
+    def test_partial_head_waits_without_spinning(self):
+        # while a head is incomplete the application's read (blocking, or
+        # poll then recv) must sleep until a new byte comes, not loop on
+        # the bytes already queued (SO_RCVLOWAT)
+        c = self.client(self.app.port)
+        c.send(b"GET /slow HTTP/1.1\r\nHost: t")
+        r = self.client(self.app.port).request("GET", "/before")
+        self.assertEqual(r.status, 200)     # the server is at work
+        before = cpu_seconds(self.app.pid)
+        time.sleep(PAUSE)   # input pacing: the head arrives in two parts
+        used = cpu_seconds(self.app.pid) - before
+        c.send(b"\r\n\r\n")
+        self.assertEqual(c.read_response().status, 200)
+        self.assertLess(used, PAUSE / 4,
+                        "the application used %.2f s of CPU in a %.2f s pause"
+                        % (used, PAUSE))
+
     def test_cut_head_at_eof_400(self):
         c = self.send(b"GET /cut HTTP/1.1\r\nHost: t")
         c.shutdown_write()
@@ -208,6 +236,19 @@ class TestGuarded(PreloadCase):
         self.assertEqual(r.status, 400)
         self.sentinel()
         self.assertEqual([q for q in self.app.requests() if q[1] == "/cut"], [])
+
+
+class TestGuardedTimeout(TestGuarded):
+    """The same with a connection timeout: Python's sockets are then
+    non-blocking and waited on with poll (EAGAIN, SO_RCVLOWAT)."""
+    env = {"APP_TIMEOUT": "20"}
+
+    def test_nonblocking_sockets(self):
+        # the application really runs in this mode
+        r = self.client(self.app.port).request("GET", "/mode")
+        self.assertEqual(r.status, 200)
+        m = self.app.wait_line(r"^app: GET /mode ")
+        self.assertIn("timeout=20.0", m.string)
 
 
 class TestUnguarded(PreloadCase):
