@@ -23,6 +23,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 APP = os.path.join(HERE, "app.py")
 LIB = os.environ.get("LG_PRELOAD") or \
     os.path.join(harness.BUILD, "liblengthguard-preload.so")
+# libraries to preload before it: the sanitizers' runtimes for a library
+# built with LG_SANITIZE (they must come first)
+PRELOAD = " ".join(os.environ.get("LG_PRELOAD_RUNTIME", "").split() + [LIB])
 
 # the calls the library interposes, and nothing else it exports
 INTERPOSED = {"accept", "accept4", "read", "readv", "recv", "recvfrom",
@@ -53,7 +56,7 @@ class App(harness.Process):
         e.pop("LD_PRELOAD", None)
         e.pop("LENGTHGUARD_CONF", None)
         if guarded:
-            e["LD_PRELOAD"] = LIB
+            e["LD_PRELOAD"] = PRELOAD
         e.update(env or {})
         super().__init__("app", [sys.executable, "-u", APP], env=e)
 
@@ -294,7 +297,7 @@ class TestLoading(harness.E2ECase):
         conf = os.path.join(self.tmpdir, "broken.conf")
         with open(conf, "w") as f:
             f.write("[limits]\nmax_body_size = lots\n")
-        e = dict(os.environ, LD_PRELOAD=LIB, LENGTHGUARD_CONF=conf)
+        e = dict(os.environ, LD_PRELOAD=PRELOAD, LENGTHGUARD_CONF=conf)
         p = subprocess.run([sys.executable, "-c", "print('main ran')"],
                            env=e, capture_output=True, text=True, timeout=20)
         self.assertEqual(p.returncode, 1)
