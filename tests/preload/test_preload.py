@@ -176,6 +176,22 @@ class TestGuarded(PreloadCase):
                  if q[1] in ("/one", "/two", "/three")}
         self.assertEqual(len(conns), 1, self.app.requests())
 
+    def test_expect_continue_is_the_apps(self):
+        # the proxy answers 100-continue itself; here the application does,
+        # and the body is read only after it did
+        body = b"after the 100"
+        c = self.send(build_request("POST", "/expect",
+                                    [("Expect", "100-continue"),
+                                     ("Content-Length", str(len(body)))]))
+        r = c.read_response(stop_at_interim=True)
+        self.assertEqual(r.status, 100)
+        self.assertNotEqual(r.header("Server"), "lengthguard")
+        c.send(body)
+        r = c.read_response()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body,
+                         (hashlib.sha256(body).hexdigest() + "\n").encode())
+
     def test_pipelined(self):
         body = b"x" * 1000
         c = self.send(build_request("POST", "/p1", body=body) +
