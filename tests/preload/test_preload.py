@@ -1,0 +1,326 @@
+"""test_preload.py - lengthguard-preload inside Python's http.server.
+
+The application (app.py, ThreadingHTTPServer in HTTP/1.1 mode) runs with
+LD_PRELOAD set to the built library, and once without it: what the
+application itself logs shows which requests reached it. Loopback only;
+every wait is on a port, a log line or a bounded socket timeout.
+"""
+
+import hashlib
+import os
+import re
+import subprocess
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "e2e"))
+import harness  # noqa: E402
+from harness import build_request  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+APP = os.path.join(HERE, "app.py")
+LIB = os.environ.get("LG_PRELOAD") or \
+    os.path.join(harness.BUILD, "liblengthguard-preload.so")
+# libraries to preload before it: the sanitizers' runtimes for a library
+# built with LG_SANITIZE (they must come first)
+PRELOAD = " ".join(os.environ.get("LG_PRELOAD_RUNTIME", "").split() + [LIB])
+
+# the calls the library interposes, and nothing else it exports
+INTERPOSED = {"accept", "accept4", "read", "readv", "recv", "recvfrom",
+              "recvmsg", "close", "__read_chk", "__recv_chk",
+              "__recvfrom_chk"}
+RUNTIME = {"_init", "_fini", "_edata", "_end", "__bss_start"}
+
+APP_RX = re.compile(r"^app: (\S+) (\S+) te=(\S+) cl=(\S+) len=(\d+) "
+                    r"sha256=([0-9a-f]{64}) conn=(\d+) timeout=(\S+)$")
+CHUNKED = build_request("POST", "/chunked",
+                        [("Transfer-Encoding", "chunked")]) + \
+    b"5\r\nhello\r\n0\r\n\r\n"
+
+
+PAUSE = 0.5
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of process pid, in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class App(harness.Process):
+    def __init__(self, guarded=True, env=None):
+        e = dict(os.environ)
+        e.pop("LD_PRELOAD", None)
+        e.pop("LENGTHGUARD_CONF", None)
+        if guarded:
+            e["LD_PRELOAD"] = PRELOAD
+        e.update(env or {})
+        super().__init__("app", [sys.executable, "-u", APP], env=e)
+
+    def ready(self):
+        self.port = int(self.wait_line(r"^listening on (\d+)$").group(1))
+        return self
+
+    def requests(self):
+        return [m.groups() for m in map(APP_RX.match, self.log.lines()) if m]
+
+
+class PreloadCase(harness.E2ECase):
+    guarded = True
+    env = None
+
+    def setUp(self):
+        super().setUp()
+        if not os.path.exists(LIB):
+            self.fail("%s is not built (set LG_BUILD or LG_PRELOAD)" % LIB)
+        self.app = App(self.guarded, self.env)
+        self.procs.append(self.app)
+        self.app.ready()
+
+    def send(self, data, timeout=harness.IO_TIMEOUT):
+        c = self.client(self.app.port, timeout)
+        c.send(data)
+        return c
+
+    def sentinel(self):
+        """A GET on a new connection, answered and logged: the application
+        has handled everything sent before it (its log is in order)."""
+        mark = self.app.log.mark()
+        r = self.client(self.app.port).request("GET", "/sentinel")
+        self.assertEqual(r.status, 200)
+        self.app.wait_line(r"^app: GET /sentinel ", since=mark)
+
+    def assert_refused(self, data, status, target):
+        c = self.send(data)
+        r = c.read_response()
+        self.assertEqual(r.status, status, r)
+        self.assertEqual(r.header("Server"), "lengthguard", r)
+        self.assertTrue(r.has_token("Connection", "close"), r)
+        self.assertEqual(len(r.body), int(r.header("Content-Length")))
+        self.assertTrue(c.at_eof(), "the connection stays open after %d" % status)
+        self.sentinel()
+        seen = [q for q in self.app.requests() if q[1] == target]
+        self.assertEqual(seen, [], "the application received %s" % target)
+        return r
+
+
+class TestGuarded(PreloadCase):
+    def test_chunked_post_411(self):
+        r = self.assert_refused(CHUNKED, 411, "/chunked")
+        with open(os.path.join(harness.PAGES_DIR, "411.md"), "rb") as f:
+            title = re.search(rb"^title: *(.+)$", f.read(), re.M)
+        if title:
+            self.assertIn(title.group(1).strip(), r.body)
+
+    def test_post_without_length_411(self):
+        self.assert_refused(build_request("POST", "/nolength", body=None),
+                            411, "/nolength")
+
+    def test_cl_te_400(self):
+        self.assert_refused(build_request(
+            "POST", "/clte", [("Content-Length", "5"),
+                              ("Transfer-Encoding", "chunked")]) +
+            b"5\r\nhello\r\n0\r\n\r\n", 400, "/clte")
+
+    def test_two_content_lengths_400(self):
+        self.assert_refused(build_request(
+            "POST", "/twocl", [("Content-Length", "1"),
+                               ("Content-Length", "1")]) + b"x", 400, "/twocl")
+
+    def test_proxy_field_400(self):
+        # the proxy drops it (httpoxy); in-process it is refused
+        self.assert_refused(build_request(
+            "GET", "/proxy", [("Proxy", "http://evil.example")]), 400, "/proxy")
+
+    def test_underscore_field_400(self):
+        # underscores = drop (the default) cannot drop in-process: refused
+        self.assert_refused(build_request(
+            "GET", "/underscore", [("Foo_Bar", "1")]), 400, "/underscore")
+
+    def test_absolute_form_400(self):
+        self.assert_refused(build_request(
+            "GET", "http://test/absolute"), 400, "/absolute")
+        self.assertEqual([q for q in self.app.requests()
+                          if q[1].endswith("/absolute")], [])
+
+    def test_get_200(self):
+        r = self.client(self.app.port).request("GET", "/hello")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, b"hello\n")
+        self.assertTrue(r.header("Server").startswith("BaseHTTP"), r)
+
+    def test_post_1mib(self):
+        body = os.urandom(1 << 20)
+        c = self.client(self.app.port, timeout=30)
+        r = c.request("POST", "/big", body=body)
+        self.assertEqual(r.status, 200)
+        want = hashlib.sha256(body).hexdigest()
+        self.assertEqual(r.body, (want + "\n").encode())
+        m = self.app.wait_line(r"^app: POST /big ")
+        self.assertIn("len=%d sha256=%s" % (len(body), want), m.string)
+
+    def test_keep_alive(self):
+        c = self.client(self.app.port)
+        r1 = c.request("GET", "/one")
+        body = b"second request's body"
+        r2 = c.request("POST", "/two", body=body)
+        r3 = c.request("GET", "/three")
+        self.assertEqual((r1.status, r2.status, r3.status), (200, 200, 200))
+        self.assertEqual(r2.body,
+                         (hashlib.sha256(body).hexdigest() + "\n").encode())
+        self.app.wait_line(r"^app: GET /three ")
+        conns = {q[6] for q in self.app.requests()
+                 if q[1] in ("/one", "/two", "/three")}
+        self.assertEqual(len(conns), 1, self.app.requests())
+
+    def test_expect_continue_is_the_apps(self):
+        # the proxy answers 100-continue itself; here the application does,
+        # and the body is read only after it did
+        body = b"after the 100"
+        c = self.send(build_request("POST", "/expect",
+                                    [("Expect", "100-continue"),
+                                     ("Content-Length", str(len(body)))]))
+        r = c.read_response(stop_at_interim=True)
+        self.assertEqual(r.status, 100)
+        self.assertNotEqual(r.header("Server"), "lengthguard")
+        c.send(body)
+        r = c.read_response()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body,
+                         (hashlib.sha256(body).hexdigest() + "\n").encode())
+
+    def test_pipelined(self):
+        body = b"x" * 1000
+        c = self.send(build_request("POST", "/p1", body=body) +
+                      build_request("GET", "/p2") +
+                      build_request("POST", "/p3", body=body))
+        rs = [c.read_response() for _ in range(3)]
+        self.assertEqual([r.status for r in rs], [200, 200, 200])
+        self.assertEqual(rs[1].body, b"hello\n")
+        self.assertEqual(rs[2].body,
+                         (hashlib.sha256(body).hexdigest() + "\n").encode())
+
+    def test_pipelined_then_chunked(self):
+        # an approved request, then a refused one in the same bytes: the
+        # first is answered by the application, then the 411 page
+        c = self.send(build_request("GET", "/first") + CHUNKED)
+        r1 = c.read_response()
+        r2 = c.read_response()
+        self.assertEqual((r1.status, r2.status), (200, 411))
+        self.assertTrue(c.at_eof())
+        self.sentinel()
+        self.assertEqual([q for q in self.app.requests()
+                          if q[1] == "/chunked"], [])
+
+    def test_split_head_and_body(self):
+        # a valid request in pieces, with pauses between them
+        body = b"0123456789"
+        data = build_request("POST", "/split", body=body)
+        c = self.client(self.app.port)
+        cut = [1, 7, 20, len(data) - len(body), len(data) - 3]
+        prev = 0
+        for at in cut + [len(data)]:
+            c.send(data[prev:at])
+            prev = at
+            time.sleep(0.05)    # input pacing, not synchronisation
+        r = c.read_response()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body,
+                         (hashlib.sha256(body).hexdigest() + "\n").encode())
+
+    def test_partial_head_waits_without_spinning(self):
+        # while a head is incomplete the application's read (blocking, or
+        # poll then recv) must sleep until a new byte comes, not loop on
+        # the bytes already queued (SO_RCVLOWAT)
+        c = self.client(self.app.port)
+        c.send(b"GET /slow HTTP/1.1\r\nHost: t")
+        r = self.client(self.app.port).request("GET", "/before")
+        self.assertEqual(r.status, 200)     # the server is at work
+        before = cpu_seconds(self.app.pid)
+        time.sleep(PAUSE)   # input pacing: the head arrives in two parts
+        used = cpu_seconds(self.app.pid) - before
+        c.send(b"\r\n\r\n")
+        self.assertEqual(c.read_response().status, 200)
+        self.assertLess(used, PAUSE / 4,
+                        "the application used %.2f s of CPU in a %.2f s pause"
+                        % (used, PAUSE))
+
+    def test_cut_head_at_eof_400(self):
+        c = self.send(b"GET /cut HTTP/1.1\r\nHost: t")
+        c.shutdown_write()
+        r = c.read_response()
+        self.assertEqual(r.status, 400)
+        self.sentinel()
+        self.assertEqual([q for q in self.app.requests() if q[1] == "/cut"], [])
+
+
+class TestGuardedTimeout(TestGuarded):
+    """The same with a connection timeout: Python's sockets are then
+    non-blocking and waited on with poll (EAGAIN, SO_RCVLOWAT)."""
+    env = {"APP_TIMEOUT": "20"}
+
+    def test_nonblocking_sockets(self):
+        # the application really runs in this mode
+        r = self.client(self.app.port).request("GET", "/mode")
+        self.assertEqual(r.status, 200)
+        m = self.app.wait_line(r"^app: GET /mode ")
+        self.assertIn("timeout=20.0", m.string)
+
+
+class TestUnguarded(PreloadCase):
+    """The same application alone: the chunked POST reaches it. This is
+    what the library changes (the test proves the guard does it)."""
+    guarded = False
+
+    def test_chunked_post_reaches_the_app(self):
+        c = self.send(CHUNKED)
+        r = c.read_response()
+        self.assertEqual(r.status, 200)
+        self.assertNotEqual(r.header("Server"), "lengthguard")
+        m = self.app.wait_line(r"^app: POST /chunked ")
+        self.assertIn("te=chunked", m.string)
+
+
+class TestLoading(harness.E2ECase):
+    def test_exports_only_the_interposed_calls(self):
+        out = subprocess.run(["nm", "-D", "-P", "--defined-only", LIB],
+                             check=True, capture_output=True, text=True).stdout
+        syms = {l.split()[0].split("@")[0] for l in out.splitlines() if l}
+        self.assertEqual(syms - RUNTIME, INTERPOSED)
+
+    def test_conf_is_used(self):
+        conf = os.path.join(self.tmpdir, "small.conf")
+        # (conf_load wants [proxy] listen and upstream: the library
+        # ignores them)
+        harness.write_conf(conf, {
+            "proxy": {"listen": "127.0.0.1:1", "upstream": "127.0.0.1:1"},
+            "limits": {"max_body_size": "1k"},
+            "pages": {"dir": harness.PAGES_DIR}})
+        app = App(env={"LENGTHGUARD_CONF": conf})
+        self.procs.append(app)
+        app.ready()
+        c = self.client(app.port)
+        r = c.request("POST", "/large", body=b"x" * 2048)
+        self.assertEqual(r.status, 413)
+        c = self.client(app.port)
+        r = c.request("POST", "/small", body=b"x" * 1000)
+        self.assertEqual(r.status, 200)
+
+    def test_broken_conf_exits_at_start(self):
+        conf = os.path.join(self.tmpdir, "broken.conf")
+        with open(conf, "w") as f:
+            f.write("[limits]\nmax_body_size = lots\n")
+        e = dict(os.environ, LD_PRELOAD=PRELOAD, LENGTHGUARD_CONF=conf)
+        p = subprocess.run([sys.executable, "-c", "print('main ran')"],
+                           env=e, capture_output=True, text=True, timeout=20)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stdout, "")
+        self.assertIn("lengthguard-preload: configuration failed", p.stderr)
+        self.assertIn("broken.conf:2:", p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
