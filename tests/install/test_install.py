@@ -32,6 +32,7 @@ SBIN_FILE = os.environ["LG_SBIN_FILE"]
 MAN_DIR = os.environ["LG_MAN_DIR"]
 UNIT_FILE = os.path.join(os.environ["LG_SYSTEMD_UNITDIR"], "lengthguard.service")
 PIDFILE = os.environ["LG_PIDFILE"]
+PRELOAD_FILE = os.environ["LG_PRELOAD_FILE"]
 
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 from harness import Process, free_port, IO_TIMEOUT, STOP_TIMEOUT  # noqa: E402
@@ -114,7 +115,7 @@ class TestInstall(unittest.TestCase):
         pages = sorted(p for p in os.listdir(os.path.join(REPO, "pages"))
                        if p.endswith(".md") or p == "template.html")
         self.assertIn("411.md", pages)
-        want = {SBIN_FILE, CONF_FILE, UNIT_FILE,
+        want = {SBIN_FILE, CONF_FILE, UNIT_FILE, PRELOAD_FILE,
                 os.path.join(MAN_DIR, "man8", "lengthguard.8"),
                 os.path.join(MAN_DIR, "man5", "lengthguard.conf.5")}
         want |= {os.path.join(PAGES_DIR, p) for p in pages}
