@@ -564,7 +564,7 @@ ROWO("trusted peer, only empty X-Forwarded-For lines, off: none written",
     "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For:\r\n\r\n",
     "> GET / HTTP/1.1\r\nHost: a\r\n\r\n= idle", O_TRUSTED),
 ROWO("absolute-form and X-Forwarded-For: Host replaced, client's line dropped",
-    "GET http://e/p HTTP/1.1\r\nX-Forwarded-For: 1.2.3.4\r\nHost: o\r\n"
+    "GET http://e/p HTTP/1.1\r\nX-Forwarded-For: spoofed\r\nHost: o\r\n"
     "X: y\r\n\r\n",
     "> GET /p HTTP/1.1\r\nHost: e\r\nX: y\r\nVia: 1.1 lengthguard\r\n"
     "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: http\r\n\r\n= idle",
