@@ -184,6 +184,19 @@ static const char *const levels[] = {
 	[CONF_LOG_INFO] = "info",
 	[CONF_LOG_DEBUG] = "debug",
 };
+#define NWORDS(list)	(sizeof(list) / sizeof((list)[0]))
+
+/* The index of `value` in a list of words (an enum's names), or -1. */
+static int
+word_index(const char *value, const char *const *list, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(value, list[i]) == 0)
+			return (int)i;
+	return -1;
+}
 
 /* One conf_load() run. */
 struct loader {
@@ -855,7 +868,7 @@ set(struct loader *ld, enum key k, const char *value)
 	const struct keydef *kd = &keys[k];
 	char lo[32], hi[32];
 	uint64_t v = 0;
-	size_t bad, i;
+	size_t bad;
 	unsigned ms;
 	int r;
 
@@ -950,26 +963,20 @@ set(struct loader *ld, enum key k, const char *value)
 		}
 		break;
 	case T_UNDERSCORES:
-		for (i = 0; i < sizeof(underscores) / sizeof(underscores[0]); i++)
-			if (strcmp(value, underscores[i]) == 0)
-				break;
-		if (i == sizeof(underscores) / sizeof(underscores[0])) {
+		if ((r = word_index(value, underscores, NWORDS(underscores))) < 0) {
 			lerr(ld, ld->line, k, "invalid value \"%s\" (use drop, "
 			    "reject or pass)", value);
 			return;
 		}
-		v = i;
+		v = (uint64_t)r;
 		break;
 	case T_LEVEL:
-		for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
-			if (strcmp(value, levels[i]) == 0)
-				break;
-		if (i == sizeof(levels) / sizeof(levels[0])) {
+		if ((r = word_index(value, levels, NWORDS(levels))) < 0) {
 			lerr(ld, ld->line, k, "invalid level \"%s\" (use error, "
 			    "warn, info or debug)", value);
 			return;
 		}
-		v = i;
+		v = (uint64_t)r;
 		break;
 	case T_LOG:
 		if (k == K_ERROR_LOG && strcmp(value, "off") == 0) {
