@@ -63,6 +63,8 @@ struct framing {
 	unsigned absolute_form:1;
 	unsigned fwd_xff:1;		/* X-Forwarded-For lines in the block */
 	unsigned fwd_other:1;		/* Forwarded or X-Real-IP lines */
+	uint8_t  desync;		/* enum desync_class: the highest a
+					   trait of this request showed */
 	uint64_t content_length;
 	/* ST_LINE_LONG: where the line being read starts in the raw copy, and
 	 * whether the request line is behind (line_long_scan) */
@@ -102,6 +104,14 @@ is_tchar(int c)
 	    (c >= '0' && c <= '9'))
 		return 1;
 	return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* The request shows a trait of class d (docs/classes.md): the highest stands. */
+static void
+desync(struct framing *f, enum desync_class d)
+{
+	if (d > f->desync)
+		f->desync = (uint8_t)d;
 }
 
 /* Refuse the request (the first reason given stands). Returns HPE_USER. */
@@ -308,6 +318,7 @@ on_message_begin(llhttp_t *p)
 	f->fwd_xff = f->fwd_other = 0;
 	f->content_length = 0;
 	f->reason = REASON_NONE;
+	f->desync = DESYNC_COMPLIANT;
 	f->req.method_name = NULL;
 	f->req.head_method = 0;
 	f->req.close_upstream = 0;
@@ -547,6 +558,8 @@ underscore_name(struct framing *f, const char *name, size_t n)
 	/* an alias of a field lengthguard reads, replaces or drops */
 	if (fields_alias(name, n) != FIELD_OTHER)
 		return reject(f, REASON_FIELD_NAME_ALIAS), -1;
+	/* docs/classes.md: acceptable, whether dropped or passed */
+	desync(f, DESYNC_ACCEPTABLE);
 	switch (f->policy->underscores) {
 	case FRAMING_UNDERSCORES_REJECT:
 		return reject(f, REASON_FIELD_NAME_UNDERSCORE), -1;
@@ -708,7 +721,12 @@ head_scan(struct framing *f, const char *h, size_t n)
 	if (f->content_length > 0 && (BODYLESS_METHODS >> p->method & 1)) {
 		if (!(pol->body_methods >> p->method & 1))
 			return reject(f, REASON_BODY_UNEXPECTED);
+		/* forwarded, the upstream connection closed after it: the
+		 * mitigation http_desync_guardian gives an ambiguous request */
+		desync(f, DESYNC_AMBIGUOUS);
 		close_upstream = 1;
+	} else if (f->n_cl > 0 && (BODYLESS_METHODS >> p->method & 1)) {
+		desync(f, DESYNC_ACCEPTABLE);	/* "Content-Length: 0" */
 	}
 
 	/* docs/framing.md, policy: a body with no defined length is 411 */
@@ -1598,4 +1616,13 @@ framing_wants_json(const struct framing *f)
 	if (f->accept_len == 0 || (size_t)f->accept_off + f->accept_len > lim)
 		return 0;
 	return accept_prefers_json(f->arena + f->accept_off, f->accept_len);
+}
+
+enum desync_class
+framing_desync(const struct framing *f)
+{
+	enum desync_class d = reason_desync(f->reason);
+
+	return d > (enum desync_class)f->desync ? d :
+	    (enum desync_class)f->desync;
 }

@@ -210,6 +210,15 @@ size_t framing_head_size(const struct framing *, const struct framing_peer *);
  */
 const char *framing_field(const struct framing *, const char *lname, size_t *len);
 
+/*
+ * The desync class of the current request (docs/classes.md): after
+ * FRAMING_HEAD, what the approved request showed (compliant, acceptable:
+ * a "_" field dropped or passed, a bodiless method with Content-Length: 0;
+ * ambiguous: a body on a method of body_methods); after FRAMING_REJECT,
+ * the highest of that and its reason's class (reason_desync).
+ */
+enum desync_class framing_desync(const struct framing *);
+
 /* --- a rejected request (valid after FRAMING_REJECT) */
 
 enum reason framing_refusal(const struct framing *);	/* REASON_NONE if none */

@@ -7,7 +7,10 @@
  *
  *   "> " + canonical upstream head     FRAMING_HEAD (head written upstream)
  *   ". N\n"                            N body bytes (consecutive steps summed)
- *   "! STATUS reason[ json]\n"         FRAMING_REJECT (json: the page is JSON)
+ *   "~CLASS\n"                         after a head: its desync class, when
+ *                                      not compliant (docs/classes.md)
+ *   "! STATUS reason[ json] ~CLASS\n"  FRAMING_REJECT (json: the page is JSON;
+ *                                      CLASS: framing_desync)
  *   "= idle|head|body|closed"          the state once the input is used up
  *
  * A row with O_EOF then has the client close its side (framing_eof), and a
@@ -72,8 +75,9 @@ trace_reject(struct framing *f, struct trace *t)
 	char tmp[128];
 
 	trace_flush_body(t);
-	snprintf(tmp, sizeof(tmp), "! %d %s%s\n", framing_status(f),
-	    framing_reason(f), framing_wants_json(f) ? " json" : "");
+	snprintf(tmp, sizeof(tmp), "! %d %s%s ~%s\n", framing_status(f),
+	    framing_reason(f), framing_wants_json(f) ? " json" : "",
+	    reason_desync_label(framing_desync(f)));
 	trace_add(t, tmp, strlen(tmp));
 }
 
@@ -116,6 +120,12 @@ feed_piece(struct framing *f, struct trace *t, const char *src, size_t n)
 			else
 				trace_add(t, head, (size_t)hl);
 			free(head);
+			if (framing_desync(f) != DESYNC_COMPLIANT) {
+				trace_add(t, LIT("~"));
+				trace_add(t, reason_desync_label(framing_desync(f)),
+				    strlen(reason_desync_label(framing_desync(f))));
+				trace_add(t, LIT("\n"));
+			}
 			break;
 		case FRAMING_BODY:
 			t->body += s.consumed;
