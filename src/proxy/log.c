@@ -235,6 +235,32 @@ log_escape(char *out, size_t cap, const char *s, size_t n)
 	return o;
 }
 
+size_t
+log_json_escape(char *out, size_t cap, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0, i;
+
+	for (i = 0; i < n && o + 7 < cap; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '"' || ch == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)ch;
+		} else if (ch < 0x20 || ch >= 0x7f) {
+			memcpy(out + o, "\\u00", sizeof("\\u00") - 1);
+			o += sizeof("\\u00") - 1;
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
+		} else {
+			out[o++] = (char)ch;
+		}
+	}
+	if (cap > 0)
+		out[o] = '\0';
+	return o;
+}
+
 /* The "%r" of the access log, or "-" when the request line is unknown. */
 static void
 log_reqline(const struct log_request *r, char *out, size_t cap)

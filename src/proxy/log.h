@@ -72,4 +72,12 @@ struct log_request {
  */
 void log_access_request(struct log_buf *, const struct log_request *);
 
+/*
+ * s[0..n) as the inside of a JSON string (RFC 8259 §7) into out[0..cap),
+ * NUL-terminated: '"', '\\' and control bytes escaped, and every byte
+ * that is not ASCII as \u00XX (a request's bytes need not be UTF-8; the
+ * line stays valid JSON and says which bytes came). Returns the length.
+ */
+size_t log_json_escape(char *out, size_t cap, const char *s, size_t n);
+
 #endif /* LG_LOG_H */

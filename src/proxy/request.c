@@ -15,6 +15,7 @@
 
 #include "client_int.h"
 #include "log.h"
+#include "metrics.h"
 #include "upstream.h"
 
 /* ------------------------------------------------------------ records */
@@ -55,9 +56,12 @@ request_finalize(struct client *c, int status, enum reason why)
 		rq->status = status;
 	if (why != REASON_NONE)
 		rq->reason = why;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	metrics_request(&c->w->m, rq->status, rq->reason, c->fr ?
+	    framing_desync(c->fr) : DESYNC_COMPLIANT, since(&rq->t_start, &now),
+	    rq->t_up.tv_sec != 0 ? since(&rq->t_up, &now) : -1);
 	if (!log_access_enabled())
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	memset(&l, 0, sizeof(l));
 	l.addr = c->addr;
 	if (r != NULL && r->method_name != NULL) {

@@ -21,6 +21,7 @@
 #include "framing.h"
 #include "httpdate.h"
 #include "log.h"
+#include "metrics.h"
 #include "proxy.h"
 
 /* Backpressure marks, shared by both sides of a relay (le-proxy style):
@@ -84,6 +85,8 @@ struct worker {
 	pthread_mutex_t start_lock;
 	pthread_cond_t start_cond;
 	int started;
+	struct metrics m;		/* this worker's counters (metrics.h) */
+	struct metrics_health health;	/* its view of the upstreams */
 };
 
 struct wgen *wgen_new(struct worker *, struct gen *);
