@@ -75,6 +75,7 @@ struct framing {
 	uint64_t body_left;
 	enum reason reason;		/* of a refusal: status, text, label */
 	struct framing_request req;
+	char line[FRAMING_LOG_LINE];	/* req.line: a refused request's line */
 
 	uint32_t arena_len, arena_cap, raw_cap;
 	char arena[];
@@ -320,6 +321,8 @@ on_message_begin(llhttp_t *p)
 	f->reason = REASON_NONE;
 	f->desync = DESYNC_COMPLIANT;
 	f->req.method_name = NULL;
+	f->req.line_len = 0;
+	f->req.line_cut = 0;
 	f->req.head_method = 0;
 	f->req.close_upstream = 0;
 	return 0;
@@ -1209,6 +1212,41 @@ llhttp_reason(const struct framing *f, llhttp_errno_t err, const char *piece,
 }
 
 /*
+ * Keep the request line of a refused head for the logs (req.line): the
+ * bytes of a[0..an) then b[0..bn) (the raw copy, then the current piece),
+ * after any empty lines (RFC 9112 §2.2), up to the first CR or LF or the
+ * end of what was read. `cut`: the line goes on beyond (414); so does one
+ * longer than FRAMING_LOG_LINE. A head llhttp refuses in its request line
+ * keeps what had arrived when it did, which depends on the pieces.
+ */
+static void
+keep_line(struct framing *f, const char *a, size_t an, const char *b,
+    size_t bn, int cut)
+{
+	struct framing_request *r = &f->req;
+	size_t i, o = 0;
+	int lead = 1, ch;
+
+	r->line = f->line;
+	r->line_cut = cut;
+	for (i = 0; i < an + bn; i++) {
+		ch = (unsigned char)(i < an ? a[i] : b[i - an]);
+		if (ch == '\r' || ch == '\n') {
+			if (lead)
+				continue;
+			break;
+		}
+		lead = 0;
+		if (o == sizeof(f->line)) {
+			r->line_cut = 1;
+			break;
+		}
+		f->line[o++] = (char)ch;
+	}
+	r->line_len = o;
+}
+
+/*
  * Refuse for an llhttp error met in piece[0..n). Our own refusals (HPE_USER
  * from a callback) carry their reason already.
  */
@@ -1218,6 +1256,7 @@ map_error(struct framing *f, llhttp_errno_t err, const char *piece, size_t n)
 	const char *pos = llhttp_get_error_pos(&f->parser);
 	int at = -1, before = -1;
 
+	keep_line(f, f->arena + f->arena_cap, f->head_bytes, piece, n, 0);
 	if (f->reason != REASON_NONE)
 		return;
 	if (pos != NULL && pos >= piece && pos <= piece + n) {
@@ -1285,9 +1324,15 @@ framing_feed(struct framing *f, const char *data, size_t len)
 		off += n;
 		if (off == len && n < budget)
 			return step(FRAMING_MORE, len);
-		if (f->line_open)	/* 414, once its head is read on */
+		if (f->line_open) {	/* 414, once its head is read on */
+			keep_line(f, f->arena + f->arena_cap, f->head_bytes,
+			    NULL, 0, 1);
 			return line_long_start(f, data + off, len - off, off);
+		}
 		if (f->head_bytes >= f->policy->max_head_size) {
+			if (f->req.method_name == NULL)
+				keep_line(f, f->arena + f->arena_cap,
+				    f->head_bytes, NULL, 0, 0);
 			f->state = ST_CLOSED;
 			reject(f, REASON_HEAD_TOO_LARGE);
 			raw_accept(f);
@@ -1311,6 +1356,8 @@ framing_feed(struct framing *f, const char *data, size_t len)
 		}
 		f->head_bytes = 0;
 		if (head_scan(f, h, hn) != 0) {
+			if (f->req.method_name == NULL)
+				keep_line(f, h, hn, NULL, 0, 0);
 			f->state = ST_CLOSED;
 			return step(FRAMING_REJECT, off + used);
 		}
@@ -1337,6 +1384,8 @@ framing_eof(struct framing *f)
 	case ST_HEAD:
 		f->state = ST_CLOSED;
 		if (f->head_bytes > 0) {
+			keep_line(f, f->arena + f->arena_cap, f->head_bytes,
+			    NULL, 0, 0);
 			reject(f, REASON_HEAD_CUT_SHORT);
 			return step(FRAMING_REJECT, 0);
 		}

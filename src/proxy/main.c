@@ -183,9 +183,9 @@ reload(const char *path, struct gen *cur, int nworkers)
 	g = gen_load(path, errs);
 	fclose(errs);
 	if (g == NULL) {
+		admin_reloaded(cur, 0, msg ? msg : "");	/* before it is said */
 		log_error("reload failed, keeping the running configuration:\n%s",
 		    msg ? msg : "");
-		admin_reloaded(cur, 0, msg ? msg : "");
 		free(msg);
 		return cur;
 	}

@@ -105,17 +105,25 @@ pool_close(struct upconn *u)
 static void
 pool_idle_cb(struct io *io, int event, void *arg)
 {
+	struct upconn *u = arg;
+
 	(void)io;
-	(void)event;
-	pool_close(arg);
+	log_debug("upstream %s: idle connection %s", u->wg->gen->upstream_host[
+	    u->idx], event == IO_READ ? "sent bytes nobody asked for: closed" :
+	    "closed by the upstream");
+	pool_close(u);
 }
 
 static void
 pool_idle_timeout(evutil_socket_t fd, short what, void *arg)
 {
+	struct upconn *u = arg;
+
 	(void)fd;
 	(void)what;
-	pool_close(arg);
+	log_debug("upstream %s: idle connection expired",
+	    u->wg->gen->upstream_host[u->idx]);
+	pool_close(u);
 }
 
 void
@@ -128,9 +136,13 @@ pool_put(struct upconn *u)
 	    wg->nidle[u->idx] >= wg->gen->conf.upstream_pool_size ||
 	    evbuffer_get_length(u->io.in) > 0 ||
 	    evbuffer_get_length(u->io.out) > 0 || u->io.failed || u->io.eof) {
+		log_debug("upstream %s: connection closed after its response",
+		    wg->gen->upstream_host[u->idx]);
 		pool_close(u);
 		return;
 	}
+	log_debug("upstream %s: connection idle in the pool (%u idle)",
+	    wg->gen->upstream_host[u->idx], wg->nidle[u->idx] + 1);
 	u->state = UC_IDLE;
 	u->io.cb = pool_idle_cb;
 	u->io.arg = u;
@@ -186,6 +198,8 @@ pool_get(struct wgen *wg, int idx, int fresh_only, io_cb cb, void *arg,
 	if (!fresh_only && (u = pool_take(wg, idx)) != NULL) {
 		*reused = 1;
 		metrics_add(&wg->w->m.pool_hits, 1);
+		log_debug("upstream %s: idle connection reused",
+		    wg->gen->upstream_host[idx]);
 	} else {
 		metrics_add(&wg->w->m.pool_misses, 1);
 		if ((u = calloc(1, sizeof(*u))) == NULL)
@@ -212,6 +226,8 @@ pool_get(struct wgen *wg, int idx, int fresh_only, io_cb cb, void *arg,
 			u->state = UC_BUSY;	/* connected at once (loopback) */
 		u->io.count_in = &wg->w->m.up_in;
 		u->io.count_out = &wg->w->m.up_out;
+		log_debug("upstream %s: new connection%s",
+		    wg->gen->upstream_host[idx], fresh_only ? " (a retry)" : "");
 		u->io.low_water = LOW_WATER;
 		*reused = 0;
 	}

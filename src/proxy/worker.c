@@ -153,6 +153,7 @@ worker_client_gone(struct worker *w)
 {
 	w->nconns--;
 	metrics_add(&w->m.client_closed, 1);
+	log_debug("worker %d: connection closed (%u open)", w->id, w->nconns);
 	if (w->accept_paused && !w->stopping &&
 	    w->nconns < w->cur->gen->conf.max_connections)
 		accept_set(w, 1);
@@ -168,6 +169,18 @@ worker_accept(struct evconnlistener *l, evutil_socket_t fd,
 
 	(void)l;
 	(void)salen;
+	if (log_enabled(CONF_LOG_DEBUG)) {
+		char a[INET6_ADDRSTRLEN] = "?";
+
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
+			    a, sizeof(a));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
+			    a, sizeof(a));
+		log_debug("worker %d: connection from %s (%u open)", w->id, a,
+		    w->nconns + 1);
+	}
 	client_accept(w, fd, sa);
 	if (w->nconns >= w->cur->gen->conf.max_connections)
 		accept_set(w, 0);	/* until a client ends */

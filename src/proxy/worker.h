@@ -77,6 +77,7 @@ struct worker {
 	struct gen *pending;		/* handed over by workers_reload */
 	struct httpdate date;
 	struct log_buf alog;
+	struct log_limit elim;		/* error log lines about requests */
 	struct framing *fr_pool[FRAMING_POOL];	/* inspectors not in use */
 	int nfr_pool;
 	struct upstream *relay_pool;	/* relays not in use (upstream.c) */
