@@ -194,10 +194,8 @@ serve_status(struct evhttp_request *req, struct evbuffer *out)
 	}
 	evbuffer_add_printf(out, ",\"workers\":%u,\"connections\":{\"client\":%llu,"
 	    "\"upstream\":%llu},", n,
-	    (unsigned long long)(metrics_get(&s->client_opened) -
-	    metrics_get(&s->client_closed)),
-	    (unsigned long long)(metrics_get(&s->up_opened) -
-	    metrics_get(&s->up_closed)));
+	    (unsigned long long)metrics_open(s, 0),
+	    (unsigned long long)metrics_open(s, 1));
 	if (cur != NULL)
 		status_upstreams(out, cur);
 	else

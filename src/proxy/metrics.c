@@ -79,6 +79,17 @@ metrics_sum(struct metrics *into, const struct metrics *from)
 		metrics_set(&a[i], metrics_get(&a[i]) + metrics_get(&b[i]));
 }
 
+uint64_t
+metrics_open(const struct metrics *m, int upstream)
+{
+	uint64_t o = metrics_get(upstream ? &m->up_opened : &m->client_opened);
+	uint64_t c = metrics_get(upstream ? &m->up_closed : &m->client_closed);
+
+	/* read one after the other while the workers go on: a close of a
+	 * connection opened after the first read may be in the second */
+	return c < o ? o - c : 0;
+}
+
 /* ------------------------------------------------------------ the text */
 
 static void
@@ -224,13 +235,11 @@ metrics_render(struct evbuffer *out, const struct metrics *m,
 	    &m->upstream);
 
 	one(out, "lengthguard_client_connections", "gauge",
-	    "Client connections open.", metrics_get(&m->client_opened) -
-	    metrics_get(&m->client_closed));
+	    "Client connections open.", metrics_open(m, 0));
 	one(out, "lengthguard_client_connections_total", "counter",
 	    "Client connections accepted.", metrics_get(&m->client_opened));
 	one(out, "lengthguard_upstream_connections", "gauge",
-	    "Upstream connections open, busy or idle.",
-	    metrics_get(&m->up_opened) - metrics_get(&m->up_closed));
+	    "Upstream connections open, busy or idle.", metrics_open(m, 1));
 	one(out, "lengthguard_upstream_connections_total", "counter",
 	    "Upstream connections opened.", metrics_get(&m->up_opened));
 	one(out, "lengthguard_upstream_pool_hits_total", "counter",

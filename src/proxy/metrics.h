@@ -110,6 +110,9 @@ void metrics_request(struct metrics *, int status, enum reason why,
 /* into += from, field by field (relaxed loads; into is the caller's). */
 void metrics_sum(struct metrics *into, const struct metrics *from);
 
+/* Open connections of a sum: client (upstream 0) or upstream ones. */
+uint64_t metrics_open(const struct metrics *, int upstream);
+
 /* What the scrape adds to the workers' sums: the process's own. */
 struct metrics_process {
 	const char *version;

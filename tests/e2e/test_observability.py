@@ -357,10 +357,16 @@ class TestAccessLogCombined(AdminCase):
             self.assertTrue(line.endswith(" class=%s" % cls), line)
 
     def test_exact_verdict(self):
-        """CL + TE says so, not some other Content-Length fault."""
+        """CL + TE says so, not some other Content-Length fault, in either
+        order and with any coding."""
         self.refused(CL_TE, 400)
-        line = self.access(r'"POST /clte HTTP/1\.1" 400 ')
-        self.assertIn('verdict="Content-Length with Transfer-Encoding"', line)
+        self.refused(b"POST /tecl HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: "
+                     b"gzip\r\nContent-Length: 3\r\n\r\n", 400)
+        for t in ("clte", "tecl"):
+            line = self.access(r'"POST /%s HTTP/1\.1" 400 ' % t)
+            self.assertIn('verdict="Content-Length with Transfer-Encoding"',
+                          line)
+            self.assertTrue(line.endswith(" class=severe"), line)
 
     def test_request_line_of_refusals(self):
         """400, 414, 431, 501 and 505 keep the request line they had."""
