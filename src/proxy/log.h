@@ -1,6 +1,7 @@
 /*
  * log.h - error log with levels, and the access log (Combined Log Format
- * plus timings and the verdict's reason).
+ * plus timings, the verdict's reason and the desync class; or one JSON
+ * object per line).
  *
  * Both go to a file descriptor: stderr, a file opened O_APPEND, or nowhere;
  * the error log may go to syslog instead (LOG_DAEMON, ident lengthguard).
