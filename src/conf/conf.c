@@ -45,6 +45,7 @@ enum section {
 	S_TIMEOUTS,
 	S_PAGES,
 	S_LOG,
+	S_ADMIN,
 	S_COUNT,
 };
 
@@ -55,6 +56,7 @@ static const char *const sections[S_COUNT] = {
 	[S_TIMEOUTS] = "timeouts",
 	[S_PAGES] = "pages",
 	[S_LOG] = "log",
+	[S_ADMIN] = "admin",
 };
 
 enum key {
@@ -92,6 +94,8 @@ enum key {
 	K_ACCESS_LOG,
 	K_ERROR_LOG,
 	K_LOG_LEVEL,
+	K_LOG_FORMAT,
+	K_ADMIN_LISTEN,
 	K_COUNT,
 	K_NONE = -1,
 };
@@ -112,6 +116,8 @@ enum type {
 	T_PATH,
 	T_LOG,
 	T_LEVEL,
+	T_LOG_FORMAT,
+	T_ADMIN_ADDR,			/* one host:port */
 };
 
 static const struct keydef {
@@ -170,6 +176,8 @@ static const struct keydef {
 	[K_ACCESS_LOG] =	{ S_LOG, "access", T_LOG, 0, 0 },
 	[K_ERROR_LOG] =		{ S_LOG, "error", T_LOG, 0, 0 },
 	[K_LOG_LEVEL] =		{ S_LOG, "level", T_LEVEL, 0, 0 },
+	[K_LOG_FORMAT] =	{ S_LOG, "format", T_LOG_FORMAT, 0, 0 },
+	[K_ADMIN_LISTEN] =	{ S_ADMIN, "listen", T_ADMIN_ADDR, 0, 0 },
 };
 
 static const char *const underscores[] = {
@@ -183,6 +191,10 @@ static const char *const levels[] = {
 	[CONF_LOG_WARN] = "warn",
 	[CONF_LOG_INFO] = "info",
 	[CONF_LOG_DEBUG] = "debug",
+};
+static const char *const log_formats[] = {
+	[CONF_LOG_COMBINED] = "combined",
+	[CONF_LOG_JSON] = "json",
 };
 #define NWORDS(list)	(sizeof(list) / sizeof((list)[0]))
 
@@ -657,6 +669,9 @@ store(struct conf *c, enum key k, uint64_t v)
 	case K_LOG_LEVEL:
 		c->log_level = (enum conf_log_level)v;
 		break;
+	case K_LOG_FORMAT:
+		c->log_format = (enum conf_log_format)v;
+		break;
 	default:
 		break;
 	}
@@ -779,6 +794,47 @@ set_addr(struct loader *ld, enum key k, const char *value)
 	list[(*n)++] = a;
 }
 
+/* [admin] listen: one address, never one the proxy listens on (checked
+ * with the whole file, check_admin). */
+static void
+set_admin(struct loader *ld, const char *value)
+{
+	const char *why;
+
+	if (parse_addr(value, &ld->c.admin, &why) == -1) {
+		lerr(ld, ld->line, K_ADMIN_LISTEN, "invalid address \"%s\": %s",
+		    value, why);
+		return;
+	}
+	ld->c.admin.line = ld->line;
+	ld->c.admin_on = 1;
+}
+
+/*
+ * The admin listener must not share a port with a proxy listener on the
+ * same address, "*" overlapping every address: its /metrics would be
+ * served to the proxy's clients, or the bind would fail.
+ */
+static void
+check_admin(struct loader *ld)
+{
+	const struct conf *c = &ld->c;
+	int i;
+
+	if (!c->admin_on)
+		return;
+	for (i = 0; i < c->nlisten; i++) {
+		const struct conf_addr *l = &c->listen[i];
+
+		if (l->port == c->admin.port && (strcmp(l->host, c->admin.host) == 0 ||
+		    strcmp(l->host, "*") == 0 || strcmp(c->admin.host, "*") == 0))
+			lerr(ld, c->admin.line, K_ADMIN_LISTEN, "%s:%u is also a "
+			    "proxy listen address (line %d): the admin listener "
+			    "needs an address of its own", c->admin.host,
+			    c->admin.port, l->line);
+	}
+}
+
 /* trusted_proxies: every prefix of the list, each error reported. */
 static void
 set_trusted(struct loader *ld, const char *value)
@@ -876,6 +932,9 @@ set(struct loader *ld, enum key k, const char *value)
 	case T_ADDR:
 		set_addr(ld, k, value);
 		return;
+	case T_ADMIN_ADDR:
+		set_admin(ld, value);
+		return;
 	case T_CIDRS:
 		set_trusted(ld, value);
 		return;
@@ -966,6 +1025,14 @@ set(struct loader *ld, enum key k, const char *value)
 		if ((r = word_index(value, underscores, NWORDS(underscores))) < 0) {
 			lerr(ld, ld->line, k, "invalid value \"%s\" (use drop, "
 			    "reject or pass)", value);
+			return;
+		}
+		v = (uint64_t)r;
+		break;
+	case T_LOG_FORMAT:
+		if ((r = word_index(value, log_formats, NWORDS(log_formats))) < 0) {
+			lerr(ld, ld->line, k, "invalid format \"%s\" (use combined "
+			    "or json)", value);
 			return;
 		}
 		v = (uint64_t)r;
@@ -1350,6 +1417,7 @@ check_all(struct loader *ld, const char *dir)
 		    fmt_size(b, sizeof(b), c->policy.max_head_size));
 	}
 	check_pages(ld, dir);
+	check_admin(ld);
 	check_log(ld, K_ACCESS_LOG, dir, &c->access_log);
 	check_log(ld, K_ERROR_LOG, dir, &c->error_log);
 	c->access_log_line = ld->where[K_ACCESS_LOG];

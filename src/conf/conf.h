@@ -54,6 +54,12 @@ enum conf_log_level {
 	CONF_LOG_DEBUG,
 };
 
+/* [log] format: the access log's lines. */
+enum conf_log_format {
+	CONF_LOG_COMBINED = 0,		/* Combined Log Format, then rt= ... */
+	CONF_LOG_JSON,			/* one JSON object per line */
+};
+
 struct conf {
 	char   *path;			/* absolute path of the conf file */
 
@@ -100,6 +106,12 @@ struct conf {
 	char   *error_log;
 	int      access_log_line, error_log_line;	/* 0: the default */
 	enum conf_log_level log_level;
+	enum conf_log_format log_format;
+
+	/* [admin]: /metrics, /healthz, /status; admin_on 0: off (the
+	 * default). Read at start only: a change needs a restart. */
+	struct conf_addr admin;
+	int      admin_on;
 };
 
 /*

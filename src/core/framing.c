@@ -63,6 +63,8 @@ struct framing {
 	unsigned absolute_form:1;
 	unsigned fwd_xff:1;		/* X-Forwarded-For lines in the block */
 	unsigned fwd_other:1;		/* Forwarded or X-Real-IP lines */
+	uint8_t  desync;		/* enum desync_class: the highest a
+					   trait of this request showed */
 	uint64_t content_length;
 	/* ST_LINE_LONG: where the line being read starts in the raw copy, and
 	 * whether the request line is behind (line_long_scan) */
@@ -73,6 +75,7 @@ struct framing {
 	uint64_t body_left;
 	enum reason reason;		/* of a refusal: status, text, label */
 	struct framing_request req;
+	char line[FRAMING_LOG_LINE];	/* req.line: a refused request's line */
 
 	uint32_t arena_len, arena_cap, raw_cap;
 	char arena[];
@@ -102,6 +105,14 @@ is_tchar(int c)
 	    (c >= '0' && c <= '9'))
 		return 1;
 	return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* The request shows a trait of class d (docs/classes.md): the highest stands. */
+static void
+desync(struct framing *f, enum desync_class d)
+{
+	if (d > f->desync)
+		f->desync = (uint8_t)d;
 }
 
 /* Refuse the request (the first reason given stands). Returns HPE_USER. */
@@ -308,7 +319,10 @@ on_message_begin(llhttp_t *p)
 	f->fwd_xff = f->fwd_other = 0;
 	f->content_length = 0;
 	f->reason = REASON_NONE;
+	f->desync = DESYNC_COMPLIANT;
 	f->req.method_name = NULL;
+	f->req.line_len = 0;
+	f->req.line_cut = 0;
 	f->req.head_method = 0;
 	f->req.close_upstream = 0;
 	return 0;
@@ -547,6 +561,8 @@ underscore_name(struct framing *f, const char *name, size_t n)
 	/* an alias of a field lengthguard reads, replaces or drops */
 	if (fields_alias(name, n) != FIELD_OTHER)
 		return reject(f, REASON_FIELD_NAME_ALIAS), -1;
+	/* docs/classes.md: acceptable, whether dropped or passed */
+	desync(f, DESYNC_ACCEPTABLE);
 	switch (f->policy->underscores) {
 	case FRAMING_UNDERSCORES_REJECT:
 		return reject(f, REASON_FIELD_NAME_UNDERSCORE), -1;
@@ -708,7 +724,12 @@ head_scan(struct framing *f, const char *h, size_t n)
 	if (f->content_length > 0 && (BODYLESS_METHODS >> p->method & 1)) {
 		if (!(pol->body_methods >> p->method & 1))
 			return reject(f, REASON_BODY_UNEXPECTED);
+		/* forwarded, the upstream connection closed after it: the
+		 * mitigation http_desync_guardian gives an ambiguous request */
+		desync(f, DESYNC_AMBIGUOUS);
 		close_upstream = 1;
+	} else if (f->n_cl > 0 && (BODYLESS_METHODS >> p->method & 1)) {
+		desync(f, DESYNC_ACCEPTABLE);	/* "Content-Length: 0" */
 	}
 
 	/* docs/framing.md, policy: a body with no defined length is 411 */
@@ -1191,6 +1212,41 @@ llhttp_reason(const struct framing *f, llhttp_errno_t err, const char *piece,
 }
 
 /*
+ * Keep the request line of a refused head for the logs (req.line): the
+ * bytes of a[0..an) then b[0..bn) (the raw copy, then the current piece),
+ * after any empty lines (RFC 9112 §2.2), up to the first CR or LF or the
+ * end of what was read. `cut`: the line goes on beyond (414); so does one
+ * longer than FRAMING_LOG_LINE. A head llhttp refuses in its request line
+ * keeps what had arrived when it did, which depends on the pieces.
+ */
+static void
+keep_line(struct framing *f, const char *a, size_t an, const char *b,
+    size_t bn, int cut)
+{
+	struct framing_request *r = &f->req;
+	size_t i, o = 0;
+	int lead = 1, ch;
+
+	r->line = f->line;
+	r->line_cut = cut;
+	for (i = 0; i < an + bn; i++) {
+		ch = (unsigned char)(i < an ? a[i] : b[i - an]);
+		if (ch == '\r' || ch == '\n') {
+			if (lead)
+				continue;
+			break;
+		}
+		lead = 0;
+		if (o == sizeof(f->line)) {
+			r->line_cut = 1;
+			break;
+		}
+		f->line[o++] = (char)ch;
+	}
+	r->line_len = o;
+}
+
+/*
  * Refuse for an llhttp error met in piece[0..n). Our own refusals (HPE_USER
  * from a callback) carry their reason already.
  */
@@ -1200,6 +1256,7 @@ map_error(struct framing *f, llhttp_errno_t err, const char *piece, size_t n)
 	const char *pos = llhttp_get_error_pos(&f->parser);
 	int at = -1, before = -1;
 
+	keep_line(f, f->arena + f->arena_cap, f->head_bytes, piece, n, 0);
 	if (f->reason != REASON_NONE)
 		return;
 	if (pos != NULL && pos >= piece && pos <= piece + n) {
@@ -1267,9 +1324,15 @@ framing_feed(struct framing *f, const char *data, size_t len)
 		off += n;
 		if (off == len && n < budget)
 			return step(FRAMING_MORE, len);
-		if (f->line_open)	/* 414, once its head is read on */
+		if (f->line_open) {	/* 414, once its head is read on */
+			keep_line(f, f->arena + f->arena_cap, f->head_bytes,
+			    NULL, 0, 1);
 			return line_long_start(f, data + off, len - off, off);
+		}
 		if (f->head_bytes >= f->policy->max_head_size) {
+			if (f->req.method_name == NULL)
+				keep_line(f, f->arena + f->arena_cap,
+				    f->head_bytes, NULL, 0, 0);
 			f->state = ST_CLOSED;
 			reject(f, REASON_HEAD_TOO_LARGE);
 			raw_accept(f);
@@ -1293,6 +1356,8 @@ framing_feed(struct framing *f, const char *data, size_t len)
 		}
 		f->head_bytes = 0;
 		if (head_scan(f, h, hn) != 0) {
+			if (f->req.method_name == NULL)
+				keep_line(f, h, hn, NULL, 0, 0);
 			f->state = ST_CLOSED;
 			return step(FRAMING_REJECT, off + used);
 		}
@@ -1319,6 +1384,8 @@ framing_eof(struct framing *f)
 	case ST_HEAD:
 		f->state = ST_CLOSED;
 		if (f->head_bytes > 0) {
+			keep_line(f, f->arena + f->arena_cap, f->head_bytes,
+			    NULL, 0, 0);
 			reject(f, REASON_HEAD_CUT_SHORT);
 			return step(FRAMING_REJECT, 0);
 		}
@@ -1598,4 +1665,13 @@ framing_wants_json(const struct framing *f)
 	if (f->accept_len == 0 || (size_t)f->accept_off + f->accept_len > lim)
 		return 0;
 	return accept_prefers_json(f->arena + f->accept_off, f->accept_len);
+}
+
+enum desync_class
+framing_desync(const struct framing *f)
+{
+	enum desync_class d = reason_desync(f->reason);
+
+	return d > (enum desync_class)f->desync ? d :
+	    (enum desync_class)f->desync;
 }

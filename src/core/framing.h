@@ -60,6 +60,7 @@ enum framing_underscores {
 #define FRAMING_DEFAULT_MAX_HEADERS	100
 #define FRAMING_DEFAULT_MAX_BODY	(100ull * 1024 * 1024)
 #define FRAMING_MIN_HEAD		256
+#define FRAMING_LOG_LINE		512	/* framing_request.line, at most */
 #define FRAMING_MAX_HEAD		(1024 * 1024)
 
 /*
@@ -169,6 +170,14 @@ struct framing_request {
 					   reused after this request */
 	const char *target;		/* request-target, valid until next feed */
 	size_t   target_len;
+	/* A refused request whose method_name is NULL (llhttp refused its
+	 * head, or the line was over the limit): its request line as
+	 * received, without CRLF, for logs; line_cut when it did not end
+	 * within what was read (or FRAMING_LOG_LINE bytes). line_len 0:
+	 * no byte of one. Valid until the next request. */
+	const char *line;
+	size_t   line_len;
+	int      line_cut;
 };
 const struct framing_request *framing_request(const struct framing *);
 
@@ -209,6 +218,15 @@ size_t framing_head_size(const struct framing *, const struct framing_peer *);
  * head llhttp accepted (411, 413...); a head llhttp refused has no fields.
  */
 const char *framing_field(const struct framing *, const char *lname, size_t *len);
+
+/*
+ * The desync class of the current request (docs/classes.md): after
+ * FRAMING_HEAD, what the approved request showed (compliant, acceptable:
+ * a "_" field dropped or passed, a bodiless method with Content-Length: 0;
+ * ambiguous: a body on a method of body_methods); after FRAMING_REJECT,
+ * the highest of that and its reason's class (reason_desync).
+ */
+enum desync_class framing_desync(const struct framing *);
 
 /* --- a rejected request (valid after FRAMING_REJECT) */
 

@@ -1,7 +1,9 @@
 /*
  * reason.h - why a request was refused or could not be completed: one enum,
  * one table (reason.c) giving each reason its HTTP status, a short text for
- * people, a stable snake_case label for logs and metrics, and a class.
+ * people, a stable snake_case label for logs and metrics, a class (what
+ * kind of refusal) and a desync class (how dangerous the request's bytes
+ * are, docs/classes.md).
  *
  * The core reports its refusals with these (framing_refusal(),
  * response_refusal(), chunked_reason()); a front end uses the same table for what only it can
@@ -25,6 +27,20 @@ enum reason_class {
 	REASON_CLASS_UPSTREAM,		/* the upstream failed: 502 */
 	REASON_CLASS_CLIENT_ABORT,	/* the client went away */
 	REASON_CLASS_COUNT
+};
+
+/*
+ * How a request's framing stands, in the tiers of AWS's http_desync_guardian
+ * (docs/classes.md lists the class of every reason and why). Ordered: a
+ * request that shows several traits gets the highest.
+ */
+enum desync_class {
+	DESYNC_COMPLIANT = 0,		/* RFC clean (refused, if at all, for
+					   policy, a limit or a peer's fault) */
+	DESYNC_ACCEPTABLE,		/* not RFC clean, no known risk */
+	DESYNC_AMBIGUOUS,		/* parsers may read it differently */
+	DESYNC_SEVERE,			/* a known request smuggling shape */
+	DESYNC_COUNT
 };
 
 enum reason {
@@ -147,5 +163,11 @@ enum reason_class reason_class(enum reason);
 
 /* "malformed", "ambiguous_framing", ...: stable, snake_case. */
 const char *reason_class_label(enum reason_class);
+
+/* The desync class of a request refused for this reason (REASON_NONE:
+ * compliant), and the class's label: "compliant", "acceptable",
+ * "ambiguous", "severe" (out of range: "compliant"). */
+enum desync_class reason_desync(enum reason);
+const char *reason_desync_label(enum desync_class);
 
 #endif /* LG_REASON_H */

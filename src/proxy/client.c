@@ -540,6 +540,7 @@ client_accept(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa)
 	wgen_ref(wg);
 	TAILQ_INSERT_TAIL(&w->clients, c, entry);
 	w->nconns++;
+	metrics_add(&w->m.client_opened, 1);
 	if (sa->sa_family == AF_INET)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
 		    c->addr, sizeof(c->addr));
@@ -554,6 +555,8 @@ client_accept(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa)
 		client_free(c);
 		return;
 	}
+	c->io.count_in = &w->m.client_in;
+	c->io.count_out = &w->m.client_out;
 	/* the input holds at most one head plus some: pipelined requests
 	 * wait in the socket, not in our memory */
 	high = cf->policy.max_head_size + 4096;

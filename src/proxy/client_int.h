@@ -34,6 +34,7 @@ struct request {
 	int      http_minor;
 	int      status;		/* what the client got (or would have) */
 	enum reason reason;		/* why it was not served; NONE: it was */
+	int      upstream;		/* index + 1 of its upstream; 0: none */
 	uint64_t bytes_out;		/* response body bytes sent */
 	struct timespec t_start;
 	struct timespec t_up;		/* tv_sec 0: never went upstream */

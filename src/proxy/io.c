@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "metrics.h"
 
 #define MOVE_MIN	(16 * 1024)	/* io_move: copy below, move chains above */
 
@@ -145,6 +146,8 @@ io_write_out(struct io *io)
 		}
 		if (n == 0)
 			break;
+		if (io->count_out)
+			metrics_add(io->count_out, (uint64_t)n);
 	}
 	if (evbuffer_get_length(io->out) > 0 && !io->wr_added) {
 		event_add(io->wev, NULL);
@@ -225,7 +228,7 @@ io_readable(evutil_socket_t fd, short what, void *arg)
 	struct io *io = arg;
 	struct evbuffer_iovec v[2];
 	struct iovec iov[2];
-	ssize_t n;
+	ssize_t n, got;
 	int nv, i;
 
 	(void)what;
@@ -256,6 +259,7 @@ io_readable(evutil_socket_t fd, short what, void *arg)
 		io->cb(io, IO_ERROR, io->arg);
 		return;
 	}
+	got = n;
 	if (n == 0) {
 		evbuffer_commit_space(io->in, v, 0);
 		io->eof = 1;
@@ -269,6 +273,8 @@ io_readable(evutil_socket_t fd, short what, void *arg)
 		v[i].iov_len = part;
 		n -= (ssize_t)part;
 	}
+	if (io->count_in)
+		metrics_add(io->count_in, (uint64_t)got);
 	evbuffer_commit_space(io->in, v, nv);
 	io->cb(io, IO_READ, io->arg);
 }

@@ -13,6 +13,7 @@
 #ifndef LG_IO_H
 #define LG_IO_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/socket.h>
 
@@ -46,6 +47,8 @@ struct io {
 	unsigned connecting:1;
 	unsigned failed:1;	/* a write failed: reported on the read side */
 	unsigned eof:1;
+	atomic_uint_least64_t *count_in, *count_out;	/* bytes read, written:
+					   the owner's counters, or NULL */
 };
 
 /* Take over a connected, non-blocking socket. 0, or -1 (the fd is then

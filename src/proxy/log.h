@@ -1,6 +1,7 @@
 /*
  * log.h - error log with levels, and the access log (Combined Log Format
- * plus timings and the verdict's reason).
+ * plus timings, the verdict's reason and the desync class; or one JSON
+ * object per line).
  *
  * Both go to a file descriptor: stderr, a file opened O_APPEND, or nowhere;
  * the error log may go to syslog instead (LOG_DAEMON, ident lengthguard).
@@ -40,12 +41,28 @@ int  log_access_enabled(void);
 #define log_info(...)	log_msg(CONF_LOG_INFO, __VA_ARGS__)
 #define log_debug(...)	log_msg(CONF_LOG_DEBUG, __VA_ARGS__)
 
-/* A per-worker access log buffer, and its cached time stamp. */
+/* Is level l written (the conf's level or more severe)? */
+int  log_enabled(enum conf_log_level l);
+
+/* A per-worker access log buffer, and its cached time stamps. */
 struct log_buf {
 	char	buf[16384];
 	size_t	len;
 	time_t	when;
 	char	stamp[40];		/* "%d/%b/%Y:%H:%M:%S %z" of `when` */
+	char	iso[40];		/* "%Y-%m-%dT%H:%M:%S%z" of `when` */
+};
+
+/*
+ * The error log's lines about requests, per worker: at most
+ * LOG_REQUEST_LINES_PER_S a second; the lines over that are counted, and
+ * the next line written after that second says how many were left out.
+ */
+#define LOG_REQUEST_LINES_PER_S	10
+struct log_limit {
+	time_t	 sec;			/* the second being counted */
+	unsigned n;			/* lines written in it */
+	unsigned suppressed;		/* lines left out, not said yet */
 };
 void log_access_add(struct log_buf *, const char *line, size_t len);
 void log_access_flush(struct log_buf *);
@@ -57,6 +74,9 @@ struct log_request {
 	const char *target;
 	size_t   target_len;
 	int      http_minor;
+	const char *line;		/* method NULL: the line as received */
+	size_t   line_len;		/* (0: none) */
+	int      line_cut;		/* it went on beyond line_len */
 	int      status;
 	uint64_t bytes;			/* response body bytes sent */
 	const char *referer, *user_agent;	/* NULL: none */
@@ -64,12 +84,33 @@ struct log_request {
 	double   rt;			/* seconds since the request began */
 	double   urt;			/* seconds since it went upstream; < 0: never */
 	const char *verdict;		/* why it was not forwarded, or NULL */
+	const char *reason;		/* its label, or NULL */
+	const char *cls;		/* desync class label */
+	const char *upstream;		/* host:port it went to, or NULL */
 };
 
 /*
- * Add one access log line: the Combined Log Format, then rt=, urt= and
- * verdict="...". Bytes a log line must not carry are escaped as \xHH.
+ * Add one access log line, in the conf's [log] format: combined (the
+ * Combined Log Format, then rt=, urt=, verdict="..." and class=; bytes a
+ * log line must not carry are escaped as \xHH), or json (one object per
+ * line; its keys in README.md).
  */
 void log_access_request(struct log_buf *, const struct log_request *);
+
+/*
+ * The error log's line about a request that was not served: at warn for a
+ * 5xx of lengthguard's own, at info for any other refusal, at debug for a
+ * client that went away (499); rate limited by *lim. Nothing for a
+ * forwarded request (r->reason NULL).
+ */
+void log_request_outcome(struct log_limit *lim, const struct log_request *r);
+
+/*
+ * s[0..n) as the inside of a JSON string (RFC 8259 §7) into out[0..cap),
+ * NUL-terminated: '"', '\\' and control bytes escaped, and every byte
+ * that is not ASCII as \u00XX (a request's bytes need not be UTF-8; the
+ * line stays valid JSON and says which bytes came). Returns the length.
+ */
+size_t log_json_escape(char *out, size_t cap, const char *s, size_t n);
 
 #endif /* LG_LOG_H */

@@ -34,6 +34,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "conf.h"
 #include "log.h"
 #include "pages.h"
@@ -182,12 +183,14 @@ reload(const char *path, struct gen *cur, int nworkers)
 	g = gen_load(path, errs);
 	fclose(errs);
 	if (g == NULL) {
+		admin_reloaded(cur, 0, msg ? msg : "");	/* before it is said */
 		log_error("reload failed, keeping the running configuration:\n%s",
 		    msg ? msg : "");
 		free(msg);
 		return cur;
 	}
 	free(msg);
+	g->generation = cur->generation + 1;
 	if (g->conf.nlisten != cur->conf.nlisten ||
 	    memcmp(g->conf.listen, cur->conf.listen, sizeof(g->conf.listen)) != 0)
 		log_warn("listen addresses changed: they take effect on restart");
@@ -201,6 +204,7 @@ reload(const char *path, struct gen *cur, int nworkers)
 	log_open(&g->conf, 1);
 	check_nofile(&g->conf, nworkers);
 	workers_reload(g);
+	admin_reloaded(g, 1, NULL);
 	gen_unref(cur);
 	log_info("configuration reloaded from %s", path);
 	return g;
@@ -568,6 +572,7 @@ main(int argc, char **argv)
 		gen_unref(g);
 		return 1;
 	}
+	g->generation = 1;
 
 	/* signals are taken by this thread only, with sigwait */
 	sigemptyset(&set);
@@ -589,6 +594,10 @@ main(int argc, char **argv)
 	n = g->conf.workers ? g->conf.workers : (ncpu > 0 ? (int)ncpu : 1);
 	check_nofile(&g->conf, n);
 	if (workers_start(g, n) != 0) {
+		log_error("cannot start");
+		return 1;
+	}
+	if (admin_start(g) != 0) {
 		log_error("cannot start");
 		return 1;
 	}
@@ -653,6 +662,7 @@ main(int argc, char **argv)
 	}
 	pidfile_remove(pidfile);
 	free(pidfile);
+	admin_stop();
 	log_info("stopped");
 	gen_unref(g);
 	return 0;

@@ -50,6 +50,8 @@ pool_failed(struct wgen *wg, int idx)
 	struct upstate *s = &wg->up[idx];
 	uint64_t now = worker_now_ms();
 
+	if (wg == wg->w->cur)	/* /status: failed attempts since the reload */
+		metrics_add(&wg->w->health.fails[idx], 1);
 	if (a->max_fails == 0 || wg->gen->conf.nupstream == 1)
 		return;
 	if (s->fails == 0 || now - s->fail_start > a->fail_timeout) {
@@ -61,6 +63,8 @@ pool_failed(struct wgen *wg, int idx)
 	s->fails = 0;
 	s->down_until = now + a->fail_timeout;
 	s->was_down = 1;
+	if (wg == wg->w->cur)
+		metrics_set(&wg->w->health.down_until[idx], s->down_until);
 	log_warn("upstream %s: %u failed attempt%s: out of use for %u ms",
 	    wg->gen->upstream_host[idx], a->max_fails,
 	    a->max_fails == 1 ? "" : "s", a->fail_timeout);
@@ -74,6 +78,8 @@ pool_ok(struct wgen *wg, int idx)
 	s->fails = 0;
 	if (s->was_down) {
 		s->was_down = 0;
+		if (wg == wg->w->cur)
+			metrics_set(&wg->w->health.down_until[idx], 0);
 		log_info("upstream %s: back in use", wg->gen->upstream_host[idx]);
 	}
 }
@@ -89,6 +95,7 @@ pool_close(struct upconn *u)
 		event_free(u->timer);
 	io_close(&u->io);
 	response_free(u->resp);
+	metrics_add(&u->wg->w->m.up_closed, 1);
 	wgen_unref(u->wg);
 	free(u);
 }
@@ -98,17 +105,25 @@ pool_close(struct upconn *u)
 static void
 pool_idle_cb(struct io *io, int event, void *arg)
 {
+	struct upconn *u = arg;
+
 	(void)io;
-	(void)event;
-	pool_close(arg);
+	log_debug("upstream %s: idle connection %s", u->wg->gen->upstream_host[
+	    u->idx], event == IO_READ ? "sent bytes nobody asked for: closed" :
+	    "closed by the upstream");
+	pool_close(u);
 }
 
 static void
 pool_idle_timeout(evutil_socket_t fd, short what, void *arg)
 {
+	struct upconn *u = arg;
+
 	(void)fd;
 	(void)what;
-	pool_close(arg);
+	log_debug("upstream %s: idle connection expired",
+	    u->wg->gen->upstream_host[u->idx]);
+	pool_close(u);
 }
 
 void
@@ -121,9 +136,13 @@ pool_put(struct upconn *u)
 	    wg->nidle[u->idx] >= wg->gen->conf.upstream_pool_size ||
 	    evbuffer_get_length(u->io.in) > 0 ||
 	    evbuffer_get_length(u->io.out) > 0 || u->io.failed || u->io.eof) {
+		log_debug("upstream %s: connection closed after its response",
+		    wg->gen->upstream_host[u->idx]);
 		pool_close(u);
 		return;
 	}
+	log_debug("upstream %s: connection idle in the pool (%u idle)",
+	    wg->gen->upstream_host[u->idx], wg->nidle[u->idx] + 1);
 	u->state = UC_IDLE;
 	u->io.cb = pool_idle_cb;
 	u->io.arg = u;
@@ -178,9 +197,14 @@ pool_get(struct wgen *wg, int idx, int fresh_only, io_cb cb, void *arg,
 
 	if (!fresh_only && (u = pool_take(wg, idx)) != NULL) {
 		*reused = 1;
+		metrics_add(&wg->w->m.pool_hits, 1);
+		log_debug("upstream %s: idle connection reused",
+		    wg->gen->upstream_host[idx]);
 	} else {
+		metrics_add(&wg->w->m.pool_misses, 1);
 		if ((u = calloc(1, sizeof(*u))) == NULL)
 			return NULL;
+		metrics_add(&wg->w->m.up_opened, 1);
 		u->wg = wg;
 		wgen_ref(wg);
 		u->idx = idx;
@@ -200,6 +224,10 @@ pool_get(struct wgen *wg, int idx, int fresh_only, io_cb cb, void *arg,
 		}
 		if (!u->io.connecting)
 			u->state = UC_BUSY;	/* connected at once (loopback) */
+		u->io.count_in = &wg->w->m.up_in;
+		u->io.count_out = &wg->w->m.up_out;
+		log_debug("upstream %s: new connection%s",
+		    wg->gen->upstream_host[idx], fresh_only ? " (a retry)" : "");
 		u->io.low_water = LOW_WATER;
 		*reused = 0;
 	}

@@ -10,6 +10,7 @@
 #define LG_PROXY_H
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "conf.h"
@@ -17,6 +18,7 @@
 
 struct gen {
 	atomic_int refs;
+	uint64_t generation;		/* 1 at start, +1 per successful reload */
 	struct conf conf;
 	struct pages *pages;
 	struct sockaddr_storage upstream[CONF_MAX_ADDRS];
@@ -30,6 +32,8 @@ void gen_ref(struct gen *);
 void gen_unref(struct gen *);
 
 struct worker;
+struct metrics;
+struct metrics_health;
 
 /* Start `n` workers on gen: each binds its own SO_REUSEPORT listeners, and
  * accepts nothing until workers_serve() (after the privilege drop). */
@@ -38,5 +42,10 @@ void workers_serve(void);
 void workers_reload(struct gen *);
 void workers_stop(void);		/* graceful: stop accepting, finish */
 int  workers_wait(unsigned grace_ms);	/* 0 when all ended in time */
+
+/* Each running worker's counters and upstream health (metrics.h), for the
+ * admin thread to read: up to max of each; returns how many. */
+int  workers_metrics(const struct metrics **m, const struct metrics_health **h,
+    int max);
 
 #endif /* LG_PROXY_H */

@@ -15,6 +15,7 @@
 
 #include "client_int.h"
 #include "log.h"
+#include "metrics.h"
 #include "upstream.h"
 
 /* ------------------------------------------------------------ records */
@@ -47,6 +48,7 @@ request_finalize(struct client *c, int status, enum reason why)
 	const struct framing_request *r = c->fr ? framing_request(c->fr) : NULL;
 	struct log_request l;
 	struct timespec now;
+	enum desync_class d;
 
 	if (!rq->active)
 		return;
@@ -55,11 +57,18 @@ request_finalize(struct client *c, int status, enum reason why)
 		rq->status = status;
 	if (why != REASON_NONE)
 		rq->reason = why;
-	if (!log_access_enabled())
-		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
+	d = c->fr ? framing_desync(c->fr) : DESYNC_COMPLIANT;
 	memset(&l, 0, sizeof(l));
+	l.rt = since(&rq->t_start, &now);
+	l.urt = rq->t_up.tv_sec != 0 ? since(&rq->t_up, &now) : -1;
+	metrics_request(&c->w->m, rq->status, rq->reason, d, l.rt, l.urt);
 	l.addr = c->addr;
+	if (r != NULL && r->method_name == NULL) {
+		l.line = r->line;
+		l.line_len = r->line_len;
+		l.line_cut = r->line_cut;
+	}
 	if (r != NULL && r->method_name != NULL) {
 		l.method = r->method_name;
 		l.target = r->target;
@@ -71,9 +80,12 @@ request_finalize(struct client *c, int status, enum reason why)
 	}
 	l.status = rq->status;
 	l.bytes = rq->bytes_out;
-	l.rt = since(&rq->t_start, &now);
-	l.urt = rq->t_up.tv_sec != 0 ? since(&rq->t_up, &now) : -1;
 	l.verdict = rq->reason != REASON_NONE ? reason_text(rq->reason) : NULL;
+	l.reason = rq->reason != REASON_NONE ? reason_label(rq->reason) : NULL;
+	l.cls = reason_desync_label(d);
+	l.upstream = rq->upstream > 0 ? c->wg->gen->upstream_host[rq->upstream -
+	    1] : NULL;
+	log_request_outcome(&c->w->elim, &l);
 	log_access_request(&c->w->alog, &l);
 }
 
@@ -105,6 +117,7 @@ cb_write_head(void *arg, struct evbuffer *out, int idx)
 		return -1;
 	v.iov_len = (size_t)n;
 	evbuffer_commit_space(out, &v, 1);
+	c->req.upstream = idx + 1;	/* the last one tried, for logs */
 	if (c->req.t_up.tv_sec == 0)
 		clock_gettime(CLOCK_MONOTONIC, &c->req.t_up);
 	return 0;

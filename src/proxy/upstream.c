@@ -188,6 +188,7 @@ relay_connect_next(struct upstream *u)
 			return rv;
 		log_info("upstream %s: cannot connect: %s", relay_name(u, idx),
 		    strerror(errno));
+		metrics_add(&u->wg->w->m.up_connect_failures, 1);
 		pool_failed(u->wg, idx);
 	}
 	return -1;
@@ -219,10 +220,12 @@ relay_timeout(evutil_socket_t fd, short what, void *arg)
 	if (u->state != R_CONNECTING) {
 		log_warn("upstream %s: sending the request timed out",
 		    relay_name(u, u->conn->idx));
+		metrics_add(&u->wg->w->m.up_timeouts[METRICS_TIMEOUT_SEND], 1);
 		relay_fail(u, REASON_UPSTREAM_SEND_TIMEOUT);
 		return;
 	}
 	log_info("upstream %s: connect timed out", relay_name(u, u->conn->idx));
+	metrics_add(&u->wg->w->m.up_timeouts[METRICS_TIMEOUT_CONNECT], 1);
 	relay_retry_connect(u, REASON_UPSTREAM_CONNECT_TIMEOUT);
 }
 
@@ -254,6 +257,7 @@ relay_retry_stale(struct upstream *u)
 		return -1;
 	log_info("upstream %s: reused connection closed before the response, "
 	    "retrying on a new one", relay_name(u, idx));
+	metrics_add(&u->wg->w->m.up_early_closes, 1);
 	pool_close(u->conn);
 	u->conn = NULL;
 	u->retried = 1;
@@ -271,6 +275,7 @@ relay_gone(struct upstream *u, int event)
 	if (u->state == R_CONNECTING) {
 		log_info("upstream %s: connect failed: %s",
 		    relay_name(u, u->conn->idx), strerror(errno));
+		metrics_add(&u->wg->w->m.up_connect_failures, 1);
 		relay_retry_connect(u, REASON_UPSTREAM_CONNECT_FAILED);
 		return;
 	}
@@ -287,6 +292,8 @@ relay_gone(struct upstream *u, int event)
 	log_warn("upstream %s: %s", relay_name(u, u->conn->idx),
 	    event == IO_EOF ? "closed before the response was complete" :
 	    "connection error");
+	if (event == IO_EOF)
+		metrics_add(&u->wg->w->m.up_early_closes, 1);
 	relay_fail(u, event == IO_EOF ? REASON_UPSTREAM_CLOSED_EARLY :
 	    REASON_UPSTREAM_CONNECTION_ERROR);
 }

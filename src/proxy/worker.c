@@ -116,6 +116,19 @@ worker_framing_put(struct worker *w, struct framing *fr)
 	}
 }
 
+/* The new current gen's upstreams start with a clean record (pool.c). */
+static void
+worker_health_reset(struct worker *w)
+{
+	int i;
+
+	for (i = 0; i < CONF_MAX_ADDRS; i++) {
+		metrics_set(&w->health.fails[i], 0);
+		metrics_set(&w->health.down_until[i], 0);
+	}
+	metrics_set(&w->health.generation, w->cur->gen->generation);
+}
+
 /* ----------------------------------------------------------- accepting */
 
 static void
@@ -139,6 +152,8 @@ void
 worker_client_gone(struct worker *w)
 {
 	w->nconns--;
+	metrics_add(&w->m.client_closed, 1);
+	log_debug("worker %d: connection closed (%u open)", w->id, w->nconns);
 	if (w->accept_paused && !w->stopping &&
 	    w->nconns < w->cur->gen->conf.max_connections)
 		accept_set(w, 1);
@@ -154,6 +169,18 @@ worker_accept(struct evconnlistener *l, evutil_socket_t fd,
 
 	(void)l;
 	(void)salen;
+	if (log_enabled(CONF_LOG_DEBUG)) {
+		char a[INET6_ADDRSTRLEN] = "?";
+
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr,
+			    a, sizeof(a));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr,
+			    a, sizeof(a));
+		log_debug("worker %d: connection from %s (%u open)", w->id, a,
+		    w->nconns + 1);
+	}
 	client_accept(w, fd, sa);
 	if (w->nconns >= w->cur->gen->conf.max_connections)
 		accept_set(w, 0);	/* until a client ends */
@@ -273,6 +300,7 @@ worker_reload_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	old = w->cur;
 	w->cur = wg;
+	worker_health_reset(w);
 	pool_drain(old);
 	wgen_unref(old);
 	/* a larger max_connections lets accepting go on at once */
@@ -355,6 +383,7 @@ workers_start(struct gen *g, int n)
 		w->cur = wgen_new(w, g);
 		if (w->base == NULL || w->cur == NULL)
 			return -1;
+		worker_health_reset(w);
 		w->stop_ev = event_new(w->base, -1, 0, worker_stop_cb, w);
 		w->reload_ev = event_new(w->base, -1, 0, worker_reload_cb, w);
 		w->accept_ev = evtimer_new(w->base, accept_resume, w);
@@ -409,6 +438,19 @@ workers_stop(void)
 
 	for (i = 0; i < nworkers; i++)
 		event_active(workers[i]->stop_ev, EV_TIMEOUT, 0);
+}
+
+int
+workers_metrics(const struct metrics **m, const struct metrics_health **h,
+    int max)
+{
+	int i, n = nworkers < max ? nworkers : max;
+
+	for (i = 0; i < n; i++) {
+		m[i] = &workers[i]->m;
+		h[i] = &workers[i]->health;
+	}
+	return n;
 }
 
 int

@@ -21,6 +21,7 @@
 #include "framing.h"
 #include "httpdate.h"
 #include "log.h"
+#include "metrics.h"
 #include "proxy.h"
 
 /* Backpressure marks, shared by both sides of a relay (le-proxy style):
@@ -76,6 +77,7 @@ struct worker {
 	struct gen *pending;		/* handed over by workers_reload */
 	struct httpdate date;
 	struct log_buf alog;
+	struct log_limit elim;		/* error log lines about requests */
 	struct framing *fr_pool[FRAMING_POOL];	/* inspectors not in use */
 	int nfr_pool;
 	struct upstream *relay_pool;	/* relays not in use (upstream.c) */
@@ -84,6 +86,8 @@ struct worker {
 	pthread_mutex_t start_lock;
 	pthread_cond_t start_cond;
 	int started;
+	struct metrics m;		/* this worker's counters (metrics.h) */
+	struct metrics_health health;	/* its view of the upstreams */
 };
 
 struct wgen *wgen_new(struct worker *, struct gen *);

@@ -442,6 +442,8 @@ test_shipped(const char *path)
 	CHECK(c.error_log != NULL && strcmp(c.error_log, "stderr") == 0,
 	    "error_log %s", c.error_log ? c.error_log : "(off)");
 	CHECK(c.log_level == CONF_LOG_INFO, "level %d", (int)c.log_level);
+	CHECK(c.log_format == CONF_LOG_COMBINED, "format %d", (int)c.log_format);
+	CHECK(!c.admin_on, "[admin] listen is off by default");
 
 	conf_free(&c);
 	CHECK(c.path == NULL && c.pages_dir == NULL, "conf_free zeroes");
@@ -860,6 +862,28 @@ test_tmp(void)
 		    (int)c.log_level);
 		conf_free(&c);
 	}
+
+	/* [admin] listen and [log] format */
+	put("conf/admin.conf", BASE "[pages]\ndir = ../pages\n[log]\n"
+	    "format = json\n[admin]\nlisten = 127.0.0.1:9145\n");
+	r = load("conf/admin.conf", &c, &errs);
+	CHECK(r == 0, "admin.conf: %s", errs);
+	free(errs);
+	if (r == 0) {
+		CHECK(c.admin_on && strcmp(c.admin.host, "127.0.0.1") == 0 &&
+		    c.admin.port == 9145 && c.admin.line == 9, "admin.conf admin");
+		CHECK(c.log_format == CONF_LOG_JSON, "admin.conf format");
+		conf_free(&c);
+	}
+	/* another port on the same address, or another address: fine */
+	put("conf/admin2.conf", BASE "[pages]\ndir = ../pages\n[admin]\n"
+	    "listen = localhost:8081\n");
+	r = load("conf/admin2.conf", &c, &errs);
+	CHECK(r == 0 && c.admin_on && c.admin.port == 8081, "admin2.conf: %s",
+	    errs);
+	free(errs);
+	if (r == 0)
+		conf_free(&c);
 
 	/* Booleans, workers, absolute paths, access off, empty file. */
 	snprintf(cwd, sizeof(cwd), BASE "workers = 64\n[policy]\nvia = yes\n"

@@ -7,7 +7,10 @@
  *
  *   "> " + canonical upstream head     FRAMING_HEAD (head written upstream)
  *   ". N\n"                            N body bytes (consecutive steps summed)
- *   "! STATUS reason[ json]\n"         FRAMING_REJECT (json: the page is JSON)
+ *   "~CLASS\n"                         after a head: its desync class, when
+ *                                      not compliant (docs/classes.md)
+ *   "! STATUS reason[ json] ~CLASS\n"  FRAMING_REJECT (json: the page is JSON;
+ *                                      CLASS: framing_desync)
  *   "= idle|head|body|closed"          the state once the input is used up
  *
  * A row with O_EOF then has the client close its side (framing_eof), and a
@@ -72,8 +75,9 @@ trace_reject(struct framing *f, struct trace *t)
 	char tmp[128];
 
 	trace_flush_body(t);
-	snprintf(tmp, sizeof(tmp), "! %d %s%s\n", framing_status(f),
-	    framing_reason(f), framing_wants_json(f) ? " json" : "");
+	snprintf(tmp, sizeof(tmp), "! %d %s%s ~%s\n", framing_status(f),
+	    framing_reason(f), framing_wants_json(f) ? " json" : "",
+	    reason_desync_label(framing_desync(f)));
 	trace_add(t, tmp, strlen(tmp));
 }
 
@@ -116,6 +120,12 @@ feed_piece(struct framing *f, struct trace *t, const char *src, size_t n)
 			else
 				trace_add(t, head, (size_t)hl);
 			free(head);
+			if (framing_desync(f) != DESYNC_COMPLIANT) {
+				trace_add(t, LIT("~"));
+				trace_add(t, reason_desync_label(framing_desync(f)),
+				    strlen(reason_desync_label(framing_desync(f))));
+				trace_add(t, LIT("\n"));
+			}
 			break;
 		case FRAMING_BODY:
 			t->body += s.consumed;
@@ -529,6 +539,89 @@ test_head_size(void)
 	}
 }
 
+/*
+ * The request line a refused request keeps for the logs
+ * (framing_request.line) when the core has no method for it: fed whole and
+ * one byte at a time, with the client's EOF after the input.
+ */
+static void
+test_log_line(void)
+{
+	static const struct {
+		const char *in;
+		unsigned opts;
+		const char *line;	/* NULL: method and target are set */
+		int cut;
+		int prefix;		/* refused in the request line: fed in
+					   pieces, a prefix of it */
+	} rows[] = {
+		{ "GET /a HTTP/1.1\r\nHost: a\r\nX: a\nY: b\r\n\r\n", 0,
+		    "GET /a HTTP/1.1", 0, 0 },
+		{ "POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n"
+		    "Transfer-Encoding: chunked\r\n\r\n", 0, "POST /p HTTP/1.1", 0, 0 },
+		{ "GET / HTTP/1.2\r\nHost: a\r\n\r\n", 0, "GET / HTTP/1.2", 0, 0 },
+		{ "FOO /f HTTP/1.1\r\nHost: a\r\n\r\n", 0, "FOO /f HTTP/1.1", 0, 1 },
+		{ "\r\nGET /s HTTP/1.1\r\nHost: a\r\nContent-Length : 3\r\n\r\n",
+		    0, "GET /s HTTP/1.1", 0, 0 },
+		{ "GET  /d HTTP/1.1\r\nHost: a\r\n\r\n", 0, "GET  /d HTTP/1.1", 0, 0 },
+		/* 414: the first max_request_line (64) bytes */
+		{ LINE_414 "Host: a\r\n\r\n", O_SMALL,
+		    "GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 1, 0 },
+		{ "GET /cut HTTP/1.1\r\nHost: a\r\nX-A: b", 0, "GET /cut HTTP/1.1", 0, 0 },
+		{ "GET /partial", 0, "GET /partial", 0, 0 },
+		/* a head llhttp accepted: method and target, no line */
+		{ "POST /n HTTP/1.1\r\nHost: a\r\n\r\n", 0, NULL, 0, 0 },
+	};
+	struct framing_policy pol;
+	struct fcase fc;
+	size_t i, k, step;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		memset(&fc, 0, sizeof(fc));
+		fc.opts = rows[i].opts;
+		case_policy(&fc, &pol);
+		for (step = 0; step < 2; step++) {
+			struct framing *f = framing_new(&pol);
+			const struct framing_request *r;
+			size_t len = strlen(rows[i].in), off = 0;
+			struct framing_step st = { FRAMING_MORE, 0 };
+			int rejected = 0;
+
+			while (off < len && !rejected) {
+				k = step ? 1 : len - off;
+				st = framing_feed(f, rows[i].in + off, k);
+				off += st.consumed;
+				rejected = st.verdict == FRAMING_REJECT;
+				if (st.verdict == FRAMING_CLOSED ||
+				    (st.consumed == 0 && st.verdict == FRAMING_MORE))
+					break;
+			}
+			if (!rejected)
+				rejected = framing_eof(f).verdict == FRAMING_REJECT;
+			r = framing_request(f);
+			CHECK(rejected, "log line %zu (%s): refused", i,
+			    step ? "bytewise" : "whole");
+			if (rows[i].line == NULL)
+				CHECK(r->method_name != NULL && r->line_len == 0,
+				    "log line %zu: method, no line", i);
+			else if (step && rows[i].prefix)
+				CHECK(r->method_name == NULL && r->line_len > 0 &&
+				    r->line_len <= strlen(rows[i].line) &&
+				    memcmp(r->line, rows[i].line, r->line_len) == 0,
+				    "log line %zu (bytewise): a prefix", i);
+			else
+				CHECK(r->method_name == NULL &&
+				    r->line_len == strlen(rows[i].line) &&
+				    memcmp(r->line, rows[i].line, r->line_len) == 0 &&
+				    r->line_cut == rows[i].cut,
+				    "log line %zu (%s): \"%.*s\" cut %d", i,
+				    step ? "bytewise" : "whole", (int)r->line_len,
+				    r->line ? r->line : "", r->line_cut);
+			framing_free(f);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -543,5 +636,6 @@ main(void)
 	test_fields();
 	test_methods();
 	test_head_size();
+	test_log_line();
 	return check_done("test_framing");
 }

@@ -162,11 +162,70 @@ test_front_end(void)
 		    reason_class(rows[i].r) == rows[i].c, "front end: %s", rows[i].label);
 }
 
+/* Desync classes (docs/classes.md): labels, and the rows they rest on. */
+static void
+test_desync(void)
+{
+	static const struct {
+		enum reason r;
+		enum desync_class d;
+	} rows[] = {
+		{ REASON_NONE, DESYNC_COMPLIANT },
+		{ REASON_CHUNKED, DESYNC_COMPLIANT },
+		{ REASON_BODY_TOO_LARGE, DESYNC_COMPLIANT },
+		{ REASON_LINE_TOO_LONG, DESYNC_COMPLIANT },
+		{ REASON_HTTP09, DESYNC_ACCEPTABLE },
+		{ REASON_FIELD_NAME_UNDERSCORE, DESYNC_ACCEPTABLE },
+		{ REASON_OBS_FOLD, DESYNC_AMBIGUOUS },
+		{ REASON_BARE_LF, DESYNC_AMBIGUOUS },
+		{ REASON_BODY_UNEXPECTED, DESYNC_AMBIGUOUS },
+		{ REASON_TE_HTTP10, DESYNC_AMBIGUOUS },
+		{ REASON_CL_TE, DESYNC_SEVERE },
+		{ REASON_CL_DUPLICATE, DESYNC_SEVERE },
+		{ REASON_TE_DUPLICATE, DESYNC_SEVERE },
+		{ REASON_FIELD_NAME_ALIAS, DESYNC_SEVERE },
+		{ REASON_SPACE_AFTER_NAME, DESYNC_SEVERE },
+		{ REASON_CHUNK_DATA_END, DESYNC_SEVERE },
+	};
+	static const char *const labels[DESYNC_COUNT] = {
+		"compliant", "acceptable", "ambiguous", "severe",
+	};
+	unsigned r;
+	size_t i;
+
+	for (i = 0; i < DESYNC_COUNT; i++)
+		CHECK(strcmp(reason_desync_label((enum desync_class)i),
+		    labels[i]) == 0, "desync label %zu", i);
+	CHECK(strcmp(reason_desync_label(DESYNC_COUNT), "compliant") == 0,
+	    "desync label out of range");
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		CHECK(reason_desync(rows[i].r) == rows[i].d, "desync of %s: %s",
+		    reason_label(rows[i].r), reason_desync_label(rows[i].d));
+	for (r = REASON_NONE; r < REASON_COUNT; r++) {
+		enum reason_class c = reason_class((enum reason)r);
+		enum desync_class d = reason_desync((enum reason)r);
+
+		CHECK((unsigned)d < DESYNC_COUNT, "%s: a desync class",
+		    reason_label((enum reason)r));
+		/* what a peer did or a limit says nothing of the bytes */
+		if (c == REASON_CLASS_TIMEOUT || c == REASON_CLASS_UPSTREAM ||
+		    c == REASON_CLASS_LIMIT || c == REASON_CLASS_CLIENT_ABORT)
+			CHECK(d == DESYNC_COMPLIANT, "%s: compliant",
+			    reason_label((enum reason)r));
+		/* every ambiguous-framing refusal is at least ambiguous */
+		if (c == REASON_CLASS_AMBIGUOUS)
+			CHECK(d >= DESYNC_AMBIGUOUS || r == REASON_FIELD_NAME_UNDERSCORE,
+			    "%s: ambiguous at least", reason_label((enum reason)r));
+	}
+	CHECK(reason_desync(REASON_COUNT) == DESYNC_COMPLIANT, "out of range");
+}
+
 int
 main(void)
 {
 	test_rows();
 	test_classes();
 	test_front_end();
+	test_desync();
 	return check_done("test_reason");
 }
