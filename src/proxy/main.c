@@ -135,8 +135,9 @@ gen_unref(struct gen *g)
 }
 
 /*
- * Every client connection takes a descriptor and its upstream connection
- * another; idle pooled connections and the process's own take the rest.
+ * Every client connection takes a descriptor, its upstream connection
+ * another, and a body received whole a temporary file until it is sent;
+ * idle pooled connections and the process's own take the rest.
  * Raise the soft RLIMIT_NOFILE towards that (up to the hard limit), and
  * say so when even the hard limit is too low: accepting then pauses
  * whenever descriptors run out, instead of serving max_connections.
@@ -147,7 +148,7 @@ check_nofile(const struct conf *cf, int nworkers)
 	struct rlimit rl;
 	rlim_t need;
 
-	need = ((rlim_t)cf->max_connections * 2 +
+	need = ((rlim_t)cf->max_connections * 3 +
 	    (rlim_t)cf->upstream_pool_size * (rlim_t)cf->nupstream +
 	    (rlim_t)cf->nlisten) * (rlim_t)nworkers + 64;
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
