@@ -302,7 +302,9 @@ client_reply(struct client *c, enum reason why)
 /*
  * CS_DISCARD: read the refused chunked body and throw it away. Once it
  * ended, the 411 goes out and the connection waits for the next request;
- * an invalid body, or one over DISCARD_MAX, gets the 411 and the close.
+ * an invalid body, one over DISCARD_MAX, or one with bytes right behind it
+ * gets the 411 and the close: those bytes were sent without knowing the
+ * 411, and after a refusal no pipelined request is read (docs/framing.md).
  */
 static void
 client_discard(struct client *c)
@@ -325,7 +327,8 @@ client_discard(struct client *c)
 		}
 	}
 	io_consumed(&c->io);
-	if (client_reply_page(c, REASON_CHUNKED, 1) != 0) {
+	if (evbuffer_get_length(in) > 0 ||
+	    client_reply_page(c, REASON_CHUNKED, 1) != 0) {
 		client_reply(c, REASON_CHUNKED);
 		return;
 	}

@@ -546,6 +546,18 @@ class Discard411Test(ProxyCase):
         self.origin.wait_request("/retry")
         self.assertEqual([q[1] for q in self.origin.requests()], ["/retry"])
 
+    def test_pipelined_behind_the_body_closes(self):
+        """A request right behind the refused body was sent without
+        knowing the 411: never read, 411 and close, as for any refusal."""
+        c = self.client(self.proxy.port)
+        c.send(te_head("/c") + chunked(b"hello", 5) +
+               build_request("GET", "/pipelined"))
+        r = c.read_response("POST")
+        self.assertEqual(r.status, 411, r)
+        self.assertTrue(r.has_token("Connection", "close"), r)
+        self.assert_closed(c, "after the 411")
+        self.assert_origin_untouched()
+
     def test_large_or_late_body_closes(self):
         # over the bound (64 KiB): 411 and close, as before
         c = self.client(self.proxy.port)
