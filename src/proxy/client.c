@@ -333,10 +333,15 @@ client_discard(struct client *c)
 		return;
 	}
 	io_flush(&c->io);
+	/* as after a response (request.c: cb_end) */
 	client_set_state(c, CS_IDLE);
 	if (evbuffer_get_length(c->io.out) > HIGH_WATER)
-		c->input_held = 1;	/* as after a response: cb_end */
-	client_input(c);	/* a pipelined request, or the end */
+		c->input_held = 1;
+	client_take_gen(c);
+	if (!c->eof)
+		client_framing_put(c);	/* idle: its input is empty */
+	else
+		client_input(c);	/* the end */
 }
 
 /* A chunked request refused by the policy (411): discard its body and

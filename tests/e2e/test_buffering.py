@@ -83,6 +83,7 @@ class HashOrigin:
         self.port = self.lsock.getsockname()[1]
         self.cond = threading.Condition()
         self.connections = 0
+        self.heads = []         # targets of the heads read
         self.seen = []          # (target, length, sha256 hex)
         self.cut = []           # (target, bytes received, "reset" | "eof")
         self.stopping = False
@@ -119,6 +120,9 @@ class HashOrigin:
                 target = head.split(b" ")[1].decode()
                 m = re.search(rb"(?im)^content-length:[ \t]*(\d+)", head)
                 n = int(m.group(1)) if m else 0
+                with self.cond:
+                    self.heads.append(target)
+                    self.cond.notify_all()
                 h = hashlib.sha256()
                 got = min(n, len(buf))
                 h.update(buf[:got])
@@ -420,12 +424,16 @@ class StreamingCutTest(BufferingCase):
     def test_cut_short_is_a_reset_upstream(self):
         c = self.client(self.proxy.port)
         c.send(cl_head("/cut", 10) + b"12345")
-        self.assertTrue(self.origin.wait(lambda: self.origin.connections),
+        self.assertTrue(self.origin.wait(lambda: self.origin.heads),
                         "the request did not go upstream")
         c.close()
         self.assertTrue(self.origin.wait(lambda: self.origin.cut),
                         "the origin never saw the end")
-        self.assertEqual(self.origin.cut, [("/cut", 5, "reset")])
+        # a reset may drop bytes the origin had not read yet: how many of
+        # the 5 it got varies, the error does not
+        self.assertEqual([(t, how) for t, _, how in self.origin.cut],
+                         [("/cut", "reset")], self.origin.cut)
+        self.assertLessEqual(self.origin.cut[0][1], 5)
         self.assertEqual(self.origin.seen, [])
 
 
