@@ -1384,6 +1384,7 @@ check_all(struct loader *ld, const char *dir)
 	}
 	check_dir(ld, K_PAGES_DIR, dir, "../pages", &c->pages_dir);
 	check_dir(ld, K_TEMP_DIR, dir, "/var/tmp", &c->temp_dir);
+	c->temp_dir_line = ld->where[K_TEMP_DIR];
 	check_log(ld, K_ACCESS_LOG, dir, &c->access_log);
 	check_log(ld, K_ERROR_LOG, dir, &c->error_log);
 	c->access_log_line = ld->where[K_ACCESS_LOG];

@@ -78,6 +78,7 @@ struct conf {
 	int      request_buffering;	/* a body is received whole before an
 					   upstream connection is taken */
 	char   *temp_dir;		/* absolute: bodies over body_buffer_size */
+	int      temp_dir_line;		/* where it was set; 0: the default */
 
 	/* [limits] of request buffering (the rest are the core's) */
 	size_t   body_buffer_size;	/* per request, in memory; larger bodies

@@ -17,11 +17,7 @@
 /* Bytes read back from a file at a time, to send upstream. */
 #define SPOOL_READ	(64 * 1024)
 
-/*
- * A temporary file under dir that no name points to: O_TMPFILE where the
- * file system has it, else mkstemp, unlinked at once. -1 with errno set.
- */
-static int
+int
 spool_tmpfile(const char *dir)
 {
 	char path[PATH_MAX];

@@ -64,6 +64,13 @@ long spool_next(struct spool *, struct evbuffer **from);
 /* Has every stored byte been handed out (and taken)? */
 int spool_done(const struct spool *);
 
+/*
+ * A temporary file under dir that no name points to: O_TMPFILE where the
+ * file system has it, else mkstemp, unlinked at once. Its descriptor, or
+ * -1 with errno set. (Also what -t tries as [proxy] user.)
+ */
+int spool_tmpfile(const char *dir);
+
 /* Free the memory, close the file. Safe to call again, and on a zeroed
  * spool. */
 void spool_close(struct spool *);
