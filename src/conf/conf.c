@@ -69,6 +69,8 @@ enum key {
 	K_PIDFILE,
 	K_USER,
 	K_SERVER_HEADER,
+	K_REQUEST_BUFFERING,
+	K_TEMP_DIR,
 	K_CHUNKED,
 	K_REQUIRE_LENGTH,
 	K_BODY_METHODS,
@@ -80,6 +82,9 @@ enum key {
 	K_MAX_REQUEST_LINE,
 	K_MAX_HEADERS,
 	K_MAX_BODY_SIZE,
+	K_MAX_BUFFERED_BODY,
+	K_BODY_BUFFER_SIZE,
+	K_BUFFER_MEMORY,
 	K_CLIENT_HEADER,
 	K_CLIENT_BODY,
 	K_CLIENT_BODY_TOTAL,
@@ -137,6 +142,8 @@ static const struct keydef {
 	[K_PIDFILE] =		{ S_PROXY, "pidfile", T_PATH, 0, 0 },
 	[K_USER] =		{ S_PROXY, "user", T_USER, 0, 0 },
 	[K_SERVER_HEADER] =	{ S_PROXY, "server_header", T_BOOL, 0, 0 },
+	[K_REQUEST_BUFFERING] =	{ S_PROXY, "request_buffering", T_BOOL, 0, 0 },
+	[K_TEMP_DIR] =		{ S_PROXY, "temp_dir", T_PATH, 0, 0 },
 	[K_CHUNKED] =		{ S_POLICY, "chunked", T_CHUNKED, 0, 0 },
 	[K_REQUIRE_LENGTH] =	{ S_POLICY, "require_length", T_METHODS, 0, 0 },
 	[K_BODY_METHODS] =	{ S_POLICY, "body_methods", T_BODY_METHODS,
@@ -151,6 +158,12 @@ static const struct keydef {
 				  MIN_REQUEST_LINE, FRAMING_MAX_HEAD },
 	[K_MAX_HEADERS] =	{ S_LIMITS, "max_headers", T_NUMBER, 1, 10000 },
 	[K_MAX_BODY_SIZE] =	{ S_LIMITS, "max_body_size", T_SIZE,
+				  0, UINT64_MAX },
+	[K_MAX_BUFFERED_BODY] =	{ S_LIMITS, "max_buffered_body", T_SIZE,
+				  0, UINT64_MAX },
+	[K_BODY_BUFFER_SIZE] =	{ S_LIMITS, "body_buffer_size", T_SIZE,
+				  0, 1ull << 30 },
+	[K_BUFFER_MEMORY] =	{ S_LIMITS, "buffer_memory", T_SIZE,
 				  0, UINT64_MAX },
 	[K_CLIENT_HEADER] =	{ S_TIMEOUTS, "client_header", T_DURATION,
 				  1, UINT_MAX },
@@ -184,6 +197,11 @@ static const char *const underscores[] = {
 	[FRAMING_UNDERSCORES_DROP] = "drop",
 	[FRAMING_UNDERSCORES_REJECT] = "reject",
 	[FRAMING_UNDERSCORES_PASS] = "pass",
+};
+
+static const char *const chunked_words[] = {
+	[FRAMING_CHUNKED_REJECT] = "reject",
+	[FRAMING_CHUNKED_BUFFER] = "buffer",
 };
 
 static const char *const levels[] = {
@@ -615,6 +633,18 @@ store(struct conf *c, enum key k, uint64_t v)
 	case K_SERVER_HEADER:
 		c->server_header = v != 0;
 		break;
+	case K_REQUEST_BUFFERING:
+		c->request_buffering = v != 0;
+		break;
+	case K_MAX_BUFFERED_BODY:
+		c->policy.max_buffered_body = v;
+		break;
+	case K_BODY_BUFFER_SIZE:
+		c->body_buffer_size = (size_t)v;
+		break;
+	case K_BUFFER_MEMORY:
+		c->buffer_memory = v;
+		break;
 	case K_VIA:
 		c->policy.add_via = v != 0;
 		break;
@@ -993,12 +1023,13 @@ set(struct loader *ld, enum key k, const char *value)
 		}
 		break;
 	case T_CHUNKED:
-		if (strcmp(value, "reject") != 0) {
-			lerr(ld, ld->line, k, "invalid value \"%s\" (only "
-			    "reject is supported)", value);
+		if ((r = word_index(value, chunked_words,
+		    NWORDS(chunked_words))) < 0) {
+			lerr(ld, ld->line, k, "invalid value \"%s\" (use "
+			    "reject or buffer)", value);
 			return;
 		}
-		v = FRAMING_CHUNKED_REJECT;
+		v = (uint64_t)r;
 		break;
 	case T_METHODS:
 		if (value[strspn(value, " \t")] != '\0' &&
@@ -1298,30 +1329,32 @@ conf_dir(const char *path)
 	return abs;
 }
 
-/* [pages] dir, resolved against the conf's directory: must be a directory. */
+/* [pages] dir or [proxy] temp_dir (def when not given), resolved against
+ * the conf's directory: must be a directory. */
 static void
-check_pages(struct loader *ld, const char *dir)
+check_dir(struct loader *ld, enum key k, const char *dir, const char *def,
+    char **out)
 {
-	const char *raw = ld->raw[K_PAGES_DIR];
-	int line = ld->where[K_PAGES_DIR];
+	const char *raw = ld->raw[k];
+	int line = ld->where[k];
 	struct stat st;
 	char *abs;
 
 	if (raw == NULL) {
 		if (line != 0)
 			return;		/* given, but invalid: reported */
-		raw = "../pages";
+		raw = def;
 	}
 	if ((abs = path_join(dir, raw)) == NULL) {
-		lerr(ld, line, K_PAGES_DIR, "out of memory");
+		lerr(ld, line, k, "out of memory");
 		return;
 	}
 	if (stat(abs, &st) == -1)
-		lerr(ld, line, K_PAGES_DIR, "\"%s\": %s", abs, strerror(errno));
+		lerr(ld, line, k, "\"%s\": %s", abs, strerror(errno));
 	else if (!S_ISDIR(st.st_mode))
-		lerr(ld, line, K_PAGES_DIR, "\"%s\" is not a directory", abs);
-	else if ((ld->c.pages_dir = realpath(abs, NULL)) == NULL)
-		lerr(ld, line, K_PAGES_DIR, "\"%s\": %s", abs, strerror(errno));
+		lerr(ld, line, k, "\"%s\" is not a directory", abs);
+	else if ((*out = realpath(abs, NULL)) == NULL)
+		lerr(ld, line, k, "\"%s\": %s", abs, strerror(errno));
 	free(abs);
 }
 
@@ -1416,7 +1449,9 @@ check_all(struct loader *ld, const char *dir)
 		    ld->where[K_MAX_REQUEST_LINE] ? "" : " (the default)",
 		    fmt_size(b, sizeof(b), c->policy.max_head_size));
 	}
-	check_pages(ld, dir);
+	check_dir(ld, K_PAGES_DIR, dir, "../pages", &c->pages_dir);
+	check_dir(ld, K_TEMP_DIR, dir, "/var/tmp", &c->temp_dir);
+	c->temp_dir_line = ld->where[K_TEMP_DIR];
 	check_admin(ld);
 	check_log(ld, K_ACCESS_LOG, dir, &c->access_log);
 	check_log(ld, K_ERROR_LOG, dir, &c->error_log);
@@ -1447,6 +1482,9 @@ set_defaults(struct conf *c)
 	c->shutdown_timeout = 30 * 1000;
 	c->log_level = CONF_LOG_INFO;
 	c->server_header = 1;
+	c->request_buffering = 1;
+	c->body_buffer_size = 16 * 1024;
+	c->buffer_memory = 64ull * 1024 * 1024;
 }
 
 /* inih's options are process-wide: set all of those we depend on. */
@@ -1539,6 +1577,7 @@ conf_free(struct conf *c)
 		return;
 	free(c->path);
 	free(c->pages_dir);
+	free(c->temp_dir);
 	free(c->access_log);
 	free(c->error_log);
 	free(c->pidfile);

@@ -81,6 +81,16 @@ struct conf {
 	gid_t    gid;			/* of group, or user's primary group */
 	int      user_line;
 	int      server_header;		/* Server: lengthguard on own replies */
+	int      request_buffering;	/* a body is received whole before an
+					   upstream connection is taken */
+	char   *temp_dir;		/* absolute: bodies over body_buffer_size */
+	int      temp_dir_line;		/* where it was set; 0: the default */
+
+	/* [limits] of request buffering (the rest are the core's) */
+	size_t   body_buffer_size;	/* per request, in memory; larger bodies
+					   go to a temporary file */
+	uint64_t buffer_memory;		/* per worker: bodies in memory, at most
+					   (0: every body in a file) */
 
 	/* [policy] and [limits]: handed to the core as is */
 	struct framing_policy policy;

@@ -26,6 +26,7 @@
 #include <llhttp.h>
 
 #include "accept.h"
+#include "chunked.h"
 #include "fields.h"
 #include "framing.h"
 #include "reason.h"
@@ -33,6 +34,8 @@
 enum framing_state {
 	ST_HEAD = 0,		/* reading a head with llhttp */
 	ST_BODY,		/* counting an approved body */
+	ST_CHUNKED,		/* decoding a chunked body (buffered, or
+				   discarded after its 411) */
 	ST_CLOSED,		/* rejected, or the client asked to close */
 	ST_LINE_LONG,		/* a request line over the limit: the rest of
 				   its head is read only for its Accept */
@@ -56,6 +59,7 @@ struct framing {
 					   not complete: the line limit applies */
 	uint8_t n_cl, n_te, n_host;	/* field lines seen, saturating */
 	unsigned te_chunked:1, te_unknown:1;
+	unsigned te_coded:1;		/* a coding before chunked (gzip...) */
 	enum reason te_fault;		/* the first fault of Transfer-Encoding */
 	unsigned host_bad:1;
 	unsigned conn_close:1, conn_keep_alive:1, conn_extra:1;
@@ -70,6 +74,12 @@ struct framing {
 	 * whether the request line is behind (line_long_scan) */
 	uint32_t skip_line;
 	unsigned skip_fields:1;
+
+	/* a chunked body: its decoder and where its payload goes */
+	struct chunked ck;
+	chunked_sink sink;
+	void *sink_arg;
+	unsigned discardable:1;		/* its 411 may keep the connection */
 
 	/* the verdict */
 	uint64_t body_left;
@@ -171,6 +181,7 @@ te_element(void *arg, const char *s, size_t n)
 	    EQ(s, name, "deflate") || EQ(s, name, "compress") ||
 	    EQ(s, name, "x-compress")))
 		f->te_unknown = 1;
+	f->te_coded = 1;
 	return 0;
 }
 
@@ -310,7 +321,7 @@ on_message_begin(llhttp_t *p)
 	f->accept_len = 0;
 	f->line_done = 0;
 	f->n_cl = f->n_te = f->n_host = 0;
-	f->te_chunked = f->te_unknown = 0;
+	f->te_chunked = f->te_unknown = f->te_coded = 0;
 	f->te_fault = REASON_NONE;
 	f->host_bad = 0;
 	f->conn_close = f->conn_keep_alive = f->conn_extra = 0;
@@ -320,11 +331,13 @@ on_message_begin(llhttp_t *p)
 	f->content_length = 0;
 	f->reason = REASON_NONE;
 	f->desync = DESYNC_COMPLIANT;
+	f->discardable = 0;
 	f->req.method_name = NULL;
 	f->req.line_len = 0;
 	f->req.line_cut = 0;
 	f->req.head_method = 0;
 	f->req.close_upstream = 0;
+	f->req.chunked = 0;
 	return 0;
 }
 
@@ -721,7 +734,20 @@ head_scan(struct framing *f, const char *h, size_t n)
 	 * refused, unless body_methods lists the method; then the upstream
 	 * connection carries this request only (close_upstream).
 	 */
-	if (f->content_length > 0 && (BODYLESS_METHODS >> p->method & 1)) {
+	/* docs/framing.md, policy: a body with no defined length is 411,
+	 * unless the policy has it decoded and buffered (chunked = buffer).
+	 * A refused one may be discarded (framing_discard_body) when the
+	 * client allows another request and does not wait for a 100. Only
+	 * a body that is chunked and nothing else is buffered: another
+	 * coding (RFC 9112 §7.2 gzip...) would be lost with the field. */
+	if (f->n_te > 0 && (pol->chunked == FRAMING_CHUNKED_REJECT ||
+	    f->te_coded)) {
+		f->discardable = llhttp_should_keep_alive(p) && !f->conn_close &&
+		    !f->expect_continue;
+		return reject(f, REASON_CHUNKED);
+	}
+	if ((f->content_length > 0 || f->n_te > 0) &&
+	    (BODYLESS_METHODS >> p->method & 1)) {
 		if (!(pol->body_methods >> p->method & 1))
 			return reject(f, REASON_BODY_UNEXPECTED);
 		/* forwarded, the upstream connection closed after it: the
@@ -731,11 +757,8 @@ head_scan(struct framing *f, const char *h, size_t n)
 	} else if (f->n_cl > 0 && (BODYLESS_METHODS >> p->method & 1)) {
 		desync(f, DESYNC_ACCEPTABLE);	/* "Content-Length: 0" */
 	}
-
-	/* docs/framing.md, policy: a body with no defined length is 411 */
-	if (f->n_te > 0 && pol->chunked == FRAMING_CHUNKED_REJECT)
-		return reject(f, REASON_CHUNKED);
-	if (f->n_cl == 0 && (pol->require_length >> p->method & 1))
+	if (f->n_cl == 0 && f->n_te == 0 &&
+	    (pol->require_length >> p->method & 1))
 		return reject(f, REASON_NO_LENGTH);
 	/* RFC 9110 §15.5.14: 413 before reading the body */
 	if (f->n_cl > 0 && pol->max_body_size != 0 &&
@@ -748,11 +771,13 @@ head_scan(struct framing *f, const char *h, size_t n)
 	if (f->conn_extra && conn_strip(f) != 0)
 		return -1;
 
-	r->has_body = f->n_cl > 0;
+	r->has_body = f->n_cl > 0 || f->n_te > 0;
+	r->chunked = f->n_te > 0;
 	r->content_length = f->content_length;
 	/* RFC 9112 §9.3: persistence; llhttp reads Connection and version */
 	r->keep_alive = llhttp_should_keep_alive(p) && !f->conn_close;
-	r->expect_continue = f->expect_continue && f->content_length > 0;
+	r->expect_continue = f->expect_continue &&
+	    (f->content_length > 0 || r->chunked);
 	r->head_method = p->method == HTTP_HEAD;
 	r->close_upstream = close_upstream;
 	r->target = f->arena + f->path_off;
@@ -793,6 +818,7 @@ framing_policy_default(struct framing_policy *p)
 	p->require_length = 1ull << HTTP_POST | 1ull << HTTP_PUT |
 	    1ull << HTTP_PATCH;
 	p->max_body_size = FRAMING_DEFAULT_MAX_BODY;
+	p->max_buffered_body = FRAMING_DEFAULT_MAX_BUFFERED;
 	p->max_head_size = FRAMING_DEFAULT_MAX_HEAD;
 	p->max_request_line = FRAMING_DEFAULT_MAX_LINE;
 	p->max_headers = FRAMING_DEFAULT_MAX_HEADERS;
@@ -1275,6 +1301,42 @@ message_done(struct framing *f)
 	f->state = f->req.keep_alive ? ST_HEAD : ST_CLOSED;
 }
 
+/* Decode a chunked body from here, up to max_payload (chunked.h). */
+static void
+chunked_start(struct framing *f, uint64_t max_payload)
+{
+	struct chunked_limits lim;
+
+	lim.max_payload = max_payload;
+	chunked_init(&f->ck, &lim);
+	f->sink = NULL;
+	f->sink_arg = NULL;
+	f->state = ST_CHUNKED;
+}
+
+/* RFC 9112 §7.1: one step of a chunked body (chunked.c has the rules).
+ * Its end leaves the payload's length as the Content-Length to write. */
+static struct framing_step
+chunked_step(struct framing *f, const char *data, size_t len)
+{
+	struct chunked_step cs = chunked_feed(&f->ck, data, len, f->sink,
+	    f->sink_arg);
+
+	switch (cs.verdict) {
+	case CHUNKED_MORE:
+		break;
+	case CHUNKED_DONE:
+		f->req.content_length = chunked_payload_len(&f->ck);
+		message_done(f);
+		break;
+	case CHUNKED_ERROR:
+		f->state = ST_CLOSED;
+		reject(f, chunked_reason(&f->ck));
+		return step(FRAMING_REJECT, cs.consumed);
+	}
+	return step(FRAMING_BODY, cs.consumed);
+}
+
 struct framing_step
 framing_feed(struct framing *f, const char *data, size_t len)
 {
@@ -1289,6 +1351,8 @@ framing_feed(struct framing *f, const char *data, size_t len)
 		n = len < f->body_left ? len : (size_t)f->body_left;
 		framing_body_done(f, n);
 		return step(FRAMING_BODY, n);
+	case ST_CHUNKED:
+		return chunked_step(f, data, len);
 	case ST_HEAD:
 	case ST_LINE_LONG:
 		break;
@@ -1362,7 +1426,10 @@ framing_feed(struct framing *f, const char *data, size_t len)
 			return step(FRAMING_REJECT, off + used);
 		}
 		f->body_left = f->req.content_length;
-		if (f->body_left > 0)
+		if (f->req.chunked)
+			chunked_start(f, f->policy->max_buffered_body != 0 ?
+			    f->policy->max_buffered_body : UINT64_MAX);
+		else if (f->body_left > 0)
 			f->state = ST_BODY;
 		else
 			message_done(f);
@@ -1378,6 +1445,7 @@ framing_eof(struct framing *f)
 {
 	switch (f->state) {
 	case ST_BODY:
+	case ST_CHUNKED:
 		f->state = ST_CLOSED;
 		reject(f, REASON_BODY_CUT_SHORT);
 		return step(FRAMING_REJECT, 0);
@@ -1403,7 +1471,28 @@ framing_eof(struct framing *f)
 uint64_t
 framing_body_left(const struct framing *f)
 {
+	if (f->state == ST_CHUNKED)
+		return FRAMING_BODY_UNKNOWN;
 	return f->state == ST_BODY ? f->body_left : 0;
+}
+
+void
+framing_body_sink(struct framing *f, chunked_sink sink, void *arg)
+{
+	f->sink = sink;
+	f->sink_arg = arg;
+}
+
+int
+framing_discard_body(struct framing *f, uint64_t max_payload)
+{
+	if (f->state != ST_CLOSED || f->reason != REASON_CHUNKED ||
+	    !f->discardable)
+		return -1;
+	f->discardable = 0;
+	f->req.keep_alive = 1;
+	chunked_start(f, max_payload);
+	return 0;
 }
 
 void

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chunked.h"
 #include "reason.h"
 
 enum framing_verdict {
@@ -40,6 +41,11 @@ enum framing_verdict {
 /* What to do with a valid Transfer-Encoding: chunked request. */
 enum framing_chunked {
 	FRAMING_CHUNKED_REJECT = 0,	/* 411 */
+	FRAMING_CHUNKED_BUFFER,		/* approved, its body decoded by the
+					   core (framing_request.chunked) up
+					   to max_buffered_body, for the
+					   front end to forward once whole
+					   with a Content-Length */
 };
 
 /*
@@ -59,6 +65,7 @@ enum framing_underscores {
 #define FRAMING_DEFAULT_MAX_LINE	(8 * 1024)	/* RFC 9112 §3: at least 8000 */
 #define FRAMING_DEFAULT_MAX_HEADERS	100
 #define FRAMING_DEFAULT_MAX_BODY	(100ull * 1024 * 1024)
+#define FRAMING_DEFAULT_MAX_BUFFERED	(1024 * 1024)	/* nginx's client_max_body_size */
 #define FRAMING_MIN_HEAD		256
 #define FRAMING_LOG_LINE		512	/* framing_request.line, at most */
 #define FRAMING_MAX_HEAD		(1024 * 1024)
@@ -77,6 +84,9 @@ struct framing_policy {
 					   connection that is then closed
 					   (framing_request.close_upstream) */
 	uint64_t max_body_size;		/* 413 above it; 0 = no limit */
+	uint64_t max_buffered_body;	/* chunked = buffer: 413 as soon as the
+					   decoded body would go above it;
+					   0 = no limit */
 	uint32_t max_head_size;		/* 431 above it (request line included) */
 	uint32_t max_request_line;	/* 414 above it */
 	uint32_t max_headers;		/* 431 above it (field lines) */
@@ -139,11 +149,37 @@ struct framing_step framing_feed(struct framing *, const char *data, size_t len)
  * or if its request line was over the limit already (414). */
 struct framing_step framing_eof(struct framing *);
 
-/* Body bytes still expected for the approved request (0 when none). */
+/* Body bytes still expected for the approved request (0 when none);
+ * FRAMING_BODY_UNKNOWN while a chunked body is being decoded. */
+#define FRAMING_BODY_UNKNOWN	UINT64_MAX
 uint64_t framing_body_left(const struct framing *);
 
-/* Account for `n` body bytes moved by the caller (n <= framing_body_left). */
+/* Account for `n` body bytes moved by the caller (n <= framing_body_left).
+ * Not for a chunked body, which only framing_feed() reads. */
 void framing_body_done(struct framing *, uint64_t n);
+
+/*
+ * A chunked body (framing_request.chunked) is read by framing_feed(): each
+ * FRAMING_BODY step consumes its bytes and hands the payload to `sink`
+ * (NULL: only counted), set after FRAMING_HEAD for that body. Once the body
+ * is complete, framing_body_left() is 0 and content_length is the payload's
+ * length: framing_write_head() then writes it as the Content-Length. A
+ * violation of its syntax or of max_buffered_body is a FRAMING_REJECT (400,
+ * 413, 431: chunked.h).
+ */
+void framing_body_sink(struct framing *, chunked_sink sink, void *arg);
+
+/*
+ * After a FRAMING_REJECT of a chunked request by the policy (411), read its
+ * body and throw it away, so that the connection may carry the client's
+ * next request (its retry with a Content-Length). Only for a request that
+ * allows another and did not ask for 100-continue (that client may never
+ * send the body), with its payload within max_payload: 0, and framing_feed()
+ * then reads the body as for framing_body_sink(NULL), and is idle once it
+ * ended (or rejects, REASON_CHUNKED still, when it is invalid or too long);
+ * -1 when the body cannot be discarded (the connection must close).
+ */
+int framing_discard_body(struct framing *, uint64_t max_payload);
 
 /* Is the inspector between requests (no byte of a next request seen)? */
 int framing_idle(const struct framing *);
@@ -159,7 +195,11 @@ struct framing_request {
 	int      method;		/* llhttp_method_t */
 	const char *method_name;
 	int      http_minor;		/* 0 or 1: the client's HTTP/1.x */
-	int      has_body;		/* a Content-Length was sent */
+	int      has_body;		/* a Content-Length was sent, or a
+					   chunked body is to be decoded */
+	int      chunked;		/* chunked = buffer: the body is chunked
+					   and decoded by framing_feed();
+					   content_length is known at its end */
 	uint64_t content_length;
 	int      keep_alive;		/* the client allows another request */
 	int      expect_continue;	/* "Expect: 100-continue" (not forwarded) */

@@ -177,6 +177,9 @@ static const struct reason_row reason_table[REASON_COUNT] = {
 	/* 499: nginx's code for a client that went away (never sent) */
 	ROW(REASON_CLIENT_CLOSED, 499, CLIENT_ABORT, COMPLIANT,
 	    "client closed the connection", "client_closed"),
+	/* request buffering: the temporary file of a body (a full disk) */
+	ROW(REASON_BODY_BUFFER_FAILED, 500, LIMIT, COMPLIANT,
+	    "request body could not be buffered", "body_buffer_failed"),
 
 	ROW(REASON_UPSTREAM_UNREACHABLE, 502, UPSTREAM, COMPLIANT,
 	    "cannot reach upstream", "upstream_unreachable"),

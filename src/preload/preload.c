@@ -685,6 +685,10 @@ preload_init(void)
 	/* the proxy drops such fields; the host would receive them */
 	if (policy.underscores == FRAMING_UNDERSCORES_DROP)
 		policy.underscores = FRAMING_UNDERSCORES_REJECT;
+	/* nothing is rewritten in-process: a chunked body cannot become a
+	 * Content-Length one here, so it is refused (411) whatever the conf
+	 * says for the proxy */
+	policy.chunked = FRAMING_CHUNKED_REJECT;
 	if ((pages = pages_load_with(dir, flags, stderr)) == NULL)
 		die("cannot load the pages", dir);
 

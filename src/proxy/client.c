@@ -40,8 +40,19 @@ enum ctimer {
 	CT_RESPONSE,
 	CT_FLUSH,	/* linger + FLUSH_EXTRA_MS to send what is queued */
 	CT_LINGER,
+	CT_DISCARD,	/* DISCARD_MS */
 };
 #define FLUSH_EXTRA_MS	5000
+
+/*
+ * The 411 of a chunked request keeps the connection (for the client's
+ * retry with a Content-Length) when its body is small and comes at once:
+ * at most DISCARD_MAX bytes on the wire (so its payload too), all within
+ * DISCARD_MS of the head. Otherwise the 411 goes out then and the
+ * connection closes, as it always did. docs/framing.md.
+ */
+#define DISCARD_MAX	(64 * 1024)
+#define DISCARD_MS	1000
 
 /* What a state does with the client's EOF. */
 enum ceof {
@@ -51,6 +62,8 @@ enum ceof {
 			   client went away (499) */
 	EOF_HALF,	/* a half-close: answer what was asked, then close */
 	EOF_FREE,	/* lingering is over */
+	EOF_REFUSE,	/* answer the refusal under way (the state's
+			   on_timeout), then close */
 };
 
 static const struct cstate_info {
@@ -61,6 +74,10 @@ static const struct cstate_info {
 } cstates[] = {
 	[CS_IDLE]     = { "idle", CT_KEEPALIVE, REASON_NONE, EOF_CLOSE },
 	[CS_HEAD]     = { "head", CT_HEADER, REASON_CLIENT_HEAD_TIMEOUT, EOF_HEAD },
+	/* the whole body within client_body_total, no pause over
+	 * client_body; a client that leaves never reaches the upstream */
+	[CS_SPOOL]    = { "spool", CT_BODY, REASON_CLIENT_BODY_TIMEOUT, EOF_BODY },
+	[CS_DISCARD]  = { "discard", CT_DISCARD, REASON_CHUNKED, EOF_REFUSE },
 	[CS_BODY]     = { "body", CT_BODY, REASON_CLIENT_BODY_TIMEOUT, EOF_BODY },
 	[CS_WAIT]     = { "wait", CT_RESPONSE, REASON_UPSTREAM_RESPONSE_TIMEOUT,
 			  EOF_HALF },
@@ -90,6 +107,8 @@ ctimer_ms(const struct conf *cf, enum ctimer t)
 		return cf->linger_timeout + FLUSH_EXTRA_MS;
 	case CT_LINGER:
 		return cf->linger_timeout;
+	case CT_DISCARD:
+		return DISCARD_MS;
 	}
 	return cf->linger_timeout;
 }
@@ -114,7 +133,8 @@ client_touch(struct client *c)
 {
 	unsigned ms = ctimer_ms(&c->wg->gen->conf, cstates[c->state].timer);
 
-	if (c->state == CS_BODY && c->req.body_end.tv_sec != 0) {
+	if ((c->state == CS_BODY || c->state == CS_SPOOL) &&
+	    c->req.body_end.tv_sec != 0) {
 		unsigned left = ms_until(&c->req.body_end);
 
 		if (left < ms)
@@ -214,6 +234,60 @@ client_head_request(const struct client *c)
 	    (c->fr != NULL && framing_request(c->fr)->head_method);
 }
 
+/* Queue `len` bytes of the pages' at p, referenced (the pages kept alive
+ * until sent). */
+static void
+client_add_page(struct evbuffer *out, struct pages *ps, const void *p,
+    size_t len)
+{
+	pages_ref(ps);
+	evbuffer_add_reference(out, p, len, pages_cleanup, ps);
+}
+
+/*
+ * Queue the prebuilt page of `why` and log the request. keep: without its
+ * Connection: close line (the connection goes on). 0, or -1 when keep
+ * was asked of a page without that line (then nothing was queued).
+ */
+static int
+client_reply_page(struct client *c, enum reason why, int keep)
+{
+	static const char conn_close[] = "\r\nConnection: close\r\n";
+	int status = reason_status(why);
+	struct worker *w = c->w;
+	struct pages *ps = c->wg->gen->pages;
+	struct evbuffer *out = c->io.out;
+	struct iovec iov[PAGES_REPLY_IOVS];
+	int json = c->fr ? framing_wants_json(c->fr) : 0;
+	size_t bytes;
+	const char *h, *cl = NULL;
+
+	bytes = pages_reply_iov(pages_reply(ps, status, json),
+	    httpdate_line(&w->date, time(NULL)), HTTPDATE_LINE_LEN,
+	    client_head_request(c), iov);
+	h = iov[0].iov_base;
+	if (keep && (cl = memmem(h, iov[0].iov_len, conn_close,
+	    sizeof(conn_close) - 1)) == NULL)
+		return -1;
+	if (!c->req.active)
+		request_begin(c);	/* a reply always belongs to a request */
+	c->req.bytes_out = bytes;
+	/* the page bytes are shared; the Date line is the worker's and is
+	 * copied */
+	if (cl == NULL) {
+		client_add_page(out, ps, h, iov[0].iov_len);
+	} else {
+		/* up to the line's CRLF, then what follows the line */
+		client_add_page(out, ps, h, (size_t)(cl - h) + 2);
+		cl += sizeof(conn_close) - 1;
+		client_add_page(out, ps, cl, iov[0].iov_len - (size_t)(cl - h));
+	}
+	evbuffer_add(out, iov[1].iov_base, iov[1].iov_len);
+	client_add_page(out, ps, iov[2].iov_base, iov[2].iov_len);
+	request_finalize(c, status, why);
+	return 0;
+}
+
 /*
  * Answer with a prebuilt page and close gracefully. Every HTTP error goes
  * through here (relayd's relay_abort_http).
@@ -221,29 +295,66 @@ client_head_request(const struct client *c)
 void
 client_reply(struct client *c, enum reason why)
 {
-	int status = reason_status(why);
-	struct worker *w = c->w;
-	struct pages *ps = c->wg->gen->pages;
-	struct evbuffer *out = c->io.out;
-	struct iovec iov[PAGES_REPLY_IOVS];
-	int json = c->fr ? framing_wants_json(c->fr) : 0;
-
-	if (!c->req.active)
-		request_begin(c);	/* a reply always belongs to a request */
-	c->req.bytes_out = pages_reply_iov(pages_reply(ps, status, json),
-	    httpdate_line(&w->date, time(NULL)), HTTPDATE_LINE_LEN,
-	    client_head_request(c), iov);
-	/* the page bytes are shared: referenced, with the pages kept alive
-	 * until sent; the Date line is the worker's and is copied */
-	pages_ref(ps);
-	evbuffer_add_reference(out, iov[0].iov_base, iov[0].iov_len,
-	    pages_cleanup, ps);
-	evbuffer_add(out, iov[1].iov_base, iov[1].iov_len);
-	pages_ref(ps);
-	evbuffer_add_reference(out, iov[2].iov_base, iov[2].iov_len,
-	    pages_cleanup, ps);
-	request_finalize(c, status, why);
+	client_reply_page(c, why, 0);
 	client_close_flushed(c);	/* the rest of the stream is in doubt */
+}
+
+/*
+ * CS_DISCARD: read the refused chunked body and throw it away. Once it
+ * ended, the 411 goes out and the connection waits for the next request;
+ * an invalid body, one over DISCARD_MAX, or one with bytes right behind it
+ * gets the 411 and the close: those bytes were sent without knowing the
+ * 411, and after a refusal no pipelined request is read (docs/framing.md).
+ */
+static void
+client_discard(struct client *c)
+{
+	struct evbuffer *in = c->io.in;
+	struct evbuffer_iovec v;
+	struct framing_step s;
+
+	while (framing_body_left(c->fr) > 0) {
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0) {
+			io_consumed(&c->io);
+			return;		/* the timer runs: DISCARD_MS */
+		}
+		s = framing_feed(c->fr, v.iov_base, v.iov_len);
+		evbuffer_drain(in, s.consumed);
+		c->discarded += s.consumed;
+		if (s.verdict == FRAMING_REJECT || c->discarded > DISCARD_MAX) {
+			client_reply(c, REASON_CHUNKED);
+			return;
+		}
+	}
+	io_consumed(&c->io);
+	if (evbuffer_get_length(in) > 0 ||
+	    client_reply_page(c, REASON_CHUNKED, 1) != 0) {
+		client_reply(c, REASON_CHUNKED);
+		return;
+	}
+	io_flush(&c->io);
+	/* as after a response (request.c: cb_end) */
+	client_set_state(c, CS_IDLE);
+	if (evbuffer_get_length(c->io.out) > HIGH_WATER)
+		c->input_held = 1;
+	client_take_gen(c);
+	if (!c->eof)
+		client_framing_put(c);	/* idle: its input is empty */
+	else
+		client_input(c);	/* the end */
+}
+
+/* A chunked request refused by the policy (411): discard its body and
+ * keep the connection, when the core allows. 0 when under way. */
+static int
+client_discard_start(struct client *c)
+{
+	if (framing_discard_body(c->fr, DISCARD_MAX) != 0)
+		return -1;
+	c->discarded = 0;
+	client_set_state(c, CS_DISCARD);
+	client_discard(c);
+	return 0;
 }
 
 /* Output flushed in CS_LINGER: shut down our side, then drain until EOF. */
@@ -348,6 +459,9 @@ client_input(struct client *c)
 			request_start(c);
 			return;
 		case FRAMING_REJECT:
+			if (framing_refusal(c->fr) == REASON_CHUNKED &&
+			    client_discard_start(c) == 0)
+				return;
 			client_reply(c, framing_refusal(c->fr));
 			return;
 		case FRAMING_BODY:
@@ -369,6 +483,12 @@ client_read(struct client *c)
 	case CS_IDLE:
 	case CS_HEAD:
 		client_input(c);
+		break;
+	case CS_SPOOL:
+		request_spool(c);
+		break;
+	case CS_DISCARD:
+		client_discard(c);
 		break;
 	case CS_BODY:
 		request_body(c);
@@ -442,6 +562,9 @@ client_eof(struct client *c)
 		break;
 	case EOF_FREE:
 		client_free(c);
+		return;
+	case EOF_REFUSE:
+		client_reply(c, cstates[c->state].on_timeout);
 		return;
 	}
 }

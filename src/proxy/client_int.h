@@ -13,10 +13,14 @@
 #include "client.h"
 #include "io.h"
 #include "reason.h"
+#include "spool.h"
 
 enum cstate {
 	CS_IDLE = 0,	/* between requests (keep-alive) */
 	CS_HEAD,	/* reading a request head */
+	CS_SPOOL,	/* receiving a body whole, before going upstream */
+	CS_DISCARD,	/* reading a refused (411) chunked body, to answer it
+			   and keep the connection */
 	CS_BODY,	/* relaying a request body */
 	CS_WAIT,	/* request sent, waiting for the response head */
 	CS_RESPONSE,	/* streaming the response */
@@ -31,6 +35,8 @@ struct request {
 	unsigned head_request:1;	/* HEAD: no body in any reply */
 	unsigned keep_alive:1;		/* the client allows another request */
 	unsigned close_sent:1;		/* its final head said Connection: close */
+	unsigned buffered:1;		/* its body is in the client's spool */
+	unsigned spool_failed:1;	/* a write to the spool failed */
 	int      http_minor;
 	int      status;		/* what the client got (or would have) */
 	enum reason reason;		/* why it was not served; NONE: it was */
@@ -55,6 +61,8 @@ struct client {
 	unsigned upstream_paused:1;	/* response reading off: output full */
 	unsigned trusted:1;		/* the peer is in trusted_proxies (of wg) */
 	struct request req;
+	struct spool spool;		/* the body of req, when buffered */
+	uint64_t discarded;		/* CS_DISCARD: body bytes read */
 	char addr[INET6_ADDRSTRLEN];
 	TAILQ_ENTRY(client) entry;
 };
@@ -75,5 +83,6 @@ void request_finalize(struct client *, int status, enum reason);
 void request_gone(struct client *);
 void request_start(struct client *);
 void request_body(struct client *);
+void request_spool(struct client *);
 
 #endif /* LG_CLIENT_INT_H */

@@ -216,6 +216,15 @@ io_move(struct evbuffer *from, struct evbuffer *to, size_t n)
 }
 
 void
+io_reset_on_close(struct io *io)
+{
+	struct linger l = { 1, 0 };
+
+	if (io->fd >= 0)
+		(void)setsockopt(io->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+}
+
+void
 io_shutdown_write(struct io *io)
 {
 	if (io->fd >= 0)

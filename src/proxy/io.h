@@ -85,6 +85,11 @@ void io_move(struct evbuffer *from, struct evbuffer *to, size_t n);
  * few chains (or on allocation failure). */
 size_t io_copy(struct evbuffer *from, struct evbuffer *to, size_t n);
 
+/* Make the coming close a reset (SO_LINGER 0): the peer reads an error
+ * where a close would be a clean end of stream (a body cut short must
+ * not look complete). */
+void io_reset_on_close(struct io *);
+
 /* Shut down our sending side now (callers wait for `out` to be empty). */
 void io_shutdown_write(struct io *);
 

@@ -39,6 +39,7 @@
 #include "log.h"
 #include "pages.h"
 #include "proxy.h"
+#include "spool.h"
 
 /*
  * The conf read without -c. The installed binary is built with the
@@ -136,8 +137,9 @@ gen_unref(struct gen *g)
 }
 
 /*
- * Every client connection takes a descriptor and its upstream connection
- * another; idle pooled connections and the process's own take the rest.
+ * Every client connection takes a descriptor, its upstream connection
+ * another, and a body received whole a temporary file until it is sent;
+ * idle pooled connections and the process's own take the rest.
  * Raise the soft RLIMIT_NOFILE towards that (up to the hard limit), and
  * say so when even the hard limit is too low: accepting then pauses
  * whenever descriptors run out, instead of serving max_connections.
@@ -148,7 +150,7 @@ check_nofile(const struct conf *cf, int nworkers)
 	struct rlimit rl;
 	rlim_t need;
 
-	need = ((rlim_t)cf->max_connections * 2 +
+	need = ((rlim_t)cf->max_connections * 3 +
 	    (rlim_t)cf->upstream_pool_size * (rlim_t)cf->nupstream +
 	    (rlim_t)cf->nlisten) * (rlim_t)nworkers + 64;
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
@@ -333,6 +335,48 @@ check_log_file(const struct conf *cf, int drop, const char *what, int line,
 	return -1;
 }
 
+/*
+ * Can `user` (the process itself when no drop is due) make the temporary
+ * files of request bodies in [proxy] temp_dir? Asked in a child that drops
+ * privileges, which makes one the way a worker does (spool_tmpfile). 0, or
+ * -1 reported on stderr.
+ */
+static int
+check_temp_dir(const struct conf *cf, int drop)
+{
+	const char *who = drop ? cf->user : "this user";
+	int status, fd, e;
+	pid_t pid;
+
+	fflush(stderr);
+	if ((pid = fork()) < 0) {
+		fprintf(stderr, "lengthguard: fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		if (drop && drop_privileges(cf, stderr) != 0)
+			_exit(2);
+		if ((fd = spool_tmpfile(cf->temp_dir)) >= 0) {
+			close(fd);
+			_exit(0);
+		}
+		_exit(errno > 0 && errno < 250 ? errno + 3 : 3);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) == 2)
+		return -1;		/* the child said why */
+	if (WEXITSTATUS(status) == 0)
+		return 0;
+	e = WEXITSTATUS(status) > 3 ? WEXITSTATUS(status) - 3 : 0;
+	fprintf(stderr, "lengthguard: %s:%d: [proxy] temp_dir: \"%s\": %s "
+	    "cannot make a temporary file there: %s\n", cf->path,
+	    cf->temp_dir_line, cf->temp_dir, who,
+	    e ? strerror(e) : "check failed");
+	return -1;
+}
+
 /* ------------------------------------------------------- the pidfile */
 
 static int
@@ -501,7 +545,7 @@ test_conf(const char *path)
 	if (check_log_file(&g->conf, drop, "error", g->conf.error_log_line,
 	    g->conf.error_log) != 0 ||
 	    check_log_file(&g->conf, drop, "access", g->conf.access_log_line,
-	    g->conf.access_log) != 0)
+	    g->conf.access_log) != 0 || check_temp_dir(&g->conf, drop) != 0)
 		goto fail;
 	fprintf(stderr, "lengthguard: configuration file %s test is "
 	    "successful\n", g->conf.path);

@@ -50,6 +50,7 @@ request_finalize(struct client *c, int status, enum reason why)
 	struct timespec now;
 	enum desync_class d;
 
+	spool_close(&c->spool);		/* whatever ended it, all at once */
 	if (!rq->active)
 		return;
 	rq->active = 0;
@@ -248,6 +249,31 @@ static const struct upstream_cbs client_upstream_cbs = {
 
 /* -------------------------------------------------- request forwarding */
 
+/* A buffered body goes up from its spool, as fast as the upstream takes
+ * it; then the response is awaited. */
+static void
+request_body_spooled(struct client *c)
+{
+	struct evbuffer *from = NULL;
+	long n;
+	int full;
+
+	do {
+		if ((n = spool_next(&c->spool, &from)) < 0) {
+			client_fail(c, REASON_BODY_BUFFER_FAILED);
+			return;
+		}
+		full = upstream_send(c->up, from, (size_t)n);
+	} while (!full && n > 0 && !spool_done(&c->spool));
+	if (!spool_done(&c->spool)) {
+		/* the upstream's send timeout runs: resumed by cb_writable */
+		event_del(c->timer);
+		return;
+	}
+	spool_close(&c->spool);		/* its memory is free for others */
+	client_set_state(c, c->req.responded ? CS_RESPONSE : CS_WAIT);
+}
+
 /* Move what there is of the body upstream, once the relay can take it. */
 void
 request_body(struct client *c)
@@ -262,6 +288,10 @@ request_body(struct client *c)
 		 * failed connect can be retried elsewhere with nothing lost;
 		 * the relay times the connect */
 		event_del(c->timer);
+		return;
+	}
+	if (c->req.buffered) {
+		request_body_spooled(c);
 		return;
 	}
 	if ((uint64_t)n > left)
@@ -293,13 +323,112 @@ method_idempotent(int m)
 	    m == HTTP_DELETE || m == HTTP_OPTIONS || m == HTTP_TRACE;
 }
 
-/* The core approved a head: start its relay. */
-void
-request_start(struct client *c)
+/* RFC 9110 §10.1.1: the proxy answers 100-continue itself, before it
+ * reads the body (a client may wait for it) */
+static void
+request_continue(struct client *c)
 {
 	static const char continue_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 	const struct framing_request *r = framing_request(c->fr);
+
+	if (r->expect_continue && r->http_minor == 1) {
+		evbuffer_add(c->io.out, continue_100, sizeof(continue_100) - 1);
+		io_flush(&c->io);
+	}
+}
+
+/* The request is ready to go: take an upstream connection and relay it
+ * (its body from the client as it comes, or from the spool). */
+static void
+request_relay(struct client *c)
+{
+	const struct framing_request *r = framing_request(c->fr);
 	struct upstream_request ur;
+
+	ur.head_request = r->head_method;
+	ur.client_minor = r->http_minor;
+	ur.idempotent = method_idempotent(r->method);
+	ur.body_len = r->has_body ? r->content_length : 0;
+	ur.close_after = r->close_upstream;
+	c->up = upstream_start(c->wg, &client_upstream_cbs, c, &ur);
+	if (c->up == NULL) {
+		client_reply(c, REASON_UPSTREAM_UNREACHABLE);
+		return;
+	}
+	if (!c->req.buffered)
+		request_continue(c);
+	client_set_state(c, CS_BODY);
+	request_body(c);
+}
+
+/* A chunked body's payload, decoded by the core: into the spool. */
+static void
+request_sink(void *arg, const char *data, size_t len)
+{
+	struct client *c = arg;
+
+	if (spool_add(&c->spool, data, len) != 0)
+		c->req.spool_failed = 1;
+}
+
+/*
+ * CS_SPOOL: take what the client sent of the body into the spool (a
+ * chunked body through the core's decoder); once the body is whole, the
+ * request goes upstream. May free the client.
+ */
+void
+request_spool(struct client *c)
+{
+	struct evbuffer *in = c->io.in;
+	struct evbuffer_iovec v;
+	struct framing_step s;
+	uint64_t left;
+	size_t n;
+
+	while ((left = framing_body_left(c->fr)) > 0) {
+		if (!framing_request(c->fr)->chunked) {
+			if ((n = evbuffer_get_length(in)) == 0)
+				break;
+			if ((uint64_t)n > left)
+				n = (size_t)left;
+			if (spool_add_buffer(&c->spool, in, n) != 0) {
+				client_reply(c, REASON_BODY_BUFFER_FAILED);
+				return;
+			}
+			framing_body_done(c->fr, n);
+			continue;
+		}
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+			break;
+		s = framing_feed(c->fr, v.iov_base, v.iov_len);
+		evbuffer_drain(in, s.consumed);
+		if (c->req.spool_failed) {
+			client_reply(c, REASON_BODY_BUFFER_FAILED);
+			return;
+		}
+		if (s.verdict == FRAMING_REJECT) {
+			/* invalid chunk syntax (400), over max_buffered_body
+			 * (413): the rest of the stream is in doubt */
+			client_reply(c, framing_refusal(c->fr));
+			return;
+		}
+		if (s.consumed == 0)
+			break;
+	}
+	io_consumed(&c->io);
+	if (framing_body_left(c->fr) > 0) {
+		client_touch(c);
+		return;
+	}
+	request_relay(c);
+}
+
+/* The core approved a head: start its relay, or receive its body first. */
+void
+request_start(struct client *c)
+{
+	const struct framing_request *r = framing_request(c->fr);
+	const struct conf *cf = &c->wg->gen->conf;
 
 	c->req.head_request = r->head_method != 0;
 	c->req.http_minor = r->http_minor;
@@ -315,22 +444,23 @@ request_start(struct client *c)
 			c->req.body_end.tv_nsec -= 1000000000L;
 		}
 	}
-	ur.head_request = r->head_method;
-	ur.client_minor = r->http_minor;
-	ur.idempotent = method_idempotent(r->method);
-	ur.body_len = r->has_body ? r->content_length : 0;
-	ur.close_after = r->close_upstream;
-	c->up = upstream_start(c->wg, &client_upstream_cbs, c, &ur);
-	if (c->up == NULL) {
-		client_reply(c, REASON_UPSTREAM_UNREACHABLE);
+	/* a chunked body is always received whole: its Content-Length is
+	 * known only at its end; with request_buffering, any body is */
+	if (r->chunked || (cf->request_buffering && r->has_body &&
+	    r->content_length > 0)) {
+		if (spool_open(&c->spool, c->w, cf,
+		    r->chunked ? 0 : r->content_length) != 0) {
+			client_reply(c, REASON_BODY_BUFFER_FAILED);
+			return;
+		}
+		c->req.buffered = 1;
+		if (r->chunked)
+			framing_body_sink(c->fr, request_sink, c);
+		request_continue(c);
+		client_set_state(c, CS_SPOOL);
+		request_spool(c);
 		return;
 	}
-	/* RFC 9110 §10.1.1: the proxy answers 100-continue itself */
-	if (r->expect_continue && r->http_minor == 1) {
-		evbuffer_add(c->io.out, continue_100, sizeof(continue_100) - 1);
-		io_flush(&c->io);
-	}
-	client_set_state(c, CS_BODY);
-	request_body(c);
+	request_relay(c);
 }
 

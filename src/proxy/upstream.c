@@ -478,8 +478,14 @@ upstream_pause(struct upstream *u, int on)
 void
 upstream_abort(struct upstream *u)
 {
-	if (u->conn)
+	if (u->conn) {
+		/* a body cut short (the client left, or was too slow) must
+		 * reach the upstream as an error, never as a clean end that
+		 * a backend reading to EOF takes for the whole body */
+		if (u->body_sent < u->req.body_len)
+			io_reset_on_close(&u->conn->io);
 		pool_close(u->conn);
+	}
 	relay_free(u);
 }
 

@@ -81,6 +81,7 @@ struct worker {
 	struct framing *fr_pool[FRAMING_POOL];	/* inspectors not in use */
 	int nfr_pool;
 	struct upstream *relay_pool;	/* relays not in use (upstream.c) */
+	uint64_t spool_mem;		/* request bodies in memory (spool.c) */
 	char scratch[FRAMING_MAX_HEAD + 4096];	/* heads are written here */
 	int start_status;		/* 0 ok, -1 failed to bind */
 	pthread_mutex_t start_lock;

@@ -675,6 +675,12 @@ test_tmp(void)
 		    c.policy.max_headers == FRAMING_DEFAULT_MAX_HEADERS &&
 		    c.policy.max_body_size == FRAMING_DEFAULT_MAX_BODY,
 		    "[limits] defaults");
+		CHECK(c.request_buffering == 1 &&
+		    c.policy.max_buffered_body == FRAMING_DEFAULT_MAX_BUFFERED &&
+		    c.body_buffer_size == 16 * 1024 &&
+		    c.buffer_memory == 64ull * 1024 * 1024 &&
+		    strcmp(c.temp_dir, "/var/tmp") == 0,
+		    "request buffering defaults");
 		CHECK(c.client_header_timeout == 10000 &&
 		    c.client_body_timeout == 60000 &&
 		    c.keepalive_timeout == 60000 &&

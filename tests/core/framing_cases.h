@@ -16,6 +16,8 @@
 #define O_US_REJECT	0x20	/* underscores = reject */
 #define O_US_PASS	0x40	/* underscores = pass */
 #define O_EOF		0x80	/* then the client's EOF (framing_eof) */
+#define O_CHUNKED_BUFFER 0x100	/* chunked = buffer (O_SMALL: max_buffered_body
+				   10) */
 
 struct fcase {
 	const char *name;
@@ -194,6 +196,52 @@ ROW("HTTP/1.0 POST without Content-Length: 411",
 ROW("411 is sent before any body byte is read",
     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
     "! 411 chunked request body ~compliant\n= closed"),
+
+/* ------------------------------ chunked = buffer: dechunked, then CL */
+#define TE_POST	"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+ROWO("chunked = buffer: decoded, forwarded with its Content-Length",
+    TE_POST "5\r\nhello\r\n6;x=y\r\n world\r\n0\r\nT: v\r\n\r\n" GET_A,
+    "> POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n. 11\n"
+    HEAD_A "= idle", O_CHUNKED_BUFFER),
+ROWO("chunked = buffer: an empty body is Content-Length: 0",
+    TE_POST "0\r\n\r\n",
+    "> POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n= idle",
+    O_CHUNKED_BUFFER),
+ROWO("chunked = buffer: the body goes on",
+    TE_POST "5\r\nhel",
+    ". 3\n= body", O_CHUNKED_BUFFER),
+ROWO("chunked = buffer: Expect: 100-continue is the proxy's",
+    "PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+    "Transfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n",
+    "> PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\n. 1\n= idle",
+    O_CHUNKED_BUFFER),
+ROWO("chunked = buffer: invalid chunk syntax is 400",
+    TE_POST "5\r\nhello\n0\r\n\r\n",
+    ". 5\n! 400 chunk data not followed by CRLF ~severe\n= closed", O_CHUNKED_BUFFER),
+ROWO("chunked = buffer: a signed chunk-size is 400",
+    TE_POST "+5\r\nhello\r\n0\r\n\r\n",
+    "! 400 invalid chunk size ~ambiguous\n= closed", O_CHUNKED_BUFFER),
+ROWO("chunked = buffer: over max_buffered_body, 413 at the chunk-size",
+    TE_POST "5\r\nhello\r\n6\r\n",
+    ". 5\n! 413 chunked body larger than the buffering limit ~compliant\n= closed",
+    O_CHUNKED_BUFFER | O_SMALL),
+ROWO("chunked = buffer: max_buffered_body exactly",
+    TE_POST "a\r\n0123456789\r\n0\r\n\r\n",
+    "> POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n. 10\n= idle",
+    O_CHUNKED_BUFFER | O_SMALL),
+ROWO("chunked = buffer: cut short by the client's EOF",
+    TE_POST "5\r\nhello\r\n",
+    ". 5\n! 400 request body cut short ~compliant\n= closed", O_CHUNKED_BUFFER | O_EOF),
+ROWO("chunked = buffer: gzip, chunked is still 411",
+    "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+    "! 411 chunked request body ~compliant\n= closed", O_CHUNKED_BUFFER),
+ROWO("chunked = buffer: a chunked GET is a body on GET (400)",
+    "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "! 400 body with GET, HEAD, OPTIONS, TRACE or DELETE ~ambiguous\n= closed",
+    O_CHUNKED_BUFFER),
+ROWO("chunked = buffer: CL and TE is 400 still",
+    "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "! 400 Content-Length with Transfer-Encoding ~severe\n= closed", O_CHUNKED_BUFFER),
 
 /* ------------------------------------------ 400: ambiguous framing */
 ROW("CL then TE (§6.3 rule 3)",

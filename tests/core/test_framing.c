@@ -39,6 +39,8 @@ struct trace {
 	size_t len;
 	uint64_t body;		/* body bytes not yet written to buf */
 	int stopped;
+	int chunked;		/* a chunked body is being decoded: its head
+				   is traced once it is complete */
 	const struct framing_peer *peer;
 };
 
@@ -81,14 +83,47 @@ trace_reject(struct framing *f, struct trace *t)
 	trace_add(t, tmp, strlen(tmp));
 }
 
-/* Feed one piece; append what happens to the trace. */
+/* The canonical head, written into exactly framing_head_size() bytes. */
+static void
+trace_head(struct framing *f, struct trace *t)
+{
+	size_t hs = framing_head_size(f, t->peer);
+	char *head = malloc(hs);
+	long hl = framing_write_head(f, t->peer, head, hs);
+
+	trace_add(t, LIT("> "));
+	if (hl < 0 || (size_t)hl > hs)
+		trace_add(t, LIT("?head-too-big\n"));
+	else
+		trace_add(t, head, (size_t)hl);
+	free(head);
+	if (framing_desync(f) != DESYNC_COMPLIANT) {
+		trace_add(t, LIT("~"));
+		trace_add(t, reason_desync_label(framing_desync(f)),
+		    strlen(reason_desync_label(framing_desync(f))));
+		trace_add(t, LIT("\n"));
+	}
+}
+
+/* A decoded chunked body's payload: counted as body bytes. */
+static void
+trace_sink(void *arg, const char *data, size_t len)
+{
+	struct trace *t = arg;
+
+	(void)data;
+	t->body += len;
+}
+
+/* Feed one piece; append what happens to the trace. A chunked body
+ * (chunked = buffer) is traced as a front end forwards it: the head with
+ * the payload's Content-Length once the body is complete, then its
+ * payload bytes. */
 static void
 feed_piece(struct framing *f, struct trace *t, const char *src, size_t n)
 {
-	char *buf, *p, *head;
+	char *buf, *p;
 	struct framing_step s;
-	size_t hs;
-	long hl;
 
 	if (t->stopped)
 		return;
@@ -111,24 +146,24 @@ feed_piece(struct framing *f, struct trace *t, const char *src, size_t n)
 			goto out;
 		case FRAMING_HEAD:
 			trace_flush_body(t);
-			hs = framing_head_size(f, t->peer);
-			head = malloc(hs);
-			hl = framing_write_head(f, t->peer, head, hs);
-			trace_add(t, LIT("> "));
-			if (hl < 0 || (size_t)hl > hs)
-				trace_add(t, LIT("?head-too-big\n"));
-			else
-				trace_add(t, head, (size_t)hl);
-			free(head);
-			if (framing_desync(f) != DESYNC_COMPLIANT) {
-				trace_add(t, LIT("~"));
-				trace_add(t, reason_desync_label(framing_desync(f)),
-				    strlen(reason_desync_label(framing_desync(f))));
-				trace_add(t, LIT("\n"));
+			if (framing_request(f)->chunked) {
+				t->chunked = 1;
+				framing_body_sink(f, trace_sink, t);
+				break;
 			}
+			trace_head(f, t);
 			break;
 		case FRAMING_BODY:
-			t->body += s.consumed;
+			if (!t->chunked)
+				t->body += s.consumed;
+			else if (framing_body_left(f) == 0) {
+				uint64_t payload = t->body;
+
+				t->chunked = 0;
+				t->body = 0;
+				trace_head(f, t);
+				t->body = payload;
+			}
 			if (s.consumed == 0)
 				goto out;
 			break;
@@ -188,6 +223,11 @@ case_policy(const struct fcase *c, struct framing_policy *pol)
 		pol->underscores = FRAMING_UNDERSCORES_REJECT;
 	if (c->opts & O_US_PASS)
 		pol->underscores = FRAMING_UNDERSCORES_PASS;
+	if (c->opts & O_CHUNKED_BUFFER) {
+		pol->chunked = FRAMING_CHUNKED_BUFFER;
+		if (c->opts & O_SMALL)
+			pol->max_buffered_body = 10;
+	}
 }
 
 /* Feed `in` cut at the offsets in cuts[0..ncuts) and return the trace. */
@@ -387,6 +427,96 @@ test_request_info(void)
 	s = framing_eof(f);
 	CHECK(s.verdict == FRAMING_REJECT && framing_status(f) == 400,
 	    "info: eof in body is a reject");
+	framing_free(f);
+}
+
+/* Feed all of in[0..len) one byte at a time (a 411 discard must not
+ * depend on the pieces); the last verdict, and *used the bytes consumed. */
+static enum framing_verdict
+feed_bytes(struct framing *f, const char *in, size_t len, size_t *used)
+{
+	struct framing_step s = { FRAMING_MORE, 0 };
+	size_t i = 0;
+
+	while (i < len) {
+		s = framing_feed(f, in + i, 1);
+		i += s.consumed;
+		if (s.verdict == FRAMING_HEAD || s.verdict == FRAMING_REJECT ||
+		    s.verdict == FRAMING_CLOSED || s.consumed == 0)
+			break;
+	}
+	*used = i;
+	return s.verdict;
+}
+
+/* framing_discard_body: a refused chunked body read and thrown away, so
+ * that the next request on the connection is read */
+static void
+test_discard(void)
+{
+	static const char te[] = "POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Transfer-Encoding: chunked\r\n\r\n";
+	static const char body[] = "5\r\nhello\r\n0\r\n\r\n";
+	static const char next[] = "GET /next HTTP/1.1\r\nHost: a\r\n\r\n";
+	static const char te_close[] = "POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n";
+	static const char te_expect[] = "POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n";
+	static const char cl[] = "POST / HTTP/1.1\r\nHost: a\r\n"
+	    "Content-Length\r\n\r\n";
+	struct framing_policy pol;
+	struct framing *f;
+	size_t used;
+
+	framing_policy_default(&pol);
+	f = framing_new(&pol);
+	CHECK(feed_bytes(f, te, sizeof(te) - 1, &used) == FRAMING_REJECT &&
+	    framing_refusal(f) == REASON_CHUNKED, "discard: 411 first");
+	CHECK(framing_discard_body(f, 5) == 0, "discard: allowed");
+	CHECK(feed_bytes(f, body, sizeof(body) - 1, &used) == FRAMING_BODY &&
+	    used == sizeof(body) - 1 && framing_idle(f),
+	    "discard: the body is read, then idle");
+	CHECK(feed_bytes(f, next, sizeof(next) - 1, &used) == FRAMING_HEAD &&
+	    framing_request(f)->target_len == LITLEN("/next"),
+	    "discard: the next request is read");
+	CHECK(framing_discard_body(f, 5) == -1, "discard: not after a HEAD");
+	framing_free(f);
+
+	/* over its bound: refused, closed, REASON_CHUNKED still */
+	f = framing_new(&pol);
+	feed_bytes(f, te, sizeof(te) - 1, &used);
+	CHECK(framing_discard_body(f, 4) == 0, "discard: small bound");
+	CHECK(feed_bytes(f, body, sizeof(body) - 1, &used) == FRAMING_REJECT &&
+	    framing_refusal(f) == REASON_CHUNKED && !framing_idle(f),
+	    "discard: over the bound, closed");
+	CHECK(framing_feed(f, LIT("x")).verdict == FRAMING_CLOSED,
+	    "discard: closed after the bound");
+	framing_free(f);
+
+	/* invalid chunk syntax: refused */
+	f = framing_new(&pol);
+	feed_bytes(f, te, sizeof(te) - 1, &used);
+	CHECK(framing_discard_body(f, 100) == 0 &&
+	    feed_bytes(f, LIT("5\r\nhello\n"), &used) == FRAMING_REJECT,
+	    "discard: invalid syntax, closed");
+	framing_free(f);
+
+	/* the connection closes anyway, or the client waits for a 100 */
+	f = framing_new(&pol);
+	feed_bytes(f, te_close, sizeof(te_close) - 1, &used);
+	CHECK(framing_refusal(f) == REASON_CHUNKED &&
+	    framing_discard_body(f, 100) == -1, "discard: not with close");
+	framing_free(f);
+	f = framing_new(&pol);
+	feed_bytes(f, te_expect, sizeof(te_expect) - 1, &used);
+	CHECK(framing_refusal(f) == REASON_CHUNKED &&
+	    framing_discard_body(f, 100) == -1, "discard: not with Expect");
+	framing_free(f);
+	/* another refusal */
+	f = framing_new(&pol);
+	feed_bytes(f, cl, sizeof(cl) - 1, &used);
+	CHECK(framing_refusal(f) != REASON_CHUNKED &&
+	    framing_discard_body(f, 100) == -1, "discard: only after a 411");
 	framing_free(f);
 }
 
@@ -634,6 +764,7 @@ main(void)
 	test_request_info();
 	test_refused_head_method();
 	test_fields();
+	test_discard();
 	test_methods();
 	test_head_size();
 	test_log_line();

@@ -40,6 +40,8 @@ class_of_status(int status, enum reason_class c)
 		return c == REASON_CLASS_UPSTREAM;
 	case 499:
 		return c == REASON_CLASS_CLIENT_ABORT;
+	case 500:	/* a local resource ran out: a body's temporary file */
+		return c == REASON_CLASS_LIMIT;
 	case 400:
 		return c == REASON_CLASS_MALFORMED || c == REASON_CLASS_AMBIGUOUS ||
 		    c == REASON_CLASS_CLIENT_ABORT;

@@ -128,6 +128,30 @@ class TestConfTest(CliCase):
         self.assertIn("syntax is ok", err)
         self.assertIn("test failed", err)
 
+    def test_temp_dir_the_user_cannot_write(self):
+        tmp = os.path.join(self.tmpdir, "bodies")
+        os.mkdir(tmp)
+        if ROOT:
+            # root may write there, nobody may not: the check is the user's
+            os.chmod(tmp, 0o700)
+            ok = self.conf({"user": "root", "temp_dir": tmp})
+            rc, out, err = run_proxy_cmd(["-t", "-c", ok])
+            self.assertEqual(rc, 0, out + err)
+            path = self.conf({"user": "nobody", "temp_dir": tmp})
+            who = "nobody"
+        else:
+            os.chmod(tmp, 0o500)
+            path = self.conf({"temp_dir": tmp})
+            who = "this user"
+        with open(path) as f:
+            line = f.read().split("\n").index("temp_dir = " + tmp) + 1
+        rc, out, err = run_proxy_cmd(["-t", "-c", path])
+        self.assertEqual(rc, 1, out + err)
+        self.assertIn("lengthguard: %s:%d: [proxy] temp_dir: \"%s\": %s "
+                      "cannot make a temporary file there: Permission "
+                      "denied\n" % (path, line, tmp, who), err)
+        self.assertEqual(os.listdir(tmp), [], "-t left a file behind")
+
     def test_missing_log_file_is_not_created(self):
         path = self.conf(log={"access": "access.log"})
         rc, out, err = run_proxy_cmd(["-t", "-c", path])

@@ -334,7 +334,10 @@ class TestInterimAndHttp10(UpstreamCase):
 class TestEarlyResponse(UpstreamCase):
     """An upstream that answers before the whole request body has come:
     the response is relayed with Connection: close, then both connections
-    close (the upstream's holds part of a body it may still be reading)."""
+    close (the upstream's holds part of a body it may still be reading).
+    Bodies streamed: buffered, the whole body would come first."""
+
+    overrides = {"proxy": {"request_buffering": "off"}}
 
     def on_head(self, conn, nth, method, target):
         return [http_response(b"early\n"), None]

@@ -15,7 +15,10 @@
  * (framing_eof), whose refusal, if any, is traced the same way.
  *
  * The first byte also picks the policy (limits, require_length, underscores,
- * body_methods) and whether the peer is a trusted proxy. The canonical head
+ * body_methods with chunked = buffer) and whether the peer is a trusted
+ * proxy. A chunked body (chunked = buffer) is decoded by the core: its head
+ * is written once the body is complete, with the payload's length, which
+ * must be what the sink was given. The canonical head
  * is fed again from a trusted peer with x_forwarded_for off: its one
  * X-Forwarded-For line (the peer's address, after the client's values when
  * trusted) then stays as it is.
@@ -127,12 +130,44 @@ refused(struct framing *f, struct trace *t)
 	add(t, r, 6);
 }
 
+/* A decoded chunked body's payload: counted. */
+static void
+sink(void *arg, const char *data, size_t len)
+{
+	uint64_t *payload = arg;
+
+	(void)data;
+	if (len == 0)
+		abort();	/* runs of at least one byte */
+	*payload += len;
+}
+
+/* Write the approved head to the trace (and check it). */
+static void
+head_out(const struct framing_policy *pol, struct framing *f,
+    struct trace *t, int verify)
+{
+	size_t cap = framing_head_size(f, peer);
+	char *h = malloc(cap);
+	long m = framing_write_head(f, peer, h, cap);
+
+	if (m < 0)
+		abort();
+	add(t, LIT("H"));
+	add(t, h, (size_t)m);
+	if (verify)
+		check_canonical(pol, h, (size_t)m);
+	free(h);
+}
+
 static void
 run(const struct framing_policy *pol, const uint8_t *data, size_t size,
     const uint8_t *cuts, size_t ncuts, struct trace *t, int verify)
 {
 	struct framing *f = framing_new(pol);
 	size_t at = 0, k = 0;
+	uint64_t payload = 0;
+	int chunked = 0;	/* a chunked body is being decoded */
 
 	while (at < size) {
 		size_t piece = ncuts ? (size_t)cuts[k++ % ncuts] + 1 : size - at;
@@ -160,18 +195,21 @@ run(const struct framing_policy *pol, const uint8_t *data, size_t size,
 				break;
 			}
 			if (s.verdict == FRAMING_HEAD) {
-				size_t cap = framing_head_size(f, peer);
-				char *h = malloc(cap);
-				long m = framing_write_head(f, peer, h, cap);
-
-				if (m < 0)
-					abort();
-				add(t, LIT("H"));
-				add(t, h, (size_t)m);
-				if (verify)
-					check_canonical(pol, h, (size_t)m);
-				free(h);
+				if (framing_request(f)->chunked) {
+					chunked = 1;
+					payload = 0;
+					framing_body_sink(f, sink, &payload);
+					continue;
+				}
+				head_out(pol, f, t, verify);
 				continue;
+			}
+			if (s.verdict == FRAMING_BODY && chunked &&
+			    framing_body_left(f) == 0) {
+				chunked = 0;
+				if (framing_request(f)->content_length != payload)
+					abort();
+				head_out(pol, f, t, verify);
 			}
 			if (s.verdict == FRAMING_BODY) {
 				/* body steps differ by piece; only their sum counts */
@@ -215,8 +253,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pol.require_length = 0;
 	peer = &peers[data[0] >> 5 & 1];
 	pol.underscores = (enum framing_underscores)((data[0] >> 6) % 3);
-	if ((data[0] >> 6) == 3)
+	if ((data[0] >> 6) == 3) {
 		pol.body_methods = 1ull << HTTP_GET | 1ull << HTTP_DELETE;
+		pol.chunked = FRAMING_CHUNKED_BUFFER;
+		pol.max_buffered_body = 1000;
+	}
 	ncuts = (data[0] >> 2) & 7;
 	if (ncuts + 1 > size)
 		return 0;

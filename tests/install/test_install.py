@@ -226,7 +226,10 @@ class TestInstall(unittest.TestCase):
                 proc.wait_line(r"running as user %s," % user)
             with socket.create_connection(("127.0.0.1", port),
                                           timeout=IO_TIMEOUT) as s:
+                # Connection: close: read to EOF (a small chunked body
+                # would otherwise keep the connection after the 411)
                 s.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          b"Connection: close\r\n"
                           b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
                           b"0\r\n\r\n")
                 got = b""

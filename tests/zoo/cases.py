@@ -11,7 +11,9 @@ program under /cgi-bin/zoo, the WSGI servers at /). It has:
             body). Most cases have one outcome; where the rule is policy yet
             to be written (a GET with a body), each safe one is listed;
   check     an extra condition on every record the app wrote (besides the
-            invariants that hold for every case, see test_zoo.invariants).
+            invariants that hold for every case, see test_zoo.invariants);
+  leave     the client closes its connection right after the last step,
+            reading nothing (a client that goes away mid-request).
 
 An inner request that a sloppy parser could take for a second request
 always targets <prefix>/z/<case>/smuggled: seeing it at the app is
@@ -21,8 +23,8 @@ smuggling.
 import collections
 
 Req = collections.namedtuple("Req", "method path query body")
-Case = collections.namedtuple("Case",
-                              "name family prefix steps outcomes check note")
+Case = collections.namedtuple(
+    "Case", "name family prefix steps outcomes check note leave")
 
 HOST = b"zoo"
 
@@ -68,8 +70,10 @@ def build(prefix):
     """Every case, for a backend serving the app under `prefix` (str)."""
     cases = []
 
-    def add(name, family, steps, outcomes, check=no_check, note=""):
-        cases.append(Case(name, family, prefix, steps, outcomes, check, note))
+    def add(name, family, steps, outcomes, check=no_check, note="",
+            leave=False):
+        cases.append(Case(name, family, prefix, steps, outcomes, check, note,
+                          leave))
 
     def P(name, tail=""):
         return "%s/z/%s%s" % (prefix, name, tail)
@@ -212,6 +216,16 @@ def build(prefix):
          head(b"GET", T(n, "/2"), eol=b"\n") + inner(n)],
         [([200, 400], [Req("POST", P(n, "/1"), "", body(7))])],
         note="valid POST, then a GET in bare LFs")
+
+    # ------------------------------------------------ a body cut short
+    # Content-Length: 10, 5 bytes, and the client is gone: a backend that
+    # reads the body to the end of the stream takes the 5 bytes for the
+    # whole body. lengthguard receives a body whole before it goes
+    # upstream (request_buffering = on): the app never sees the request.
+    n = "cl_cut_short"
+    add(n, "cut", [head(b"POST", T(n), [b"Content-Length: 10"]) + b"12345"],
+        [([], [])], leave=True,
+        note="Content-Length: 10, 5 bytes sent, then the client leaves")
 
     # ---------------------------------------------------- header hygiene
     # Field names with "_": CGI and WSGI gateways fold "_" and "-" alike,
