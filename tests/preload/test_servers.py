@@ -50,6 +50,7 @@ RUN_PENDING = os.environ.get("LG_RUN_PENDING") == "1"
 BIG = 10 << 20          # the largest body
 BIG_TIMEOUT = 60.0      # for a 10 MiB body through a CGI
 BYTE_PAUSE = 0.003      # between the 1-byte writes (input pacing)
+SPIN_PAUSE = 0.5        # a head left incomplete for this long
 
 # "server.test": why it fails with the library as it is (skipped)
 BUSYBOX_DUP2 = ("busybox's child dup2()s the accepted socket onto fd 0, "
@@ -97,6 +98,35 @@ def wait_port(proc, port, timeout=harness.START_TIMEOUT):
                          % (proc.name, port, "running" if proc.alive() else
                             "exited with %s" % proc.proc.returncode,
                             proc.log.tail()))
+
+
+def tree_pids(pid):
+    """pid and its descendants."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for t in os.listdir("/proc/%d/task" % p):
+                with open("/proc/%d/task/%s/children" % (p, t)) as f:
+                    todo += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
+    return out
+
+
+def tree_cpu(pids):
+    """User + system CPU seconds of the processes pids and their
+    descendants (those alive now)."""
+    total = 0
+    for p in {q for pid in pids for q in tree_pids(pid)}:
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def cgi_script(path, record):
@@ -170,6 +200,10 @@ class Server:
 
     def alive(self):
         return all(p.alive() for p in self.procs)
+
+    def pids(self):
+        """The server's own processes (not the origin behind nginx)."""
+        return [p.pid for p in self.procs if p.name == self.name]
 
     def stop(self):
         for p in reversed(self.procs):
@@ -513,6 +547,39 @@ class Cases:
         self.assertTrue(c.at_eof())
         self.sentinel()
         self.assertEqual(self.srv.records(self.tag()), [])
+
+    def test_keep_alive_then_chunked(self):
+        # a refusal on a connection that already carried a request
+        if not self.srv.keepalive:
+            self.skipTest("%s closes after each response" % self.srv.name)
+        c = self.client()
+        r = c.request("GET", self.srv.url(self.tag("-1")))
+        self.assert_answered(r, "GET", b"", self.tag("-1"))
+        c.send(self.req("POST", self.tag(), [
+            ("Transfer-Encoding", "chunked")]) + CHUNKED)
+        r = c.read_response()
+        self.assertEqual(r.status, 411, r)
+        self.assertEqual(r.header("Server"), "lengthguard", r)
+        self.assertTrue(c.at_eof())
+        self.sentinel()
+        self.assertEqual(self.srv.records(self.tag()), [])
+
+    def test_partial_head_without_spinning(self):
+        # while a head is incomplete, the server (all its processes and
+        # threads) sleeps until a new byte comes: SO_RCVLOWAT keeps its
+        # poll/epoll/blocking read from waking on the bytes already queued
+        c = self.client()
+        c.send(("GET %s HTTP/1.1\r\nHost: t" %
+                self.srv.url(self.tag())).encode())
+        self.sentinel()                     # the server is at work
+        before = tree_cpu(self.srv.pids())
+        time.sleep(SPIN_PAUSE)  # input pacing: the head comes in two parts
+        used = tree_cpu(self.srv.pids()) - before
+        c.send(b"\r\n\r\n")
+        self.assert_answered(c.read_response(), "GET", b"")
+        self.assertLess(used, SPIN_PAUSE / 4,
+                        "%s used %.2f s of CPU in a %.2f s pause"
+                        % (self.srv.name, used, SPIN_PAUSE))
 
     def test_one_byte_writes(self):
         body = b"0123456789"
