@@ -454,7 +454,9 @@ class Cases:
     def test_chunked_411(self):
         r = self.assert_refused(self.req("POST", self.tag(), [
             ("Transfer-Encoding", "chunked")]) + CHUNKED, 411)
-        for line in page_lines(411):
+        lines = page_lines(411)
+        self.assertTrue(lines, "no plain line in pages/411.md")
+        for line in lines:
             self.assertIn(line, r.body)
 
     def test_post_without_length_411(self):
