@@ -8,9 +8,11 @@
  *
  * Relay: each accepted client gets one upstream connection, opened at
  * accept and kept as long as the client's; then each read (up to 64 KiB)
- * on one side is written to the other. Per request that is what
- * lengthguard does on a kept-alive upstream connection: read the client,
- * write the upstream, read its response, write the client. It is correct
+ * on one side is written to the other. Per request those are the system
+ * calls that carry a request and its response through lengthguard on a
+ * kept-alive upstream connection: read the client, write the upstream,
+ * read its response, write the client (lengthguard also peeks at a pooled
+ * connection before reusing it). It is correct
  * for any byte stream because it never looks at one; it relies on the
  * benchmark's shapes only in that one upstream connection per client is
  * as good as a pool when the clients are wrk's kept-alive connections,
