@@ -13,6 +13,11 @@ const struct fields_def fields_table[FIELD_COUNT] = {
 };
 #undef FIELDS_ROW
 
+#define FIELDS_HASHBIT(id, lname, fl)				\
+	| 1ull << FIELDS_HASH(LITLEN(lname), lname[0])
+const unsigned long long fields_hashes = 0ull FIELDS_TABLE(FIELDS_HASHBIT);
+#undef FIELDS_HASHBIT
+
 #define FIELDS_SHORT(id, lname, fl) && LITLEN(lname) < 32
 _Static_assert(1 FIELDS_TABLE(FIELDS_SHORT), "FIELDS_LENGTHS has 32 bits");
 #undef FIELDS_SHORT

@@ -106,15 +106,24 @@ fields_eq(const char *s, size_t n, const char *lit, size_t litn)
 #define FIELDS_LENBIT(id, lname, flags) | 1u << LITLEN(lname)
 #define FIELDS_LENGTHS (0u FIELDS_TABLE(FIELDS_LENBIT))
 
+/* Bit FIELDS_HASH(n, c) of fields_hashes is set for each row, n the
+ * length of its name and c its first byte (lower case): a name whose bit
+ * is clear is no row's. */
+#define FIELDS_HASH(n, c)	(((n) * 7u + (unsigned)(c)) & 63u)
+extern const unsigned long long fields_hashes;
+
 /*
  * The row of a field name (any case), or FIELD_OTHER. Runs once per field
- * line, so it is inline: most names have a length no row has and cost one
- * test; the others one length compare per row before any byte compare.
+ * line, so it is inline: most names have a length no row has, or a
+ * length and first letter whose bit in fields_hashes is clear, and cost
+ * two tests; the others one length compare per row before any byte
+ * compare.
  */
 static inline enum field_id
 fields_lookup(const char *name, size_t n)
 {
-	if (n >= 32 || !(FIELDS_LENGTHS >> n & 1))
+	if (n >= 32 || !(FIELDS_LENGTHS >> n & 1) ||
+	    !(fields_hashes >> FIELDS_HASH(n, fields_lower((unsigned char)name[0])) & 1))
 		return FIELD_OTHER;
 #define FIELDS_MATCH(id, lname, flags)					\
 	if (n == LITLEN(lname) && fields_eq(name, n, LIT(lname)))	\

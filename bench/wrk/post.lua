@@ -1,0 +1,25 @@
+-- post.lua - POST with a Content-Length body of a given size, keep-alive.
+--
+--   wrk -t1 -c50 -d10s --latency -s bench/wrk/post.lua http://HOST:PORT/ -- 65536
+--   BODY_SIZE=65536 wrk ... -s bench/wrk/post.lua http://HOST:PORT/
+--
+-- The size in bytes is the first argument after "--", else $BODY_SIZE,
+-- else 1024. The body is that many "x"; wrk.format adds the
+-- Content-Length.
+
+local size = 1024
+
+function init(args)
+    size = tonumber(args[1] or os.getenv("BODY_SIZE") or "1024")
+    wrk.method = "POST"
+    wrk.body = string.rep("x", size)
+    wrk.headers["Content-Type"] = "application/octet-stream"
+end
+
+function done(summary, latency, requests)
+    local e = summary.errors
+    io.write(string.format(
+        "wrk-summary requests=%d errors=%d non2xx=%d p50_us=%d p99_us=%d p999_us=%d\n",
+        summary.requests, e.connect + e.read + e.write + e.timeout, e.status,
+        latency:percentile(50), latency:percentile(99), latency:percentile(99.9)))
+end
