@@ -5,9 +5,10 @@
 --
 -- The body size is the first argument after "--", else $BODY_SIZE, else
 -- 1024. Against lengthguard with "chunked = reject" (the default) every
--- reply is a 411 that closes the connection (wrk reconnects, and counts
--- the 411s as non-2xx); with "chunked = buffer" lengthguard forwards the
--- body with a Content-Length and keeps the connection.
+-- reply is a 411 (counted as non-2xx); since the whole body comes with
+-- the head, lengthguard discards it and keeps the connection (a peer that
+-- closes makes wrk reconnect). With "chunked = buffer" lengthguard
+-- forwards the body with a Content-Length.
 
 local size = 1024
 local req = nil
@@ -27,10 +28,5 @@ function request()
     return req
 end
 
-function done(summary, latency, requests)
-    local e = summary.errors
-    io.write(string.format(
-        "wrk-summary requests=%d errors=%d non2xx=%d p50_us=%d p99_us=%d p999_us=%d\n",
-        summary.requests, e.connect + e.read + e.write + e.timeout, e.status,
-        latency:percentile(50), latency:percentile(99), latency:percentile(99.9)))
-end
+-- the wrk-summary line (summary.lua, next to this script)
+dofile((debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "summary.lua")

@@ -275,25 +275,19 @@ drop_privileges(const struct conf *cf, FILE *out)
 }
 
 /*
- * Can `user` (the process itself when no drop is due) append to the log
- * file `path`? Asked in a child that drops privileges, so the answer is
- * the kernel's for that user, ACLs and all: an existing file must open for
- * appending. A missing one is created at start, before the drop, and
- * given to the user (log_owner): its directory must be writable by this
- * process. 0, or -1 reported on stderr.
+ * Run try(arg) in a child that first drops to [proxy] user when `drop`, so
+ * that what it finds is the kernel's answer for that user, ACLs and all.
+ * try returns 0, 1 (a case of its own) or -1 with errno set. The result:
+ * 0 or 1 from try, -1 when the child itself failed (said on stderr), or
+ * 3 + the errno try failed with (3: none known).
  */
 static int
-check_log_file(const struct conf *cf, int drop, const char *what, int line,
-    const char *path)
+as_user(const struct conf *cf, int drop, int (*try)(const char *),
+    const char *arg)
 {
-	const char *who = drop ? cf->user : "this user", *slash;
-	char dir[PATH_MAX];
-	int status, fd, e;
+	int status, r;
 	pid_t pid;
 
-	if (path == NULL || strcmp(path, "stderr") == 0 ||
-	    strcmp(path, "syslog") == 0)
-		return 0;
 	fflush(stderr);
 	if ((pid = fork()) < 0) {
 		fprintf(stderr, "lengthguard: fork: %s\n", strerror(errno));
@@ -302,12 +296,8 @@ check_log_file(const struct conf *cf, int drop, const char *what, int line,
 	if (pid == 0) {
 		if (drop && drop_privileges(cf, stderr) != 0)
 			_exit(2);
-		if ((fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) >= 0) {
-			close(fd);
-			_exit(0);
-		}
-		if (errno == ENOENT)
-			_exit(1);
+		if ((r = try(arg)) >= 0)
+			_exit(r);
 		_exit(errno > 0 && errno < 250 ? errno + 3 : 3);
 	}
 	while (waitpid(pid, &status, 0) < 0)
@@ -315,9 +305,62 @@ check_log_file(const struct conf *cf, int drop, const char *what, int line,
 			return -1;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) == 2)
 		return -1;		/* the child said why */
-	if (WEXITSTATUS(status) == 0)
+	return WEXITSTATUS(status);
+}
+
+/* the errno of an as_user() result above 2, or 0 */
+static int
+as_user_errno(int r)
+{
+	return r > 3 ? r - 3 : 0;
+}
+
+/* as_user: open the log file for appending; 1 when it does not exist */
+static int
+try_append(const char *path)
+{
+	int fd;
+
+	if ((fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)) >= 0) {
+		close(fd);
 		return 0;
-	if (WEXITSTATUS(status) == 1) {
+	}
+	return errno == ENOENT ? 1 : -1;
+}
+
+/* as_user: make a temporary body file the way a worker does */
+static int
+try_tmpfile(const char *dir)
+{
+	int fd;
+
+	if ((fd = spool_tmpfile(dir)) < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/*
+ * Can `user` (the process itself when no drop is due) append to the log
+ * file `path`? An existing file must open for appending. A missing one is
+ * created at start, before the drop, and given to the user (log_owner):
+ * its directory must be writable by this process. 0, or -1 reported on
+ * stderr.
+ */
+static int
+check_log_file(const struct conf *cf, int drop, const char *what, int line,
+    const char *path)
+{
+	const char *who = drop ? cf->user : "this user", *slash;
+	char dir[PATH_MAX];
+	int r, e;
+
+	if (path == NULL || strcmp(path, "stderr") == 0 ||
+	    strcmp(path, "syslog") == 0)
+		return 0;
+	if ((r = as_user(cf, drop, try_append, path)) <= 0)
+		return r;
+	if (r == 1) {
 		slash = strrchr(path, '/');
 		snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 :
 		    (int)(slash - path), path);
@@ -328,7 +371,7 @@ check_log_file(const struct conf *cf, int drop, const char *what, int line,
 		    strerror(errno));
 		return -1;
 	}
-	e = WEXITSTATUS(status) > 3 ? WEXITSTATUS(status) - 3 : 0;
+	e = as_user_errno(r);
 	fprintf(stderr, "lengthguard: %s:%d: [log] %s: \"%s\" cannot be "
 	    "opened for appending by %s: %s\n", cf->path, line, what, path, who,
 	    e ? strerror(e) : "check failed");
@@ -337,39 +380,18 @@ check_log_file(const struct conf *cf, int drop, const char *what, int line,
 
 /*
  * Can `user` (the process itself when no drop is due) make the temporary
- * files of request bodies in [proxy] temp_dir? Asked in a child that drops
- * privileges, which makes one the way a worker does (spool_tmpfile). 0, or
- * -1 reported on stderr.
+ * files of request bodies in [proxy] temp_dir (spool_tmpfile)? 0, or -1
+ * reported on stderr.
  */
 static int
 check_temp_dir(const struct conf *cf, int drop)
 {
 	const char *who = drop ? cf->user : "this user";
-	int status, fd, e;
-	pid_t pid;
+	int r, e;
 
-	fflush(stderr);
-	if ((pid = fork()) < 0) {
-		fprintf(stderr, "lengthguard: fork: %s\n", strerror(errno));
-		return -1;
-	}
-	if (pid == 0) {
-		if (drop && drop_privileges(cf, stderr) != 0)
-			_exit(2);
-		if ((fd = spool_tmpfile(cf->temp_dir)) >= 0) {
-			close(fd);
-			_exit(0);
-		}
-		_exit(errno > 0 && errno < 250 ? errno + 3 : 3);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) == 2)
-		return -1;		/* the child said why */
-	if (WEXITSTATUS(status) == 0)
-		return 0;
-	e = WEXITSTATUS(status) > 3 ? WEXITSTATUS(status) - 3 : 0;
+	if ((r = as_user(cf, drop, try_tmpfile, cf->temp_dir)) <= 0)
+		return r;
+	e = as_user_errno(r);
 	fprintf(stderr, "lengthguard: %s:%d: [proxy] temp_dir: \"%s\": %s "
 	    "cannot make a temporary file there: %s\n", cf->path,
 	    cf->temp_dir_line, cf->temp_dir, who,

@@ -117,17 +117,38 @@ spool_open(struct spool *s, struct worker *w, const struct conf *cf,
 	return 0;
 }
 
-int
-spool_add(struct spool *s, const char *data, size_t n)
+/*
+ * Where the next n bytes go: 1 in memory (counted against both caps once
+ * they are added: spool_charge), 0 the file, -1 when the file cannot be
+ * made.
+ */
+static int
+spool_where(struct spool *s, size_t n)
 {
 	if (s->fd < 0 && !spool_fits(s, n) && spool_to_file(s) != 0)
 		return -1;
-	if (s->fd < 0) {
+	return s->fd < 0;
+}
+
+static void
+spool_charge(struct spool *s, size_t n)
+{
+	s->charged += n;
+	s->w->spool_mem += n;
+	s->len += n;
+}
+
+int
+spool_add(struct spool *s, const char *data, size_t n)
+{
+	int mem = spool_where(s, n);
+
+	if (mem < 0)
+		return -1;
+	if (mem) {
 		if (evbuffer_add(s->mem, data, n) != 0)
 			return -1;
-		s->charged += n;
-		s->w->spool_mem += n;
-		s->len += n;
+		spool_charge(s, n);
 		return 0;
 	}
 	while (n > 0) {
@@ -151,13 +172,13 @@ spool_add(struct spool *s, const char *data, size_t n)
 int
 spool_add_buffer(struct spool *s, struct evbuffer *from, size_t n)
 {
-	if (s->fd < 0 && !spool_fits(s, n) && spool_to_file(s) != 0)
+	int mem = spool_where(s, n);
+
+	if (mem < 0)
 		return -1;
-	if (s->fd < 0) {
+	if (mem) {
 		io_move(from, s->mem, n);
-		s->charged += n;
-		s->w->spool_mem += n;
-		s->len += n;
+		spool_charge(s, n);
 		return 0;
 	}
 	if (spool_write_buffer(s, from, n) != 0)

@@ -59,6 +59,23 @@ def free_port():
         return s.getsockname()[1]
 
 
+def wait_port(proc, port, timeout=START_TIMEOUT):
+    """Wait until something accepts on 127.0.0.1:port, or proc exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 1.0).close()
+            return
+        except OSError:
+            pass
+        if proc.wait(0.05) is not None:     # bounded; ends early on exit
+            break
+    raise AssertionError("%s: nothing accepts on port %d (%s); output:\n%s"
+                         % (proc.name, port, "running" if proc.alive() else
+                            "exited with %s" % proc.proc.returncode,
+                            proc.log.tail()))
+
+
 def short(data, limit=600):
     """repr of bytes, cut in the middle when long (for failure messages)."""
     if len(data) <= limit:

@@ -83,21 +83,6 @@ def page_lines(status):
     return out
 
 
-def wait_port(proc, port, timeout=harness.START_TIMEOUT):
-    """Wait until something accepts on 127.0.0.1:port, or proc exits."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 1.0).close()
-            return
-        except OSError:
-            pass
-        if proc.wait(0.05) is not None:     # bounded; ends early on exit
-            break
-    raise AssertionError("%s: nothing accepts on port %d (%s); output:\n%s"
-                         % (proc.name, port, "running" if proc.alive() else
-                            "exited with %s" % proc.proc.returncode,
-                            proc.log.tail()))
 
 
 def tree_pids(pid):
@@ -262,7 +247,7 @@ class Busybox(Server):
         p = self.spawn(self.name, [shutil.which("busybox"), "httpd", "-f",
                                    "-p", "127.0.0.1:%d" % self.port,
                                    "-h", www], self.env(guarded))
-        wait_port(p, self.port)
+        harness.wait_port(p, self.port)
 
 
 class Lighttpd(Server):
@@ -292,7 +277,7 @@ class Lighttpd(Server):
                        os.path.join(self.dir, "error.log")))
         p = self.spawn(self.name, [shutil.which("lighttpd"), "-D", "-f", conf],
                        self.env(guarded))
-        wait_port(p, self.port)
+        harness.wait_port(p, self.port)
 
 
 class Nginx(Server):
@@ -324,7 +309,7 @@ class Nginx(Server):
         p = self.spawn(self.name, [shutil.which("nginx"), "-p", d, "-c", conf,
                                    "-e", os.path.join(d, "error.log")],
                        self.env(guarded))
-        wait_port(p, self.port)
+        harness.wait_port(p, self.port)
 
 
 class Gunicorn(Server):
@@ -343,7 +328,7 @@ class Gunicorn(Server):
         self.port = int(p.wait_line(
             r"Listening at: http://127\.0\.0\.1:(\d+) ").group(1))
         p.wait_line(r"Booting worker with pid")
-        wait_port(p, self.port)
+        harness.wait_port(p, self.port)
 
 
 SERVERS = (PyCGI, Wsgiref, Busybox, Lighttpd, Nginx, Gunicorn)

@@ -104,21 +104,6 @@ class Backend:
             return []
 
 
-def wait_port(proc, port, timeout=harness.START_TIMEOUT):
-    """Wait until something accepts on 127.0.0.1:port, or proc exits."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 1.0).close()
-            return
-        except OSError:
-            pass
-        if proc.wait(0.05) is not None:     # bounded; ends early on exit
-            break
-    raise AssertionError("%s: nothing accepts on port %d (%s); output:\n%s"
-                         % (proc.name, port, "running" if proc.alive() else
-                            "exited with %s" % proc.proc.returncode,
-                            proc.log.tail()))
 
 
 class Wsgiref(Backend):
@@ -155,7 +140,7 @@ class Busybox(Backend):
                 "-v", "-p", "127.0.0.1:%d" % self.port, "-h", www]
 
     def ready(self):
-        wait_port(self.proc, self.port)
+        harness.wait_port(self.proc, self.port)
         return self
 
 
