@@ -30,7 +30,9 @@
  * and the bytes forwarded for it are, for a fresh decoder, exactly one
  * whole chunked body of the payload the core counted. Its canonical head,
  * fed again, is a fixed point but for that Connection: close, which the
- * second reading adds only when it has a reason to refuse too.
+ * second reading adds only when it has a reason to refuse too (so is that
+ * of a dechunked body on a method of body_methods: Content-Length: 0 is
+ * no body there).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -143,7 +145,11 @@ check_canonical(const struct framing_policy *pol0, const char *head, size_t n,
 	    framing_head_size(g, &peers[1]));
 	if (m < 0)
 		abort();
-	if (r->would_refuse != REASON_NONE) {
+	/* Connection: close came of a reason the second reading may not see:
+	 * a would_refuse, or a chunked body on a method of body_methods whose
+	 * decoded length (0) is no body for the second reading */
+	if (r->would_refuse != REASON_NONE ||
+	    (r->chunked && r->close_upstream)) {
 		char *x = malloc(n), *y = malloc((size_t)m);
 		size_t xn = drop_close(head, n, x), yn = drop_close(again,
 		    (size_t)m, y);
