@@ -12,11 +12,12 @@ enforce mode, and enforce mode is unchanged.
 
 import json
 import re
+import signal
 import socket
 import threading
 import time
 
-from harness import IO_TIMEOUT, E2ECase, free_port
+from harness import IO_TIMEOUT, E2ECase, free_port, write_conf
 
 from test_observability import admin_get
 
@@ -348,6 +349,28 @@ class MonitorTest(MonitorCase):
         # only the reasons monitor mode may forward are labels
         self.assertIsNone(metric(text, "lengthguard_would_refuse_total",
                                  "content_length_with_transfer_encoding"))
+
+
+    def test_switch_to_enforce_on_reload(self):
+        """The way in: monitor, then enforce with a reload; a connection
+        takes the new mode at its next request. (The main thread hands the
+        new configuration to the worker before it logs the reload.)"""
+        self.log_line(r"warn: \[policy\] mode = monitor: requests enforce "
+                      r"mode would refuse")
+        c = self.client(self.proxy.port)
+        c.send(chunked_te(b"/before") + b"0\r\n\r\n")
+        self.assertEqual(c.read_response().status, 200)
+        mark = self.proxy.log.mark()
+        self.proxy.settings["policy"]["mode"] = "enforce"
+        write_conf(self.proxy.conf, self.proxy.settings)
+        self.proxy.send_signal(signal.SIGHUP)
+        self.log_line(r"configuration reloaded from", since=mark)
+        self.log_line(r"info: \[policy\] mode = enforce", since=mark)
+        c.send(chunked_te(b"/after") + b"0\r\n\r\n")
+        r = c.read_response()
+        self.assertEqual(r.status, 411, r)
+        self.assertEqual([s[1].split(b" ")[1] for s in
+                          self.origin.wait_seen(1)], [b"/before"])
 
 
 class MonitorStreamingTest(MonitorCase):
