@@ -329,6 +329,8 @@ class TestLoading(harness.E2ECase):
             self.assertEqual(c.read_response().status, 411, target)
         c = self.client(app.port)
         self.assertEqual(c.request("GET", "/after").status, 200)
+        # its log is in order: once /after is in, all before it is
+        app.wait_line(r"^app: GET /after ")
         self.assertEqual([q[1] for q in app.requests()], ["/after"])
 
     def test_broken_conf_exits_at_start(self):
