@@ -71,6 +71,7 @@ enum key {
 	K_SERVER_HEADER,
 	K_REQUEST_BUFFERING,
 	K_TEMP_DIR,
+	K_MODE,
 	K_CHUNKED,
 	K_REQUIRE_LENGTH,
 	K_BODY_METHODS,
@@ -112,6 +113,7 @@ enum type {
 	T_BOOL,
 	T_SIZE,
 	T_DURATION,			/* in ms */
+	T_MODE,
 	T_CHUNKED,
 	T_METHODS,
 	T_BODY_METHODS,
@@ -144,6 +146,7 @@ static const struct keydef {
 	[K_SERVER_HEADER] =	{ S_PROXY, "server_header", T_BOOL, 0, 0 },
 	[K_REQUEST_BUFFERING] =	{ S_PROXY, "request_buffering", T_BOOL, 0, 0 },
 	[K_TEMP_DIR] =		{ S_PROXY, "temp_dir", T_PATH, 0, 0 },
+	[K_MODE] =		{ S_POLICY, "mode", T_MODE, 0, 0 },
 	[K_CHUNKED] =		{ S_POLICY, "chunked", T_CHUNKED, 0, 0 },
 	[K_REQUIRE_LENGTH] =	{ S_POLICY, "require_length", T_METHODS, 0, 0 },
 	[K_BODY_METHODS] =	{ S_POLICY, "body_methods", T_BODY_METHODS,
@@ -197,6 +200,11 @@ static const char *const underscores[] = {
 	[FRAMING_UNDERSCORES_DROP] = "drop",
 	[FRAMING_UNDERSCORES_REJECT] = "reject",
 	[FRAMING_UNDERSCORES_PASS] = "pass",
+};
+
+static const char *const modes[] = {
+	[FRAMING_ENFORCE] = "enforce",
+	[FRAMING_MONITOR] = "monitor",
 };
 
 static const char *const chunked_words[] = {
@@ -618,6 +626,9 @@ store(struct conf *c, enum key k, uint64_t v)
 	case K_UPSTREAM_POOL_SIZE:
 		c->upstream_pool_size = (unsigned)v;
 		break;
+	case K_MODE:
+		c->policy.mode = (enum framing_mode)v;
+		break;
 	case K_CHUNKED:
 		c->policy.chunked = (enum framing_chunked)v;
 		break;
@@ -1021,6 +1032,14 @@ set(struct loader *ld, enum key k, const char *value)
 			    "or off)", value);
 			return;
 		}
+		break;
+	case T_MODE:
+		if ((r = word_index(value, modes, NWORDS(modes))) < 0) {
+			lerr(ld, ld->line, k, "invalid mode \"%s\" (use "
+			    "enforce or monitor)", value);
+			return;
+		}
+		v = (uint64_t)r;
 		break;
 	case T_CHUNKED:
 		if ((r = word_index(value, chunked_words,

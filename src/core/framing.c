@@ -67,6 +67,9 @@ struct framing {
 	unsigned te_coded:1;		/* a coding before chunked (gzip...) */
 	enum reason te_fault;		/* the first fault of Transfer-Encoding */
 	unsigned host_bad:1;
+	const char *te_value;		/* head_scan: the Transfer-Encoding
+					   value (in the head being read) */
+	uint32_t te_len;
 	unsigned conn_close:1, conn_keep_alive:1, conn_extra:1;
 	unsigned expect_continue:1, expect_other:1;
 	unsigned absolute_form:1;
@@ -137,6 +140,25 @@ reject(struct framing *f, enum reason why)
 	if (f->reason == REASON_NONE)
 		f->reason = why;
 	return HPE_USER;
+}
+
+/*
+ * A refusal monitor mode may turn into a forwarded request: in monitor
+ * mode, for a reason of reason_monitored(), the reason is noted as the
+ * request's would_refuse (the first stands), the request takes its desync
+ * class, and 0: the checks go on, and the caller forwards the request as
+ * docs/classes.md says. Otherwise the request is refused (reject): nonzero.
+ * Only called where the core can go on to write a canonical head.
+ */
+static int
+refuse(struct framing *f, enum reason why)
+{
+	if (f->policy->mode != FRAMING_MONITOR || !reason_monitored(why))
+		return reject(f, why);
+	if (f->req.would_refuse == REASON_NONE)
+		f->req.would_refuse = why;
+	desync(f, reason_desync(why));
+	return 0;
 }
 
 /* ------------------------------------------------- field value checks */
@@ -343,6 +365,8 @@ on_message_begin(llhttp_t *p)
 	f->req.head_method = 0;
 	f->req.close_upstream = 0;
 	f->req.chunked = 0;
+	f->req.chunked_forward = 0;
+	f->req.would_refuse = REASON_NONE;
 	return 0;
 }
 
@@ -418,14 +442,16 @@ target_check(struct framing *f)
 	const char *t = f->arena;
 	size_t n = f->target_len, i, a, e;
 
-	if (memchr(t, '#', n) != NULL)
-		return reject(f, REASON_TARGET_FRAGMENT);
+	/* (monitor mode: the target goes upstream as received) */
+	if (memchr(t, '#', n) != NULL && refuse(f, REASON_TARGET_FRAGMENT))
+		return -1;
 	f->path_off = 0;
 	if (n > 0 && t[0] == '/')
 		return 0;
 	if (n == 1 && t[0] == '*') {
-		if (f->parser.method != HTTP_OPTIONS)
-			return reject(f, REASON_TARGET_ASTERISK);
+		if (f->parser.method != HTTP_OPTIONS &&
+		    refuse(f, REASON_TARGET_ASTERISK))
+			return -1;
 		return 0;
 	}
 	/* absolute-form: scheme "://" authority path-abempty [ "?" query ] */
@@ -467,6 +493,8 @@ field_inspect(struct framing *f, enum field_id id, size_t nlen,
 		return 0;	/* written again, canonically */
 	case FIELD_TRANSFER_ENCODING:
 		te_check(f, v, vlen);
+		f->te_value = v;	/* (one line, or refused) */
+		f->te_len = (uint32_t)vlen;
 		return 0;
 	case FIELD_HOST:
 		/* RFC 9112 §3.2: exactly one Host, with a valid value */
@@ -583,7 +611,8 @@ underscore_name(struct framing *f, const char *name, size_t n)
 	desync(f, DESYNC_ACCEPTABLE);
 	switch (f->policy->underscores) {
 	case FRAMING_UNDERSCORES_REJECT:
-		return reject(f, REASON_FIELD_NAME_UNDERSCORE), -1;
+		/* monitor mode: forwarded as received, as with pass */
+		return refuse(f, REASON_FIELD_NAME_UNDERSCORE) ? -1 : 1;
 	case FRAMING_UNDERSCORES_PASS:
 		return 1;
 	case FRAMING_UNDERSCORES_DROP:
@@ -671,7 +700,7 @@ head_scan(struct framing *f, const char *h, size_t n)
 	const llhttp_t *p = &f->parser;
 	struct framing_request *r = &f->req;
 	const char *end = h + n, *eol, *sp1, *sp2, *colon, *v, *ve, *run;
-	int close_upstream = 0;
+	int close_upstream = 0, forward_chunked = 0, zero_length = 0;
 
 	/* RFC 9112 §2.3: a request line without a version is HTTP/0.9 */
 	if (!f->line_done)
@@ -789,16 +818,19 @@ head_scan(struct framing *f, const char *h, size_t n)
 			return reject(f, REASON_CL_TE);
 		if (f->te_fault != REASON_NONE)
 			return reject(f, f->te_fault);
-		/* RFC 9112 §6.1: unknown coding, SHOULD 501 */
-		if (f->te_unknown)
-			return reject(f, REASON_TE_UNKNOWN);
+		/* RFC 9112 §6.1: unknown coding, SHOULD 501 (monitor mode:
+		 * chunked is final, so the body is delimited all the same) */
+		if (f->te_unknown && refuse(f, REASON_TE_UNKNOWN))
+			return -1;
 	}
 
 	/* RFC 9112 §3.2: a 1.1 request has exactly one valid Host */
 	if (f->n_host > 1)
 		return reject(f, REASON_HOST_DUPLICATE);
-	if (f->n_host == 0 && p->http_minor == 1)
-		return reject(f, REASON_HOST_MISSING);
+	/* (monitor mode: the upstream's Host is written, as for HTTP/1.0) */
+	if (f->n_host == 0 && p->http_minor == 1 &&
+	    refuse(f, REASON_HOST_MISSING))
+		return -1;
 	if (f->host_bad)
 		return reject(f, REASON_HOST_INVALID);
 	if (target_check(f) != 0)
@@ -817,26 +849,39 @@ head_scan(struct framing *f, const char *h, size_t n)
 	 * client allows another request and does not wait for a 100. Only
 	 * a body that is chunked and nothing else is buffered: another
 	 * coding (RFC 9112 §7.2 gzip...) would be lost with the field. */
+	/* Monitor mode forwards such a body as the client sent it, chunked,
+	 * its end found by the core's decoder (RFC 9112 §7.1), so that the
+	 * connection stays in step whatever the upstream makes of it. */
 	if (f->n_te > 0 && (pol->chunked == FRAMING_CHUNKED_REJECT ||
 	    f->te_coded)) {
 		f->discardable = llhttp_should_keep_alive(p) && !f->conn_close &&
 		    !f->expect_continue;
-		return reject(f, REASON_CHUNKED);
+		if (refuse(f, REASON_CHUNKED))
+			return -1;
+		forward_chunked = 1;
 	}
 	if ((f->content_length > 0 || f->n_te > 0) &&
 	    (BODYLESS_METHODS >> p->method & 1)) {
-		if (!(pol->body_methods >> p->method & 1))
-			return reject(f, REASON_BODY_UNEXPECTED);
+		if (!(pol->body_methods >> p->method & 1) &&
+		    refuse(f, REASON_BODY_UNEXPECTED))
+			return -1;
 		/* forwarded, the upstream connection closed after it: the
-		 * mitigation http_desync_guardian gives an ambiguous request */
+		 * mitigation http_desync_guardian gives an ambiguous request
+		 * (monitor mode too) */
 		desync(f, DESYNC_AMBIGUOUS);
 		close_upstream = 1;
 	} else if (f->n_cl > 0 && (BODYLESS_METHODS >> p->method & 1)) {
 		desync(f, DESYNC_ACCEPTABLE);	/* "Content-Length: 0" */
 	}
+	/* RFC 9112 §6.3 rule 7: no Content-Length and no Transfer-Encoding is
+	 * a body of length 0; monitor mode forwards it so, with
+	 * "Content-Length: 0" for a backend that would wait for one */
 	if (f->n_cl == 0 && f->n_te == 0 &&
-	    (pol->require_length >> p->method & 1))
-		return reject(f, REASON_NO_LENGTH);
+	    (pol->require_length >> p->method & 1)) {
+		if (refuse(f, REASON_NO_LENGTH))
+			return -1;
+		zero_length = 1;
+	}
 	/* RFC 9110 §15.5.14: 413 before reading the body */
 	if (f->n_cl > 0 && pol->max_body_size != 0 &&
 	    f->content_length > pol->max_body_size)
@@ -847,9 +892,22 @@ head_scan(struct framing *f, const char *h, size_t n)
 
 	if (f->conn_extra && conn_strip(f) != 0)
 		return -1;
+	/* the one Transfer-Encoding line of a body forwarded chunked, last
+	 * of the client's fields: after conn_strip, so that no Connection
+	 * option removes it (RFC 9112 §6.1: the body is chunked whatever a
+	 * hop is told) */
+	if (forward_chunked && (arena_add(f, LIT("Transfer-Encoding: ")) != 0 ||
+	    arena_add(f, f->te_value, f->te_len) != 0 ||
+	    arena_add(f, LIT("\r\n")) != 0))
+		return -1;
 
-	r->has_body = f->n_cl > 0 || f->n_te > 0;
+	r->has_body = f->n_cl > 0 || f->n_te > 0 || zero_length;
 	r->chunked = f->n_te > 0;
+	r->chunked_forward = forward_chunked;
+	/* docs/classes.md: a request forwarded in monitor mode has its
+	 * upstream connection to itself, whatever the upstream reads in it */
+	if (r->would_refuse != REASON_NONE)
+		close_upstream = 1;
 	r->content_length = f->content_length;
 	/* RFC 9112 §9.3: persistence; llhttp reads Connection and version */
 	r->keep_alive = llhttp_should_keep_alive(p) && !f->conn_close;
@@ -891,6 +949,7 @@ void
 framing_policy_default(struct framing_policy *p)
 {
 	memset(p, 0, sizeof(*p));
+	p->mode = FRAMING_ENFORCE;
 	p->chunked = FRAMING_CHUNKED_REJECT;
 	p->require_length = 1ull << HTTP_POST | 1ull << HTTP_PUT |
 	    1ull << HTTP_PATCH;
@@ -1763,7 +1822,7 @@ framing_write_head(const struct framing *f, const struct framing_peer *peer,
 		o = PUT(o, "\r\n");
 	}
 	o = put_fields(f, peer, o);
-	if (r->has_body) {
+	if (r->has_body && !r->chunked_forward) {
 		o = PUT(o, "Content-Length: ");
 		o = put_u64(o, r->content_length);
 		o = PUT(o, "\r\n");

@@ -49,6 +49,18 @@ enum framing_chunked {
 };
 
 /*
+ * [policy] mode. Monitor mode forwards a request that enforcement refuses
+ * for a reason of reason_monitored() (a body with no defined length, some
+ * acceptable and ambiguous reasons: docs/classes.md), noting the reason as
+ * framing_request.would_refuse; any other refusal (severe reasons, limits,
+ * framing the core cannot determine) stands in both modes.
+ */
+enum framing_mode {
+	FRAMING_ENFORCE = 0,
+	FRAMING_MONITOR,
+};
+
+/*
  * What to do with a field whose name holds a "_" and is no alias of a field
  * lengthguard guards (those are always refused, see fields.h): CGI and WSGI
  * gateways fold "_" and "-" into one variable, so such a name may still
@@ -75,6 +87,7 @@ enum framing_underscores {
  * (or framing_policy_default) and read-only for the core.
  */
 struct framing_policy {
+	enum framing_mode mode;
 	enum framing_chunked chunked;
 	uint64_t require_length;	/* bit (1 << llhttp_method) per method that
 					   needs a Content-Length: 411 without one */
@@ -96,7 +109,7 @@ struct framing_policy {
 	unsigned add_x_forwarded_proto:1; /* replaces the client's */
 };
 
-/* Fill *p with the defaults: chunked rejected, POST PUT PATCH need a length,
+/* Fill *p with the defaults: enforce mode, chunked rejected, POST PUT PATCH need a length,
  * no body on the bodiless methods, underscores dropped. */
 void framing_policy_default(struct framing_policy *p);
 
@@ -163,7 +176,9 @@ void framing_body_done(struct framing *, uint64_t n);
  * FRAMING_BODY step consumes its bytes and hands the payload to `sink`
  * (NULL: only counted), set after FRAMING_HEAD for that body. Once the body
  * is complete, framing_body_left() is 0 and content_length is the payload's
- * length: framing_write_head() then writes it as the Content-Length. A
+ * length: framing_write_head() then writes it as the Content-Length (not
+ * for chunked_forward, whose head may be written at once and whose body
+ * is the bytes the steps consumed). A
  * violation of its syntax or of max_buffered_body is a FRAMING_REJECT (400,
  * 413, 431: chunked.h).
  */
@@ -197,9 +212,20 @@ struct framing_request {
 	int      http_minor;		/* 0 or 1: the client's HTTP/1.x */
 	int      has_body;		/* a Content-Length was sent, or a
 					   chunked body is to be decoded */
-	int      chunked;		/* chunked = buffer: the body is chunked
-					   and decoded by framing_feed();
-					   content_length is known at its end */
+	int      chunked;		/* the body is chunked and decoded by
+					   framing_feed(); content_length is
+					   known at its end */
+	int      chunked_forward;	/* monitor mode: that body goes upstream
+					   as received, chunked (the head has
+					   its Transfer-Encoding line and no
+					   Content-Length): the bytes each
+					   FRAMING_BODY step consumed, as they
+					   are; the decoder only finds its end */
+	enum reason would_refuse;	/* monitor mode: the first reason
+					   enforcement would have refused this
+					   forwarded request for (REASON_NONE:
+					   none); such a request always has
+					   close_upstream */
 	uint64_t content_length;
 	int      keep_alive;		/* the client allows another request */
 	int      expect_continue;	/* "Expect: 100-continue" (not forwarded) */
@@ -263,7 +289,8 @@ const char *framing_field(const struct framing *, const char *lname, size_t *len
  * The desync class of the current request (docs/classes.md): after
  * FRAMING_HEAD, what the approved request showed (compliant, acceptable:
  * a "_" field dropped or passed, a bodiless method with Content-Length: 0;
- * ambiguous: a body on a method of body_methods); after FRAMING_REJECT,
+ * ambiguous: a body on a method of body_methods; in monitor mode, the
+ * class of each reason it would have been refused for); after FRAMING_REJECT,
  * the highest of that and its reason's class (reason_desync).
  */
 enum desync_class framing_desync(const struct framing *);

@@ -9,6 +9,7 @@ struct reason_row {
 	short status;
 	unsigned char cls;		/* enum reason_class */
 	unsigned char desync;		/* enum desync_class */
+	unsigned char monitored;	/* [policy] mode = monitor forwards it */
 	const char *text;
 	const char *label;
 };
@@ -16,6 +17,10 @@ struct reason_row {
 #define ROW(r, st, c, d, txt, lbl) \
 	[r] = { .status = st, .cls = REASON_CLASS_##c, .desync = DESYNC_##d, \
 	    .text = txt, .label = lbl }
+/* a reason monitor mode forwards (docs/classes.md says why each) */
+#define MROW(r, st, c, d, txt, lbl) \
+	[r] = { .status = st, .cls = REASON_CLASS_##c, .desync = DESYNC_##d, \
+	    .text = txt, .label = lbl, .monitored = 1 }
 
 static const struct reason_row reason_table[REASON_COUNT] = {
 	ROW(REASON_NONE, 0, NONE, COMPLIANT, "", "none"),
@@ -43,9 +48,9 @@ static const struct reason_row reason_table[REASON_COUNT] = {
 
 	ROW(REASON_TARGET_INVALID, 400, MALFORMED, AMBIGUOUS,
 	    "invalid request target", "invalid_target"),
-	ROW(REASON_TARGET_FRAGMENT, 400, MALFORMED, ACCEPTABLE,
+	MROW(REASON_TARGET_FRAGMENT, 400, MALFORMED, ACCEPTABLE,
 	    "fragment in request target", "target_fragment"),
-	ROW(REASON_TARGET_ASTERISK, 400, MALFORMED, ACCEPTABLE,
+	MROW(REASON_TARGET_ASTERISK, 400, MALFORMED, ACCEPTABLE,
 	    "asterisk-form target without OPTIONS", "target_asterisk_not_options"),
 	ROW(REASON_TARGET_USERINFO, 400, MALFORMED, ACCEPTABLE,
 	    "userinfo in request target", "target_userinfo"),
@@ -74,7 +79,7 @@ static const struct reason_row reason_table[REASON_COUNT] = {
 	    "invalid character in a field value", "invalid_field_value"),
 	ROW(REASON_FIELD_NAME_ALIAS, 400, AMBIGUOUS, SEVERE,
 	    "underscore alias of a special field name", "field_name_alias"),
-	ROW(REASON_FIELD_NAME_UNDERSCORE, 400, AMBIGUOUS, ACCEPTABLE,
+	MROW(REASON_FIELD_NAME_UNDERSCORE, 400, AMBIGUOUS, ACCEPTABLE,
 	    "underscore in a field name", "field_name_underscore"),
 
 	ROW(REASON_CL_TE, 400, AMBIGUOUS, SEVERE,
@@ -99,12 +104,12 @@ static const struct reason_row reason_table[REASON_COUNT] = {
 	    "Transfer-Encoding in HTTP/1.0", "transfer_encoding_in_http10"),
 	ROW(REASON_TE_INVALID, 400, AMBIGUOUS, SEVERE,
 	    "invalid Transfer-Encoding", "invalid_transfer_encoding"),
-	ROW(REASON_TE_UNKNOWN, 501, POLICY, AMBIGUOUS,
+	MROW(REASON_TE_UNKNOWN, 501, POLICY, AMBIGUOUS,
 	    "unknown transfer coding", "unknown_transfer_coding"),
-	ROW(REASON_BODY_UNEXPECTED, 400, AMBIGUOUS, AMBIGUOUS,
+	MROW(REASON_BODY_UNEXPECTED, 400, AMBIGUOUS, AMBIGUOUS,
 	    "body with GET, HEAD, OPTIONS, TRACE or DELETE", "unexpected_body"),
 
-	ROW(REASON_HOST_MISSING, 400, MALFORMED, ACCEPTABLE,
+	MROW(REASON_HOST_MISSING, 400, MALFORMED, ACCEPTABLE,
 	    "missing Host", "missing_host"),
 	ROW(REASON_HOST_DUPLICATE, 400, MALFORMED, AMBIGUOUS,
 	    "more than one Host", "duplicate_host"),
@@ -140,9 +145,9 @@ static const struct reason_row reason_table[REASON_COUNT] = {
 	ROW(REASON_CHUNKED_TOO_LARGE, 413, LIMIT, COMPLIANT,
 	    "chunked body larger than the buffering limit", "chunked_body_too_large"),
 
-	ROW(REASON_CHUNKED, 411, POLICY, COMPLIANT,
+	MROW(REASON_CHUNKED, 411, POLICY, COMPLIANT,
 	    "chunked request body", "chunked_body"),
-	ROW(REASON_NO_LENGTH, 411, POLICY, COMPLIANT,
+	MROW(REASON_NO_LENGTH, 411, POLICY, COMPLIANT,
 	    "no Content-Length", "no_content_length"),
 	ROW(REASON_EXPECTATION, 417, POLICY, COMPLIANT,
 	    "unsupported expectation", "unsupported_expectation"),
@@ -201,6 +206,7 @@ static const struct reason_row reason_table[REASON_COUNT] = {
 	    "response head too large", "upstream_head_too_large"),
 };
 #undef ROW
+#undef MROW
 
 static const char *const class_labels[REASON_CLASS_COUNT] = {
 	[REASON_CLASS_NONE] = "none",
@@ -258,6 +264,12 @@ reason_class_label(enum reason_class c)
 {
 	return (unsigned)c < REASON_CLASS_COUNT && class_labels[c] ?
 	    class_labels[c] : class_labels[REASON_CLASS_NONE];
+}
+
+int
+reason_monitored(enum reason r)
+{
+	return row(r)->monitored;
 }
 
 enum desync_class

@@ -165,6 +165,16 @@ enum reason_class reason_class(enum reason);
 /* "malformed", "ambiguous_framing", ...: stable, snake_case. */
 const char *reason_class_label(enum reason_class);
 
+/*
+ * Does [policy] mode = monitor forward a request enforcement refuses for
+ * this reason (1), or refuse it in every mode (0)? Only a body with no
+ * defined length (policy) and some acceptable and ambiguous reasons are
+ * forwarded: those the core finds in a head it can still write
+ * canonically, with a body it can delimit (docs/classes.md). Never a
+ * severe reason, a limit, or a reason of the front end's.
+ */
+int reason_monitored(enum reason);
+
 /* The desync class of a request refused for this reason (REASON_NONE:
  * compliant), and the class's label: "compliant", "acceptable",
  * "ambiguous", "severe" (out of range: "compliant"). */

@@ -689,6 +689,9 @@ preload_init(void)
 	 * Content-Length one here, so it is refused (411) whatever the conf
 	 * says for the proxy */
 	policy.chunked = FRAMING_CHUNKED_REJECT;
+	/* monitor mode is the proxy's: its forwarded requests need a head
+	 * written anew and a connection of their own upstream */
+	policy.mode = FRAMING_ENFORCE;
 	if ((pages = pages_load_with(dir, flags, stderr)) == NULL)
 		die("cannot load the pages", dir);
 

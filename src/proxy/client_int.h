@@ -40,6 +40,8 @@ struct request {
 	int      http_minor;
 	int      status;		/* what the client got (or would have) */
 	enum reason reason;		/* why it was not served; NONE: it was */
+	enum reason would_refuse;	/* monitor mode: why enforce mode would
+					   have refused it (framing_request) */
 	int      upstream;		/* index + 1 of its upstream; 0: none */
 	uint64_t bytes_out;		/* response body bytes sent */
 	struct timespec t_start;

@@ -361,10 +361,12 @@ log_access_json(struct log_buf *b, const struct log_request *r, char *line,
 	    "\"request\":%s,\"method\":%s,\"target\":%s,\"version\":%s,"
 	    "\"request_cut\":%s,\"status\":%d,\"bytes\":%llu,\"referer\":%s,"
 	    "\"user_agent\":%s,\"rt\":%.3f,\"urt\":%s,\"verdict\":%s,"
-	    "\"reason\":%s,\"class\":%s,\"upstream\":%s}\n", b->iso, addr,
+	    "\"reason\":%s,\"class\":%s,\"upstream\":%s,"
+	    "\"would_refuse\":%s}\n", b->iso, addr,
 	    req, method, target, ver, r->method == NULL && r->line_cut ?
 	    "true" : "false", r->status, (unsigned long long)r->bytes, ref, ua,
-	    r->rt, urt, verdict, reason, cls, up);
+	    r->rt, urt, verdict, reason, cls, up,
+	    r->would_refuse ? "true" : "false");
 }
 
 void
@@ -421,8 +423,8 @@ log_request_outcome(struct log_limit *lim, const struct log_request *r)
 
 	if (r->reason == NULL)
 		return;
-	l = r->status >= 500 ? CONF_LOG_WARN : r->status == 499 ?
-	    CONF_LOG_DEBUG : CONF_LOG_INFO;
+	l = r->would_refuse ? CONF_LOG_INFO : r->status >= 500 ? CONF_LOG_WARN :
+	    r->status == 499 ? CONF_LOG_DEBUG : CONF_LOG_INFO;
 	if (!log_enabled(l))
 		return;
 	now = time(NULL);
@@ -446,6 +448,14 @@ log_request_outcome(struct log_limit *lim, const struct log_request *r)
 		snprintf(urt, sizeof(urt), "%.3f", r->urt);
 	else
 		snprintf(urt, sizeof(urt), "-");
+	if (r->would_refuse) {
+		log_msg(l, "request would be refused: %d %s client=%s "
+		    "request=\"%s\" upstream=%s class=%s rt=%.3f urt=%s "
+		    "(forwarded: %d)", r->would_status, r->reason, r->addr,
+		    reqline, r->upstream ? r->upstream : "-",
+		    r->cls ? r->cls : "-", r->rt, urt, r->status);
+		return;
+	}
 	log_msg(l, "request %s: %d %s client=%s request=\"%s\" upstream=%s "
 	    "class=%s rt=%.3f urt=%s", r->status == 502 || r->status == 504 ? "failed" :
 	    r->status == 499 ? "abandoned" : "refused", r->status, r->reason,

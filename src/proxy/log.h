@@ -85,6 +85,10 @@ struct log_request {
 	double   urt;			/* seconds since it went upstream; < 0: never */
 	const char *verdict;		/* why it was not forwarded, or NULL */
 	const char *reason;		/* its label, or NULL */
+	int      would_refuse;		/* monitor mode: served, though enforce
+					   mode would refuse it for `reason`
+					   (verdict "would_refuse: TEXT") */
+	int      would_status;		/* the status enforce would answer */
 	const char *cls;		/* desync class label */
 	const char *upstream;		/* host:port it went to, or NULL */
 };
@@ -100,7 +104,8 @@ void log_access_request(struct log_buf *, const struct log_request *);
 /*
  * The error log's line about a request that was not served: at warn for a
  * 5xx of lengthguard's own, at info for any other refusal, at debug for a
- * client that went away (499); rate limited by *lim. Nothing for a
+ * client that went away (499); rate limited by *lim. At info too for a
+ * request monitor mode let through (would_refuse). Nothing for another
  * forwarded request (r->reason NULL).
  */
 void log_request_outcome(struct log_limit *lim, const struct log_request *r);

@@ -171,6 +171,21 @@ check_nofile(const struct conf *cf, int nworkers)
 		    (unsigned long long)rl.rlim_cur);
 }
 
+/* Say, at start and at each reload that changes it, that requests
+ * enforcement would refuse are forwarded (docs/classes.md). */
+static void
+say_mode(const struct conf *cf, const struct conf *was)
+{
+	if (was != NULL && was->policy.mode == cf->policy.mode)
+		return;
+	if (cf->policy.mode == FRAMING_MONITOR)
+		log_warn("[policy] mode = monitor: requests enforce mode would "
+		    "refuse for policy or an acceptable or ambiguous reason are "
+		    "forwarded, logged and counted as would_refuse");
+	else if (was != NULL)
+		log_info("[policy] mode = enforce");
+}
+
 /* Reload on SIGHUP: errors go to the error log, the old gen stays. */
 static struct gen *
 reload(const char *path, struct gen *cur, int nworkers)
@@ -205,6 +220,7 @@ reload(const char *path, struct gen *cur, int nworkers)
 		log_warn("[proxy] pidfile changed: it takes effect on restart");
 	log_open(&g->conf, 1);
 	check_nofile(&g->conf, nworkers);
+	say_mode(&g->conf, &cur->conf);
 	workers_reload(g);
 	admin_reloaded(g, 1, NULL);
 	gen_unref(cur);
@@ -701,6 +717,7 @@ main(int argc, char **argv)
 		    "as an unprivileged user");
 	}
 	workers_serve();
+	say_mode(&g->conf, NULL);
 	for (i = 0; i < g->conf.nlisten; i++)
 		log_info("listening on %s:%u (%d worker%s)", g->conf.listen[i].host,
 		    g->conf.listen[i].port, n, n == 1 ? "" : "s");

@@ -194,6 +194,15 @@ metrics_render(struct evbuffer *out, const struct metrics *m,
 		    "lengthguard_refusals_total{reason=\"%s\"} %llu\n",
 		    reason_label((enum reason)r),
 		    (unsigned long long)metrics_get(&m->refusals[r]));
+	family(out, "lengthguard_would_refuse_total", "counter",
+	    "Requests forwarded in monitor mode that enforce mode would refuse, "
+	    "by reason (the reasons docs/classes.md marks forwarded).");
+	for (r = REASON_NONE + 1; r < REASON_COUNT; r++)
+		if (reason_monitored((enum reason)r))
+			evbuffer_add_printf(out,
+			    "lengthguard_would_refuse_total{reason=\"%s\"} %llu\n",
+			    reason_label((enum reason)r),
+			    (unsigned long long)metrics_get(&m->would_refuse[r]));
 	family(out, "lengthguard_desync_requests_total", "counter",
 	    "Requests by desync class (docs/classes.md).");
 	for (i = 0; i < DESYNC_COUNT; i++)

@@ -53,6 +53,9 @@ struct metrics {
 	/* by verdict: index reason_class (REASON_CLASS_NONE: forwarded) */
 	atomic_uint_least64_t requests[REASON_CLASS_COUNT][METRICS_STATUS_MAX];
 	atomic_uint_least64_t refusals[REASON_COUNT];
+	/* [policy] mode = monitor: let through, though enforcement would
+	 * refuse it for this reason (reason_monitored) */
+	atomic_uint_least64_t would_refuse[REASON_COUNT];
 	atomic_uint_least64_t desync[DESYNC_COUNT];
 	atomic_uint_least64_t responses[6];	/* 1xx..5xx; [0]: other */
 	atomic_uint_least64_t up_connect_failures;

@@ -5,6 +5,7 @@
  * its relay to the upstream (upstream.h): the head and body going up, the
  * response coming back through the callbacks below.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -49,6 +50,7 @@ request_finalize(struct client *c, int status, enum reason why)
 	struct log_request l;
 	struct timespec now;
 	enum desync_class d;
+	char verdict[128];
 
 	spool_close(&c->spool);		/* whatever ended it, all at once */
 	if (!rq->active)
@@ -83,6 +85,15 @@ request_finalize(struct client *c, int status, enum reason why)
 	l.bytes = rq->bytes_out;
 	l.verdict = rq->reason != REASON_NONE ? reason_text(rq->reason) : NULL;
 	l.reason = rq->reason != REASON_NONE ? reason_label(rq->reason) : NULL;
+	if (rq->reason == REASON_NONE && rq->would_refuse != REASON_NONE) {
+		/* monitor mode let it through (docs/classes.md) */
+		snprintf(verdict, sizeof(verdict), "would_refuse: %s",
+		    reason_text(rq->would_refuse));
+		l.verdict = verdict;
+		l.reason = reason_label(rq->would_refuse);
+		l.would_refuse = 1;
+		l.would_status = reason_status(rq->would_refuse);
+	}
 	l.cls = reason_desync_label(d);
 	l.upstream = rq->upstream > 0 ? c->wg->gen->upstream_host[rq->upstream -
 	    1] : NULL;
@@ -348,7 +359,9 @@ request_relay(struct client *c)
 	ur.head_request = r->head_method;
 	ur.client_minor = r->http_minor;
 	ur.idempotent = method_idempotent(r->method);
-	ur.body_len = r->has_body ? r->content_length : 0;
+	/* a body forwarded chunked goes as it was received: the spool's */
+	ur.body_len = r->chunked_forward ? c->spool.len :
+	    r->has_body ? r->content_length : 0;
 	ur.close_after = r->close_upstream;
 	c->up = upstream_start(c->wg, &client_upstream_cbs, c, &ur);
 	if (c->up == NULL) {
@@ -401,7 +414,15 @@ request_spool(struct client *c)
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
 			break;
 		s = framing_feed(c->fr, v.iov_base, v.iov_len);
-		evbuffer_drain(in, s.consumed);
+		/* a body forwarded chunked is kept as it came, its payload
+		 * only counted by the decoder */
+		if (s.verdict == FRAMING_BODY &&
+		    framing_request(c->fr)->chunked_forward) {
+			if (spool_add_buffer(&c->spool, in, s.consumed) != 0)
+				c->req.spool_failed = 1;
+		} else {
+			evbuffer_drain(in, s.consumed);
+		}
 		if (c->req.spool_failed) {
 			client_reply(c, REASON_BODY_BUFFER_FAILED);
 			return;
@@ -433,6 +454,9 @@ request_start(struct client *c)
 	c->req.head_request = r->head_method != 0;
 	c->req.http_minor = r->http_minor;
 	c->req.keep_alive = r->keep_alive != 0;
+	c->req.would_refuse = r->would_refuse;
+	if (r->would_refuse != REASON_NONE)
+		metrics_add(&c->w->m.would_refuse[r->would_refuse], 1);
 	if (r->has_body) {
 		clock_gettime(CLOCK_MONOTONIC, &c->req.body_end);
 		c->req.body_end.tv_sec +=
@@ -445,7 +469,9 @@ request_start(struct client *c)
 		}
 	}
 	/* a chunked body is always received whole: its Content-Length is
-	 * known only at its end; with request_buffering, any body is */
+	 * known only at its end, and one forwarded chunked (monitor mode)
+	 * reaches the upstream only once it is known whole and valid; with
+	 * request_buffering, any body is */
 	if (r->chunked || (cf->request_buffering && r->has_body &&
 	    r->content_length > 0)) {
 		if (spool_open(&c->spool, c->w, cf,
@@ -454,7 +480,7 @@ request_start(struct client *c)
 			return;
 		}
 		c->req.buffered = 1;
-		if (r->chunked)
+		if (r->chunked && !r->chunked_forward)
 			framing_body_sink(c->fr, request_sink, c);
 		request_continue(c);
 		client_set_state(c, CS_SPOOL);

@@ -403,6 +403,7 @@ test_shipped(const char *path)
 	    c.group ? c.group : "(none)", (unsigned)c.gid);
 	CHECK(c.server_header == 1, "server_header %d", c.server_header);
 
+	CHECK(c.policy.mode == FRAMING_ENFORCE, "mode");
 	CHECK(c.policy.chunked == FRAMING_CHUNKED_REJECT, "chunked");
 	CHECK(c.policy.body_methods == 0, "body_methods");
 	CHECK(c.policy.underscores == FRAMING_UNDERSCORES_DROP, "underscores");
@@ -666,7 +667,8 @@ test_tmp(void)
 		CHECK(c.ntrusted == 0 && c.policy.body_methods == 0 &&
 		    c.policy.underscores == FRAMING_UNDERSCORES_DROP,
 		    "trusted_proxies, body_methods, underscores defaults");
-		CHECK(c.policy.chunked == FRAMING_CHUNKED_REJECT &&
+		CHECK(c.policy.mode == FRAMING_ENFORCE &&
+		    c.policy.chunked == FRAMING_CHUNKED_REJECT &&
 		    c.policy.require_length == POST_PUT_PATCH && c.policy.add_via &&
 		    c.policy.add_x_forwarded_for &&
 		    c.policy.add_x_forwarded_proto, "[policy] defaults");
@@ -788,6 +790,7 @@ test_tmp(void)
 	    "trusted_proxies = 127.0.0.1/32\t::1  10.0.0.0/8 fe80::/10 192.0.2.1\n"
 	    "\n"
 	    "[policy]\n"
+	    "mode = monitor\n"
 	    "require_length =\n"
 	    "body_methods = GET  DELETE\n"
 	    "underscores = reject\n"
@@ -825,7 +828,7 @@ test_tmp(void)
 		    c.listen[0].line == 4 && c.listen[1].port == 8080 &&
 		    strcmp(c.listen[2].host, "localhost") == 0 &&
 		    c.listen[2].port == 9090 && c.listen[3].port == 8081 &&
-		    c.listen[3].line == 43, "all.conf listen");
+		    c.listen[3].line == 44, "all.conf listen");
 		CHECK(c.nupstream == 2 && c.upstream[0].port == 80 &&
 		    strcmp(c.upstream[1].host, "::1") == 0,
 		    "all.conf upstream");
@@ -840,6 +843,7 @@ test_tmp(void)
 		    1ull << HTTP_DELETE) &&
 		    c.policy.underscores == FRAMING_UNDERSCORES_REJECT,
 		    "all.conf body_methods, underscores");
+		CHECK(c.policy.mode == FRAMING_MONITOR, "all.conf mode");
 		CHECK(c.policy.require_length == 0 && !c.policy.add_via &&
 		    !c.policy.add_x_forwarded_for &&
 		    !c.policy.add_x_forwarded_proto, "all.conf [policy]");

@@ -18,6 +18,8 @@
 #define O_EOF		0x80	/* then the client's EOF (framing_eof) */
 #define O_CHUNKED_BUFFER 0x100	/* chunked = buffer (O_SMALL: max_buffered_body
 				   10) */
+#define O_MONITOR	0x200	/* mode = monitor (O_SMALL: max_buffered_body
+				   10 too) */
 
 struct fcase {
 	const char *name;
@@ -242,6 +244,174 @@ ROWO("chunked = buffer: a chunked GET is a body on GET (400)",
 ROWO("chunked = buffer: CL and TE is 400 still",
     "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
     "! 400 Content-Length with Transfer-Encoding ~severe\n= closed", O_CHUNKED_BUFFER),
+
+/* ---------- mode = monitor: what enforcement would refuse, forwarded */
+#define CLOSE_UP "Connection: close\r\n\r\n"
+ROWO("monitor: a chunked body forwarded chunked as received, then in step",
+    TE_POST "5\r\nhello\r\n6;x=y\r\n world\r\n0\r\nT: v\r\n\r\n" GET_A,
+    "> POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n" CLOSE_UP
+    "w 411 chunked request body\n. 36\n" HEAD_A "= idle", O_MONITOR),
+ROWO("monitor: an empty chunked body",
+    TE_POST "0\r\n\r\n" GET_A,
+    "> POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n" CLOSE_UP
+    "w 411 chunked request body\n. 5\n" HEAD_A "= idle", O_MONITOR),
+ROWO("monitor: the chunked body goes on",
+    TE_POST "5\r\nhel",
+    "> POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n" CLOSE_UP
+    "w 411 chunked request body\n. 6\n= body", O_MONITOR),
+ROWO("monitor: the Transfer-Encoding value goes as received",
+    "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:  gzip, CHUNKED \r\n"
+    "X: y\r\n\r\n0\r\n\r\n",
+    "> POST / HTTP/1.1\r\nHost: a\r\nX: y\r\nTransfer-Encoding: gzip, CHUNKED\r\n"
+    CLOSE_UP "w 411 chunked request body\n. 5\n= idle", O_MONITOR),
+ROWO("monitor: Connection naming Transfer-Encoding does not remove it",
+    "POST / HTTP/1.1\r\nHost: a\r\nConnection: Transfer-Encoding\r\n"
+    "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "> POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n" CLOSE_UP
+    "w 411 chunked request body\n. 5\n= idle", O_MONITOR),
+ROWO("monitor: an unknown coding before chunked, forwarded (ambiguous)",
+    "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: foo, chunked\r\n\r\n"
+    "1\r\nx\r\n0\r\n\r\n",
+    "> POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: foo, chunked\r\n"
+    CLOSE_UP "~ambiguous\nw 501 unknown transfer coding\n. 11\n= idle",
+    O_MONITOR),
+ROWO("monitor: a chunked GET, forwarded chunked (ambiguous)",
+    "GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    "> GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n" CLOSE_UP
+    "~ambiguous\nw 411 chunked request body\n. 5\n= idle", O_MONITOR),
+ROWO("monitor: Expect: 100-continue with a chunked body is the proxy's",
+    "PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n"
+    "Transfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n",
+    "> PUT / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n" CLOSE_UP
+    "w 411 chunked request body\n. 11\n= idle", O_MONITOR),
+ROWO("monitor: invalid chunk syntax is 400 still",
+    TE_POST "5\r\nhello\n0\r\n\r\n",
+    "> POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n" CLOSE_UP
+    "w 411 chunked request body\n. 8\n! 400 chunk data not followed by CRLF ~severe\n"
+    "= closed", O_MONITOR),
+ROWO("monitor: a chunked body over max_buffered_body is 413 still",
+    TE_POST "5\r\nhello\r\n6\r\n",
+    "> POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n" CLOSE_UP
+    "w 411 chunked request body\n. 10\n"
+    "! 413 chunked body larger than the buffering limit ~compliant\n= closed",
+    O_MONITOR | O_SMALL),
+ROWO("monitor: a chunked body cut short by the client's EOF",
+    TE_POST "5\r\nhello\r\n",
+    "> POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n" CLOSE_UP
+    "w 411 chunked request body\n. 10\n! 400 request body cut short ~compliant\n"
+    "= closed", O_MONITOR | O_EOF),
+ROWO("monitor with chunked = buffer: a chunked body is decoded, as in enforce",
+    TE_POST "5\r\nhello\r\n0\r\n\r\n",
+    "> POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n. 5\n= idle",
+    O_MONITOR | O_CHUNKED_BUFFER),
+ROWO("monitor with chunked = buffer: gzip, chunked is forwarded chunked",
+    "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"
+    "0\r\n\r\n",
+    "> POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n"
+    CLOSE_UP "w 411 chunked request body\n. 5\n= idle",
+    O_MONITOR | O_CHUNKED_BUFFER),
+ROWO("monitor: a POST without a length has a body of length 0 (§6.3 rule 7)",
+    "POST / HTTP/1.1\r\nHost: a\r\n\r\n" GET_A,
+    "> POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n" CLOSE_UP
+    "w 411 no Content-Length\n" HEAD_A "= idle", O_MONITOR),
+ROWO("monitor: an HTTP/1.0 PUT without a length",
+    "PUT /p HTTP/1.0\r\n\r\n",
+    "> PUT /p HTTP/1.1\r\nHost: backend:8081\r\nContent-Length: 0\r\n" CLOSE_UP
+    "w 411 no Content-Length\n= closed", O_MONITOR),
+ROWO("monitor: Foo_Bar with underscores = reject is forwarded as received",
+    "GET / HTTP/1.1\r\nHost: a\r\nFoo_Bar:  x \r\n\r\n" GET_A,
+    "> GET / HTTP/1.1\r\nHost: a\r\nFoo_Bar: x\r\n" CLOSE_UP
+    "~acceptable\nw 400 underscore in a field name\n" HEAD_A "= idle",
+    O_MONITOR | O_US_REJECT),
+ROWO("monitor: Foo_Bar with underscores = drop is dropped, as in enforce",
+    "GET / HTTP/1.1\r\nHost: a\r\nFoo_Bar: x\r\n\r\n",
+    "> GET / HTTP/1.1\r\nHost: a\r\n\r\n~acceptable\n= idle", O_MONITOR),
+ROWO("monitor: a body on GET is forwarded, its connection closed (ambiguous)",
+    "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello" GET_A,
+    "> GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n" CLOSE_UP
+    "~ambiguous\nw 400 body with GET, HEAD, OPTIONS, TRACE or DELETE\n. 5\n"
+    HEAD_A "= idle", O_MONITOR),
+ROWO("monitor: HTTP/1.1 without Host gets the upstream's Host",
+    "GET / HTTP/1.1\r\nX: y\r\n\r\n",
+    "> GET / HTTP/1.1\r\nHost: backend:8081\r\nX: y\r\n" CLOSE_UP
+    "~acceptable\nw 400 missing Host\n= idle", O_MONITOR),
+ROWO("monitor: a fragment goes upstream in the target",
+    "GET /a#f HTTP/1.1\r\nHost: a\r\n\r\n",
+    "> GET /a#f HTTP/1.1\r\nHost: a\r\n" CLOSE_UP
+    "~acceptable\nw 400 fragment in request target\n= idle", O_MONITOR),
+ROWO("monitor: an absolute-form target with a fragment",
+    "GET http://e/p#f HTTP/1.1\r\nHost: o\r\n\r\n",
+    "> GET /p#f HTTP/1.1\r\nHost: e\r\n" CLOSE_UP
+    "~acceptable\nw 400 fragment in request target\n= idle", O_MONITOR),
+ROWO("monitor: an asterisk-form target without OPTIONS",
+    "GET * HTTP/1.1\r\nHost: a\r\n\r\n",
+    "> GET * HTTP/1.1\r\nHost: a\r\n" CLOSE_UP
+    "~acceptable\nw 400 asterisk-form target without OPTIONS\n= idle",
+    O_MONITOR),
+ROWO("monitor: the first reason stands, the highest class",
+    "GET /#f HTTP/1.1\r\nFoo_Bar: x\r\nContent-Length: 1\r\n\r\nx",
+    "> GET /#f HTTP/1.1\r\nHost: backend:8081\r\nFoo_Bar: x\r\n"
+    "Content-Length: 1\r\n" CLOSE_UP
+    "~ambiguous\nw 400 underscore in a field name\n. 1\n= idle",
+    O_MONITOR | O_US_REJECT),
+ROWO("monitor: an approved request is forwarded as in enforce",
+    "POST /f HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+    "> POST /f HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n. 5\n= idle",
+    O_MONITOR),
+/* severe, framing the core cannot determine, limits: refused in every mode */
+ROWO("monitor: CL and TE is 400 still (severe)",
+    "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+    "Transfer-Encoding: chunked\r\n\r\n",
+    "! 400 Content-Length with Transfer-Encoding ~severe\n= closed", O_MONITOR),
+ROWO("monitor: two Content-Lengths are 400 still (severe)",
+    "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n"
+    "\r\nhello",
+    "! 400 more than one Content-Length ~severe\n= closed", O_MONITOR),
+ROWO("monitor: a would-refuse reason, then a severe one: refused",
+    "POST / HTTP/1.1\r\nHost: a\r\nFoo_Bar: x\r\nTransfer-Encoding: chunked\r\n"
+    "Transfer-Encoding: chunked\r\n\r\n",
+    "! 400 more than one Transfer-Encoding ~severe\n= closed",
+    O_MONITOR | O_US_REJECT),
+ROWO("monitor: Transfer_Encoding is 400 still (severe)",
+    "POST / HTTP/1.1\r\nHost: a\r\nTransfer_Encoding: chunked\r\n"
+    "Content-Length: 1\r\n\r\nx",
+    "! 400 underscore alias of a special field name ~severe\n= closed",
+    O_MONITOR),
+ROWO("monitor: TE not ending in chunked is 400 still (no length at all)",
+    "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+    "! 400 Transfer-Encoding not ending in chunked ~severe\n= closed", O_MONITOR),
+ROWO("monitor: a bare LF is 400 still (where the head ends is in doubt)",
+    "GET / HTTP/1.1\r\nHost: a\nX: b\r\n\r\n",
+    "! 400 LF without CR in request head ~ambiguous\n= closed", O_MONITOR),
+ROWO("monitor: obs-fold is 400 still",
+    "GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n",
+    "! 400 obs-fold in header field ~ambiguous\n= closed", O_MONITOR),
+ROWO("monitor: TE in HTTP/1.0 is 400 still (faulty framing, §6.1)",
+    "POST / HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "! 400 Transfer-Encoding in HTTP/1.0 ~ambiguous\n= closed", O_MONITOR),
+ROWO("monitor: two Hosts are 400 still",
+    "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+    "! 400 more than one Host ~ambiguous\n= closed", O_MONITOR),
+ROWO("monitor: extra whitespace in the request line is 400 still",
+    "GET /  HTTP/1.1\r\nHost: a\r\n\r\n",
+    "! 400 extra whitespace in the request line ~acceptable\n= closed",
+    O_MONITOR),
+ROWO("monitor: an unsupported expectation is 417 still",
+    "PUT / HTTP/1.1\r\nHost: a\r\nExpect: x\r\nContent-Length: 1\r\n\r\nx",
+    "! 417 unsupported expectation ~compliant\n= closed", O_MONITOR),
+ROWO("monitor: 413 still",
+    "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1001\r\n\r\n",
+    "! 413 body larger than max_body_size ~compliant\n= closed",
+    O_MONITOR | O_SMALL),
+ROWO("monitor: 431 still",
+    "GET / HTTP/1.1\r\nHost: a\r\nA: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n",
+    "! 431 too many header fields ~compliant\n= closed", O_MONITOR | O_SMALL),
+ROWO("monitor: 414 still",
+    LINE_414 "Host: a\r\n\r\n", R414 " ~compliant\n= closed",
+    O_MONITOR | O_SMALL),
+ROWO("monitor: CONNECT is 501 still",
+    "CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n",
+    "! 501 CONNECT not supported ~compliant\n= closed", O_MONITOR),
 
 /* ------------------------------------------ 400: ambiguous framing */
 ROW("CL then TE (§6.3 rule 3)",

@@ -9,6 +9,8 @@
  *   ". N\n"                            N body bytes (consecutive steps summed)
  *   "~CLASS\n"                         after a head: its desync class, when
  *                                      not compliant (docs/classes.md)
+ *   "w STATUS reason\n"                after a head: monitor mode forwards
+ *                                      what enforcement would refuse so
  *   "! STATUS reason[ json] ~CLASS\n"  FRAMING_REJECT (json: the page is JSON;
  *                                      CLASS: framing_desync)
  *   "= idle|head|body|closed"          the state once the input is used up
@@ -103,6 +105,14 @@ trace_head(struct framing *f, struct trace *t)
 		    strlen(reason_desync_label(framing_desync(f))));
 		trace_add(t, LIT("\n"));
 	}
+	if (framing_request(f)->would_refuse != REASON_NONE) {
+		char tmp[128];
+		enum reason w = framing_request(f)->would_refuse;
+
+		snprintf(tmp, sizeof(tmp), "w %d %s\n", reason_status(w),
+		    reason_text(w));
+		trace_add(t, tmp, strlen(tmp));
+	}
 }
 
 /* A decoded chunked body's payload: counted as body bytes. */
@@ -118,7 +128,8 @@ trace_sink(void *arg, const char *data, size_t len)
 /* Feed one piece; append what happens to the trace. A chunked body
  * (chunked = buffer) is traced as a front end forwards it: the head with
  * the payload's Content-Length once the body is complete, then its
- * payload bytes. */
+ * payload bytes. One forwarded chunked (monitor mode) is traced as any
+ * body: its head at once, then the bytes the steps consumed. */
 static void
 feed_piece(struct framing *f, struct trace *t, const char *src, size_t n)
 {
@@ -146,7 +157,8 @@ feed_piece(struct framing *f, struct trace *t, const char *src, size_t n)
 			goto out;
 		case FRAMING_HEAD:
 			trace_flush_body(t);
-			if (framing_request(f)->chunked) {
+			if (framing_request(f)->chunked &&
+			    !framing_request(f)->chunked_forward) {
 				t->chunked = 1;
 				framing_body_sink(f, trace_sink, t);
 				break;
@@ -168,6 +180,11 @@ feed_piece(struct framing *f, struct trace *t, const char *src, size_t n)
 				goto out;
 			break;
 		case FRAMING_REJECT:
+			/* a body forwarded as received: what its decoder read
+			 * up to the refusal */
+			if (framing_request(f)->chunked_forward &&
+			    framing_refusal(f) != REASON_NONE)
+				t->body += s.consumed;
 			trace_reject(f, t);
 			t->stopped = 1;
 			break;
@@ -223,11 +240,12 @@ case_policy(const struct fcase *c, struct framing_policy *pol)
 		pol->underscores = FRAMING_UNDERSCORES_REJECT;
 	if (c->opts & O_US_PASS)
 		pol->underscores = FRAMING_UNDERSCORES_PASS;
-	if (c->opts & O_CHUNKED_BUFFER) {
+	if (c->opts & O_MONITOR)
+		pol->mode = FRAMING_MONITOR;
+	if (c->opts & O_CHUNKED_BUFFER)
 		pol->chunked = FRAMING_CHUNKED_BUFFER;
-		if (c->opts & O_SMALL)
-			pol->max_buffered_body = 10;
-	}
+	if ((c->opts & (O_CHUNKED_BUFFER | O_MONITOR)) && (c->opts & O_SMALL))
+		pol->max_buffered_body = 10;
 }
 
 /* Feed `in` cut at the offsets in cuts[0..ncuts) and return the trace. */

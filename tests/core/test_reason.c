@@ -222,6 +222,45 @@ test_desync(void)
 	CHECK(reason_desync(REASON_COUNT) == DESYNC_COMPLIANT, "out of range");
 }
 
+/*
+ * What monitor mode forwards (docs/classes.md): exactly these, and never a
+ * severe reason, a limit, or a reason only a front end sees.
+ */
+static void
+test_monitored(void)
+{
+	static const enum reason want[] = {
+		REASON_CHUNKED, REASON_NO_LENGTH, REASON_TARGET_FRAGMENT,
+		REASON_TARGET_ASTERISK, REASON_FIELD_NAME_UNDERSCORE,
+		REASON_HOST_MISSING, REASON_TE_UNKNOWN, REASON_BODY_UNEXPECTED,
+	};
+	unsigned r, n = 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		CHECK(reason_monitored(want[i]), "monitored: %s",
+		    reason_label(want[i]));
+	for (r = REASON_NONE; r < REASON_COUNT; r++) {
+		enum reason_class c = reason_class((enum reason)r);
+
+		if (!reason_monitored((enum reason)r))
+			continue;
+		n++;
+		CHECK(reason_desync((enum reason)r) != DESYNC_SEVERE,
+		    "%s: monitored, not severe", reason_label((enum reason)r));
+		CHECK(c == REASON_CLASS_MALFORMED || c == REASON_CLASS_AMBIGUOUS ||
+		    c == REASON_CLASS_POLICY, "%s: monitored, a request's bytes",
+		    reason_label((enum reason)r));
+		/* a compliant request is forwarded only for policy */
+		CHECK(reason_desync((enum reason)r) != DESYNC_COMPLIANT ||
+		    c == REASON_CLASS_POLICY, "%s: compliant, policy",
+		    reason_label((enum reason)r));
+	}
+	CHECK(n == sizeof(want) / sizeof(want[0]), "monitored: %u reasons", n);
+	CHECK(!reason_monitored(REASON_NONE) && !reason_monitored(REASON_COUNT),
+	    "monitored: none, out of range");
+}
+
 int
 main(void)
 {
@@ -229,5 +268,6 @@ main(void)
 	test_classes();
 	test_front_end();
 	test_desync();
+	test_monitored();
 	return check_done("test_reason");
 }

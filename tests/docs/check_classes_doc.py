@@ -4,17 +4,21 @@
     python3 tests/docs/check_classes_doc.py [SOURCE_DIR]
 
 Under "## Every reason, by class", each "### CLASS" section has a table
-whose first cell is a reason's label in backticks and whose second is its
-status. This fails (exit 1) when a reason of src/core/reason.c is missing,
-listed twice, listed under another class than its row's desync column, or
-with another status, or when the document lists a label the table lacks.
+whose first cell is a reason's label in backticks, whose second is its
+status and whose third says what [policy] mode = monitor does with it:
+"forwarded" for a reason the table marks so (an MROW row,
+reason_monitored()), "as in enforce" for any other. This fails (exit 1)
+when a reason of src/core/reason.c is missing, listed twice, listed under
+another class than its row's desync column, with another status or
+another monitor mode answer, or when the document lists a label the table
+lacks.
 """
 
 import os
 import re
 import sys
 
-ROW = re.compile(r'ROW\((REASON_\w+),\s*(\d+),\s*(\w+),\s*(\w+),\s*"[^"]*",'
+ROW = re.compile(r'(M?)ROW\((REASON_\w+),\s*(\d+),\s*(\w+),\s*(\w+),\s*"[^"]*",'
                  r'\s*"([a-z0-9_]+)"\)', re.S)
 
 
@@ -25,10 +29,13 @@ def main():
     with open(os.path.join(src, "docs", "classes.md"), encoding="utf-8") as f:
         doc = f.read()
     want = {}
-    for _enum, status, _cls, desync, label in ROW.findall(code):
+    for mon, _enum, status, _cls, desync, label in ROW.findall(code):
         if label != "none":
-            want[label] = (desync.lower(), status)
+            want[label] = (desync.lower(), status,
+                           "forwarded" if mon else "as in enforce")
     errors = []
+    if sum(1 for v in want.values() if v[2] == "forwarded") == 0:
+        errors.append("reason.c: no MROW row read: the pattern is stale")
     if len(want) < 50:
         errors.append("reason.c: only %d rows read: the pattern is stale" % len(want))
     part = doc.split("## Every reason, by class", 1)
@@ -42,19 +49,21 @@ def main():
         if m:
             cls = m.group(1)
             continue
-        m = re.match(r"\|\s*`([a-z0-9_]+)`\s*\|\s*(\d+)\s*\|", line)
+        m = re.match(r"\|\s*`([a-z0-9_]+)`\s*\|\s*(\d+)\s*\|([^|]*)\|",
+                     line)
         if not m:
             continue
-        label, status = m.group(1), m.group(2)
+        label, status, mon = m.group(1), m.group(2), m.group(3).strip()
         if label in seen:
             errors.append("%s: listed twice" % label)
-        seen[label] = (cls, status)
-    for label, (desync, status) in sorted(want.items()):
+        seen[label] = (cls, status, mon)
+    for label, (desync, status, mon) in sorted(want.items()):
         if label not in seen:
             errors.append("%s: not listed (class %s)" % (label, desync))
-        elif seen[label] != (desync, status):
-            errors.append("%s: listed as %s %s, the table says %s %s" % (
-                label, seen[label][0], seen[label][1], desync, status))
+        elif seen[label] != (desync, status, mon):
+            errors.append("%s: listed as %s %s, monitor mode: %s; the table "
+                          "says %s %s, %s" % ((label,) + seen[label] +
+                                              (desync, status, mon)))
     for label in sorted(set(seen) - set(want)):
         errors.append("%s: not in the reason table" % label)
     for e in errors:

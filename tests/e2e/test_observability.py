@@ -393,7 +393,7 @@ class TestAccessLogJSON(AdminCase):
 
     KEYS = ["time", "client", "request", "method", "target", "version",
             "request_cut", "status", "bytes", "referer", "user_agent", "rt",
-            "urt", "verdict", "reason", "class", "upstream"]
+            "urt", "verdict", "reason", "class", "upstream", "would_refuse"]
 
     def json_line(self, needle):
         m = self.proxy.wait_line(r'^\{"time":.*' + re.escape(needle),
@@ -418,6 +418,7 @@ class TestAccessLogJSON(AdminCase):
         self.assertEqual(obj["verdict"], "forwarded")
         self.assertIsNone(obj["reason"])
         self.assertEqual(obj["class"], "compliant")
+        self.assertIs(obj["would_refuse"], False)
         self.assertEqual(obj["upstream"], "127.0.0.1:%d" % self.origin.port)
         self.assertEqual(obj["client"], "127.0.0.1")
         self.assertIsInstance(obj["urt"], float)

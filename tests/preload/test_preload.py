@@ -309,6 +309,30 @@ class TestLoading(harness.E2ECase):
         r = c.request("POST", "/small", body=b"x" * 1000)
         self.assertEqual(r.status, 200)
 
+    def test_monitor_mode_is_the_proxys(self):
+        """mode = monitor in the conf: in-process, the guard enforces all
+        the same (a chunked POST and a POST without a length get 411 and
+        never reach the application)."""
+        conf = os.path.join(self.tmpdir, "monitor.conf")
+        harness.write_conf(conf, {
+            "proxy": {"listen": "127.0.0.1:1", "upstream": "127.0.0.1:1"},
+            "policy": {"mode": "monitor"},
+            "pages": {"dir": harness.PAGES_DIR}})
+        app = App(env={"LENGTHGUARD_CONF": conf})
+        self.procs.append(app)
+        app.ready()
+        for raw, target in ((CHUNKED, "/chunked"),
+                            (build_request("POST", "/nolength", body=None),
+                             "/nolength")):
+            c = self.client(app.port)
+            c.send(raw)
+            self.assertEqual(c.read_response().status, 411, target)
+        c = self.client(app.port)
+        self.assertEqual(c.request("GET", "/after").status, 200)
+        # its log is in order: once /after is in, all before it is
+        app.wait_line(r"^app: GET /after ")
+        self.assertEqual([q[1] for q in app.requests()], ["/after"])
+
     def test_broken_conf_exits_at_start(self):
         conf = os.path.join(self.tmpdir, "broken.conf")
         with open(conf, "w") as f:
