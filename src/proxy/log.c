@@ -210,82 +210,17 @@ log_access_add(struct log_buf *b, const char *line, size_t len)
 	b->len += len;
 }
 
-/* Append s[0..n) to out[0..cap), escaping what a log line must not carry.
- * Returns the length written (out stays NUL-terminated). */
-static size_t
-log_escape(char *out, size_t cap, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0, i;
-
-	for (i = 0; i < n && o + 4 < cap; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch < 0x20 || ch == '"' || ch == '\\' || ch >= 0x7f) {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[ch >> 4];
-			out[o++] = hex[ch & 15];
-		} else {
-			out[o++] = (char)ch;
-		}
-	}
-	if (cap > 0)
-		out[o] = '\0';
-	return o;
-}
-
-/* The "%r" of the access log, or "-" when the request line is unknown. */
-static void
-log_reqline(const struct log_request *r, char *out, size_t cap)
-{
-	static const char version[] = " HTTP/1.x";
-	size_t o, room = cap - sizeof(version);
-
-	if (r->method == NULL) {
-		snprintf(out, cap, "-");
-		return;
-	}
-	o = log_escape(out, room, r->method, strlen(r->method));
-	out[o++] = ' ';
-	o += log_escape(out + o, room - o, r->target, r->target_len);
-	snprintf(out + o, cap - o, " HTTP/1.%d", r->http_minor);
-}
-
 void
-log_access_request(struct log_buf *b, const struct log_request *r)
+log_access_request(struct log_buf *b, const struct accesslog_request *r)
 {
-	char line[2048], ref[256] = "-", ua[512] = "-", reqline[512], urt[32];
+	char line[ACCESSLOG_LINE_MAX + 1];
 	time_t now = time(NULL);
-	struct tm tm;
-	int n;
 
 	if (!log_access_enabled())
 		return;
 	if (b->when != now) {
 		b->when = now;
-		localtime_r(&now, &tm);
-		strftime(b->stamp, sizeof(b->stamp), "%d/%b/%Y:%H:%M:%S %z", &tm);
+		accesslog_stamp(b->stamp, sizeof(b->stamp), now);
 	}
-	log_reqline(r, reqline, sizeof(reqline));
-	if (r->referer)
-		log_escape(ref, sizeof(ref), r->referer, r->referer_len);
-	if (r->user_agent)
-		log_escape(ua, sizeof(ua), r->user_agent, r->user_agent_len);
-	if (r->urt >= 0)
-		snprintf(urt, sizeof(urt), "%.3f", r->urt);
-	else
-		snprintf(urt, sizeof(urt), "-");
-	n = snprintf(line, sizeof(line),
-	    "%s - - [%s] \"%s\" %d %llu \"%s\" \"%s\" rt=%.3f urt=%s "
-	    "verdict=\"%s\"\n", r->addr, b->stamp, reqline, r->status,
-	    (unsigned long long)r->bytes, ref, ua, r->rt, urt,
-	    r->verdict ? r->verdict : "forwarded");
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(line)) {
-		n = sizeof(line) - 1;
-		line[n - 1] = '\n';
-	}
-	log_access_add(b, line, (size_t)n);
+	log_access_add(b, line, accesslog_format(line, sizeof(line), b->stamp, r));
 }

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "accesslog.h"
 #include "conf.h"
 
 #include <sys/types.h>
@@ -50,26 +51,10 @@ struct log_buf {
 void log_access_add(struct log_buf *, const char *line, size_t len);
 void log_access_flush(struct log_buf *);
 
-/* What the access log says of one request (pointers valid for the call). */
-struct log_request {
-	const char *addr;		/* the client's address */
-	const char *method;		/* NULL: the request line is unknown */
-	const char *target;
-	size_t   target_len;
-	int      http_minor;
-	int      status;
-	uint64_t bytes;			/* response body bytes sent */
-	const char *referer, *user_agent;	/* NULL: none */
-	size_t   referer_len, user_agent_len;
-	double   rt;			/* seconds since the request began */
-	double   urt;			/* seconds since it went upstream; < 0: never */
-	const char *verdict;		/* why it was not forwarded, or NULL */
-};
-
 /*
  * Add one access log line: the Combined Log Format, then rt=, urt= and
  * verdict="...". Bytes a log line must not carry are escaped as \xHH.
  */
-void log_access_request(struct log_buf *, const struct log_request *);
+void log_access_request(struct log_buf *, const struct accesslog_request *);
 
 #endif /* LG_LOG_H */
