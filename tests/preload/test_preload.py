@@ -528,6 +528,79 @@ class TestPreloadConf(HostCase):
                           "411" in l], "a log line on the host's stdout")
 
 
+RUN = os.path.join(harness.BUILD, "lengthguard-run")
+
+
+class TestRun(HostCase):
+    """lengthguard-run: checks the conf, preloads the build tree's
+    library, execs the program."""
+
+    def run_(self, args, env=None):
+        e = dict(os.environ)
+        e.pop("LD_PRELOAD", None)
+        e.pop("LENGTHGUARD_CONF", None)
+        e.update(env or {})
+        return subprocess.run([RUN] + args, env=e, capture_output=True,
+                              text=True, timeout=20)
+
+    def test_usage(self):
+        self.assertEqual(self.run_([]).returncode, 2)
+        self.assertEqual(self.run_(["-c", self.conf()]).returncode, 2)
+        p = self.run_(["true"])
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("-c FILE is required", p.stderr)
+        self.assertEqual(self.run_(["-x", "-c", self.conf(), "true"]).returncode, 2)
+        p = self.run_(["-h"])
+        self.assertEqual((p.returncode, p.stdout.startswith("usage:")), (0, True))
+
+    def test_bad_conf_exit_1(self):
+        conf = os.path.join(self.tmpdir, "bad.conf")
+        with open(conf, "w") as f:
+            f.write("[preload]\nports = 80 http\n")
+        p = self.run_(["-c", conf, "--", sys.executable, "-c",
+                       "print('main ran')"])
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stdout, "")
+        self.assertIn("bad.conf:2: [preload] ports: invalid port \"http\"",
+                      p.stderr)
+        self.assertIn("lengthguard-run: configuration failed", p.stderr)
+        p = self.run_(["-c", os.path.join(self.tmpdir, "none.conf"), "true"])
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("cannot open", p.stderr)
+
+    def test_program_not_found_127(self):
+        p = self.run_(["-c", self.conf(), "--", "/nonexistent/prog"])
+        self.assertEqual(p.returncode, 127)
+        self.assertIn("/nonexistent/prog", p.stderr)
+        p = self.run_(["-c", self.conf(), "--", self.tmpdir])
+        self.assertEqual(p.returncode, 126)
+
+    def test_environment(self):
+        conf = self.conf()
+        p = self.run_(["-c", os.path.relpath(conf), "--", "sh", "-c",
+                       'echo "$LD_PRELOAD|$LENGTHGUARD_CONF"; exit 3'],
+                      {"LD_PRELOAD": "libc.so.6"})    # loaded anyway
+        self.assertEqual(p.returncode, 3)      # the program's own status
+        lib = os.path.join(harness.BUILD, "liblengthguard-preload.so")
+        self.assertEqual(p.stdout.strip(), "%s libc.so.6|%s" % (
+            lib, os.path.realpath(conf)))
+
+    def test_guards_http_server(self):
+        port = free_port()
+        e = dict(os.environ)
+        e.pop("LD_PRELOAD", None)
+        h = harness.Process("run-http.server", [
+            RUN, "-c", self.conf(), "--", sys.executable, "-u", "-m",
+            "http.server", "--bind", "127.0.0.1", str(port)], env=e)
+        self.procs.append(h)
+        h.wait_line(r"^Serving HTTP on ")
+        h.port = port
+        self.refused(h)
+        r = self.client(port).request("GET", "/")
+        self.assertEqual(r.status, 200)
+        self.assertNotEqual(r.header("Server"), "lengthguard")
+
+
 class TestLoading(harness.E2ECase):
     def test_exports_only_the_interposed_calls(self):
         out = subprocess.run(["nm", "-D", "-P", "--defined-only", LIB],
