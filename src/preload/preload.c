@@ -145,10 +145,14 @@ guard_get(int fd)
 {
 	struct guard *g = NULL;
 
-	if (fd < 0 || table == NULL)
+	if (fd < 0 || table == NULL || (size_t)fd >= table_len)
+		return NULL;
+	/* most reads are of files, pipes, other sockets: no lock for them
+	 * (a descriptor's guard is set by the call that made it) */
+	if (__atomic_load_n(&table[fd], __ATOMIC_ACQUIRE) == NULL)
 		return NULL;
 	pthread_mutex_lock(&tlock);
-	if ((size_t)fd < table_len && (g = table[fd]) != NULL)
+	if ((g = table[fd]) != NULL)
 		g->refs++;
 	pthread_mutex_unlock(&tlock);
 	return g;
@@ -179,7 +183,7 @@ guard_set(int fd, struct guard *g)
 	}
 	pthread_mutex_lock(&tlock);
 	old = table[fd];
-	table[fd] = g;
+	__atomic_store_n(&table[fd], g, __ATOMIC_RELEASE);
 	if (g != NULL && (size_t)fd > table_hi)
 		table_hi = (size_t)fd;
 	pthread_mutex_unlock(&tlock);
