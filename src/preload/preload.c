@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -114,6 +115,7 @@ struct guard {
 					   where the peek ended: after the host
 					   read it, signal readiness again */
 	int	done;			/* refused or finished: the host sees EOF */
+	int	refused;		/* a reply of ours was sent */
 	int	lowat;			/* SO_RCVLOWAT as set (atomic) */
 	int	host_lowat;		/* the host's own SO_RCVLOWAT (atomic) */
 	int	nonblock;		/* O_NONBLOCK of the description (atomic):
@@ -281,7 +283,7 @@ log_syslog(const char *line, size_t len)
 	if (strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm) == 0)
 		return;
 	n = snprintf(msg, sizeof(msg), "<%d>%s lengthguard-preload[%d]: %.*s",
-	    3 * 8 + 5, stamp, (int)getpid(), (int)(len - 1), line);
+	    LOG_DAEMON | LOG_NOTICE, stamp, (int)getpid(), (int)(len - 1), line);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(msg))
@@ -412,7 +414,7 @@ refuse(int fd, struct guard *g, int status, const char *verdict)
 	(void)shutdown(fd, SHUT_RDWR);
 	set_lowat(fd, g, 1);
 	drain(fd);
-	g->done = 1;
+	g->done = g->refused = 1;
 	log_refusal(fd, g, status, verdict != NULL ? verdict :
 	    reason_text(framing_refusal(g->fr)), bytes);
 	errno = saved;
@@ -533,7 +535,10 @@ allowance(int fd, struct guard *g, int flags)
 				refuse(fd, g, framing_status(g->fr), NULL);
 				return 0;
 			}
-			finish(fd, g);
+			/* the client closed between requests: the kernel
+			 * reports EOF itself */
+			set_lowat(fd, g, 1);
+			g->done = 1;
 			return 0;
 		}
 		if (g->fed == 0)
@@ -955,7 +960,7 @@ close(int fd)
 		 * so that the close does not reset the reply away (not while
 		 * another thread is in a read of it: never block a close) */
 		if (pthread_mutex_trylock(&g->lock) == 0) {
-			if (g->done)
+			if (g->refused)
 				drain(fd);
 			pthread_mutex_unlock(&g->lock);
 		}
