@@ -203,6 +203,8 @@ def forklock():
     while (not tids or not in_syscall(tids[0])) and time.monotonic() < deadline:
         time.sleep(0.01)    # polling a condition, bounded
     pid = os.fork()
+    if pid != 0:
+        log("child %d" % pid)
     if pid == 0:
         try:
             c.recv(BUF, socket.MSG_DONTWAIT)
