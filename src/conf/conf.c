@@ -46,6 +46,7 @@ enum section {
 	S_PAGES,
 	S_LOG,
 	S_ADMIN,
+	S_PRELOAD,
 	S_COUNT,
 };
 
@@ -57,6 +58,7 @@ static const char *const sections[S_COUNT] = {
 	[S_PAGES] = "pages",
 	[S_LOG] = "log",
 	[S_ADMIN] = "admin",
+	[S_PRELOAD] = "preload",
 };
 
 enum key {
@@ -102,6 +104,9 @@ enum key {
 	K_LOG_LEVEL,
 	K_LOG_FORMAT,
 	K_ADMIN_LISTEN,
+	K_PRELOAD_PORTS,
+	K_PRELOAD_LOG,
+	K_PRELOAD_INETD,
 	K_COUNT,
 	K_NONE = -1,
 };
@@ -125,6 +130,7 @@ enum type {
 	T_LEVEL,
 	T_LOG_FORMAT,
 	T_ADMIN_ADDR,			/* one host:port */
+	T_PORTS,			/* space separated port numbers */
 };
 
 static const struct keydef {
@@ -194,6 +200,9 @@ static const struct keydef {
 	[K_LOG_LEVEL] =		{ S_LOG, "level", T_LEVEL, 0, 0 },
 	[K_LOG_FORMAT] =	{ S_LOG, "format", T_LOG_FORMAT, 0, 0 },
 	[K_ADMIN_LISTEN] =	{ S_ADMIN, "listen", T_ADMIN_ADDR, 0, 0 },
+	[K_PRELOAD_PORTS] =	{ S_PRELOAD, "ports", T_PORTS, 1, 65535 },
+	[K_PRELOAD_LOG] =	{ S_PRELOAD, "log", T_LOG, 0, 0 },
+	[K_PRELOAD_INETD] =	{ S_PRELOAD, "inetd", T_BOOL, 0, 0 },
 };
 
 static const char *const underscores[] = {
@@ -245,6 +254,8 @@ struct loader {
 	int		 nerr;
 	int		 read_errno;
 	int		 skip;		/* in a bad [section]: ignore its keys */
+	int		 preload;	/* for the LD_PRELOAD library: no
+					   [proxy] key is required */
 	int		 where[K_COUNT];	/* line a key was last set on */
 	char		*raw[K_COUNT];	/* T_PATH and T_LOG values as written */
 	struct conf	 c;
@@ -638,6 +649,9 @@ store(struct conf *c, enum key k, uint64_t v)
 	case K_BODY_METHODS:
 		c->policy.body_methods = v;
 		break;
+	case K_PRELOAD_INETD:
+		c->preload_inetd = (int)v;
+		break;
 	case K_UNDERSCORES:
 		c->policy.underscores = (enum framing_underscores)v;
 		break;
@@ -958,6 +972,49 @@ set_user(struct loader *ld, const char *value)
 	ld->c.user_line = ld->line;
 }
 
+/* [preload] ports: space separated port numbers, each once. */
+static void
+set_ports(struct loader *ld, const char *value)
+{
+	const struct keydef *kd = &keys[K_PRELOAD_PORTS];
+	const char *p = value;
+	char word[16];
+	uint64_t v;
+	size_t len;
+	int i;
+
+	for (;;) {
+		p += strspn(p, " \t");
+		if (*p == '\0')
+			break;
+		len = strcspn(p, " \t");
+		if (len >= sizeof(word) || (memcpy(word, p, len), word[len] = '\0',
+		    parse_number(word, &v)) == -1 || v < kd->min || v > kd->max) {
+			lerr(ld, ld->line, K_PRELOAD_PORTS, "invalid port \"%.*s\" "
+			    "(use numbers from 1 to 65535)", (int)len, p);
+			return;
+		}
+		for (i = 0; i < ld->c.npreload_ports; i++)
+			if (ld->c.preload_ports[i] == v)
+				break;
+		if (i < ld->c.npreload_ports) {
+			lerr(ld, ld->line, K_PRELOAD_PORTS, "port %s is listed "
+			    "twice", word);
+			return;
+		}
+		if (ld->c.npreload_ports == CONF_MAX_PORTS) {
+			lerr(ld, ld->line, K_PRELOAD_PORTS, "more than %d ports",
+			    CONF_MAX_PORTS);
+			return;
+		}
+		ld->c.preload_ports[ld->c.npreload_ports++] = (uint16_t)v;
+		p += len;
+	}
+	if (ld->c.npreload_ports == 0)
+		lerr(ld, ld->line, K_PRELOAD_PORTS, "empty value (leave the key "
+		    "out to guard every port)");
+}
+
 /* Check `value` for key k and store it; report what is wrong with it. */
 static void
 set(struct loader *ld, enum key k, const char *value)
@@ -978,6 +1035,9 @@ set(struct loader *ld, enum key k, const char *value)
 		return;
 	case T_CIDRS:
 		set_trusted(ld, value);
+		return;
+	case T_PORTS:
+		set_ports(ld, value);
 		return;
 	case T_USER:
 		set_user(ld, value);
@@ -1099,6 +1159,12 @@ set(struct loader *ld, enum key k, const char *value)
 		if (k == K_ERROR_LOG && strcmp(value, "off") == 0) {
 			lerr(ld, ld->line, k, "the error log cannot be off "
 			    "(use stderr, syslog or a file)");
+			return;
+		}
+		if (k == K_PRELOAD_LOG && strcmp(value, "stderr") == 0) {
+			lerr(ld, ld->line, k, "stderr is the application's "
+			    "(an inetd-style server's may be its socket): use "
+			    "off, syslog or a file");
 			return;
 		}
 		if (k == K_ACCESS_LOG && strcmp(value, "syslog") == 0) {
@@ -1394,12 +1460,13 @@ check_log(struct loader *ld, enum key k, const char *dir, char **out)
 	if (raw == NULL) {
 		if (line != 0)
 			return;		/* given, but invalid: reported */
-		raw = "stderr";
+		raw = k == K_PRELOAD_LOG ? "off" : "stderr";
 	}
 	if (k != K_PIDFILE && strcmp(raw, "off") == 0)
 		return;
 	if ((k != K_PIDFILE && strcmp(raw, "stderr") == 0) ||
-	    (k == K_ERROR_LOG && strcmp(raw, "syslog") == 0)) {
+	    ((k == K_ERROR_LOG || k == K_PRELOAD_LOG) &&
+	    strcmp(raw, "syslog") == 0)) {
 		if ((*out = strdup(raw)) == NULL)
 			lerr(ld, line, k, "out of memory");
 		return;
@@ -1452,10 +1519,10 @@ check_all(struct loader *ld, const char *dir)
 	char a[32], b[32];
 	int line;
 
-	if (c->nlisten == 0 && ld->where[K_LISTEN] == 0)
+	if (c->nlisten == 0 && ld->where[K_LISTEN] == 0 && !ld->preload)
 		lerr(ld, 0, K_LISTEN, "missing (at least one address to "
 		    "listen on is required)");
-	if (c->nupstream == 0 && ld->where[K_UPSTREAM] == 0)
+	if (c->nupstream == 0 && ld->where[K_UPSTREAM] == 0 && !ld->preload)
 		lerr(ld, 0, K_UPSTREAM, "missing (at least one upstream "
 		    "is required)");
 	if (c->policy.max_request_line > c->policy.max_head_size) {
@@ -1474,6 +1541,7 @@ check_all(struct loader *ld, const char *dir)
 	check_admin(ld);
 	check_log(ld, K_ACCESS_LOG, dir, &c->access_log);
 	check_log(ld, K_ERROR_LOG, dir, &c->error_log);
+	check_log(ld, K_PRELOAD_LOG, dir, &c->preload_log);
 	c->access_log_line = ld->where[K_ACCESS_LOG];
 	c->error_log_line = ld->where[K_ERROR_LOG];
 	if (ld->raw[K_PIDFILE] != NULL) {
@@ -1528,8 +1596,8 @@ set_inih_options(void)
  * See conf.h. errs may be NULL (errors are then only counted). Not
  * thread-safe: inih's options are process globals, set on every call.
  */
-int
-conf_load(const char *path, struct conf *out, FILE *errs)
+static int
+load(const char *path, struct conf *out, FILE *errs, int preload)
 {
 	struct loader ld;
 	struct stat st;
@@ -1541,6 +1609,7 @@ conf_load(const char *path, struct conf *out, FILE *errs)
 	memset(&ld, 0, sizeof(ld));
 	ld.file = path;
 	ld.errs = errs;
+	ld.preload = preload;
 	set_defaults(&ld.c);
 
 	if ((ld.in = fopen(path, "r")) == NULL) {
@@ -1588,6 +1657,18 @@ fail:
 	return rv;
 }
 
+int
+conf_load(const char *path, struct conf *out, FILE *errs)
+{
+	return load(path, out, errs, 0);
+}
+
+int
+conf_load_preload(const char *path, struct conf *out, FILE *errs)
+{
+	return load(path, out, errs, 1);
+}
+
 /* Free what conf_load() allocated; *c is zeroed, so a second call is a no-op. */
 void
 conf_free(struct conf *c)
@@ -1599,6 +1680,7 @@ conf_free(struct conf *c)
 	free(c->temp_dir);
 	free(c->access_log);
 	free(c->error_log);
+	free(c->preload_log);
 	free(c->pidfile);
 	free(c->user);
 	free(c->group);

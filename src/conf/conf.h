@@ -22,6 +22,7 @@
 
 #define CONF_MAX_ADDRS 16
 #define CONF_MAX_TRUSTED 64
+#define CONF_MAX_PORTS 64
 
 /* An address prefix of trusted_proxies: "10.0.0.0/8", "::1/128". */
 struct conf_cidr {
@@ -122,6 +123,13 @@ struct conf {
 	 * default). Read at start only: a change needs a restart. */
 	struct conf_addr admin;
 	int      admin_on;
+
+	/* [preload]: the LD_PRELOAD library's own keys */
+	uint16_t preload_ports[CONF_MAX_PORTS];	/* guarded local ports */
+	int      npreload_ports;		/* 0: every port */
+	char   *preload_log;		/* refusals: NULL = off, "syslog",
+					   or an absolute path */
+	int      preload_inetd;		/* guard an inherited fd 0 */
 };
 
 /*
@@ -131,6 +139,9 @@ struct conf {
  * configuration is valid, -1 otherwise; on -1 *out holds nothing to free.
  */
 int  conf_load(const char *path, struct conf *out, FILE *errs);
+/* The same for the LD_PRELOAD library and lengthguard-run: [proxy] listen
+ * and upstream, which it does not use, are not required. */
+int  conf_load_preload(const char *path, struct conf *out, FILE *errs);
 void conf_free(struct conf *);
 
 /*

@@ -110,13 +110,13 @@ serve_metrics(struct evhttp_request *req, struct evbuffer *out)
 	reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", out);
 }
 
-/* A JSON string: s in quotes, escaped (log_json_escape). */
+/* A JSON string: s in quotes, escaped (accesslog_json_escape). */
 static void
 json_str(struct evbuffer *out, const char *s)
 {
 	char buf[1024];
 
-	log_json_escape(buf, sizeof(buf), s, strlen(s));
+	accesslog_json_escape(buf, sizeof(buf), s, strlen(s));
 	evbuffer_add_printf(out, "\"%s\"", buf);
 }
 

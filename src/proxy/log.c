@@ -219,203 +219,25 @@ log_access_add(struct log_buf *b, const char *line, size_t len)
 	b->len += len;
 }
 
-/* Append s[0..n) to out[0..cap), escaping what a log line must not carry.
- * Returns the length written (out stays NUL-terminated). */
-static size_t
-log_escape(char *out, size_t cap, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0, i;
-
-	for (i = 0; i < n && o + 4 < cap; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch < 0x20 || ch == '"' || ch == '\\' || ch >= 0x7f) {
-			out[o++] = '\\';
-			out[o++] = 'x';
-			out[o++] = hex[ch >> 4];
-			out[o++] = hex[ch & 15];
-		} else {
-			out[o++] = (char)ch;
-		}
-	}
-	if (cap > 0)
-		out[o] = '\0';
-	return o;
-}
-
-size_t
-log_json_escape(char *out, size_t cap, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0, i;
-
-	for (i = 0; i < n && o + 7 < cap; i++) {
-		unsigned char ch = (unsigned char)s[i];
-
-		if (ch == '"' || ch == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)ch;
-		} else if (ch < 0x20 || ch >= 0x7f) {
-			memcpy(out + o, "\\u00", sizeof("\\u00") - 1);
-			o += sizeof("\\u00") - 1;
-			out[o++] = hex[ch >> 4];
-			out[o++] = hex[ch & 15];
-		} else {
-			out[o++] = (char)ch;
-		}
-	}
-	if (cap > 0)
-		out[o] = '\0';
-	return o;
-}
-
-/* The "%r" of the access log, or "-" when the request line is unknown. */
-static void
-log_reqline(const struct log_request *r, char *out, size_t cap)
-{
-	static const char version[] = " HTTP/1.x";
-	size_t o, room = cap - sizeof(version);
-
-	if (r->method == NULL && r->line_len > 0) {
-		/* refused before the core read a method: the line as it came */
-		o = log_escape(out, cap - sizeof("..."), r->line, r->line_len);
-		if (r->line_cut)
-			memcpy(out + o, "...", sizeof("..."));
-		return;
-	}
-	if (r->method == NULL) {
-		snprintf(out, cap, "-");
-		return;
-	}
-	o = log_escape(out, room, r->method, strlen(r->method));
-	out[o++] = ' ';
-	o += log_escape(out + o, room - o, r->target, r->target_len);
-	snprintf(out + o, cap - o, " HTTP/1.%d", r->http_minor);
-}
-
-/* A JSON value: s[0..n) as a string, or null when s is NULL. */
-static size_t
-json_value(char *out, size_t cap, const char *s, size_t n)
-{
-	size_t o;
-
-	if (s == NULL)
-		return (size_t)snprintf(out, cap, "null");
-	if (cap < 3)
-		return 0;
-	out[0] = '"';
-	o = 1 + log_json_escape(out + 1, cap - 2, s, n);
-	out[o++] = '"';
-	out[o] = '\0';
-	return o;
-}
-
-/*
- * The json format: one object, keys always in this order, a value null
- * when it is not known (README.md lists them).
- */
-static int
-log_access_json(struct log_buf *b, const struct log_request *r, char *line,
-    size_t cap)
-{
-	char addr[96], req[1100], method[64], target[1100], ver[16], ref[600],
-	    ua[1100], verdict[160], reason[96], cls[32], up[600], urt[32];
-	char raw[600];
-	size_t rl = 0;
-
-	json_value(addr, sizeof(addr), r->addr, strlen(r->addr));
-	if (r->method != NULL) {
-		rl = (size_t)snprintf(raw, sizeof(raw), "%s %.*s HTTP/1.%d",
-		    r->method, (int)(r->target_len < 400 ? r->target_len : 400),
-		    r->target, r->http_minor);
-		json_value(req, sizeof(req), raw, rl < sizeof(raw) ? rl :
-		    sizeof(raw) - 1);
-		json_value(method, sizeof(method), r->method, strlen(r->method));
-		json_value(target, sizeof(target), r->target, r->target_len <
-		    400 ? r->target_len : 400);
-		snprintf(ver, sizeof(ver), "\"HTTP/1.%d\"", r->http_minor);
-	} else {
-		json_value(req, sizeof(req), r->line_len ? r->line : NULL,
-		    r->line_len < 400 ? r->line_len : 400);
-		snprintf(method, sizeof(method), "null");
-		snprintf(target, sizeof(target), "null");
-		snprintf(ver, sizeof(ver), "null");
-	}
-	json_value(ref, sizeof(ref), r->referer, r->referer_len < 250 ?
-	    r->referer_len : 250);
-	json_value(ua, sizeof(ua), r->user_agent, r->user_agent_len < 500 ?
-	    r->user_agent_len : 500);
-	json_value(verdict, sizeof(verdict), r->verdict ? r->verdict :
-	    "forwarded", strlen(r->verdict ? r->verdict : "forwarded"));
-	json_value(reason, sizeof(reason), r->reason, r->reason ?
-	    strlen(r->reason) : 0);
-	json_value(cls, sizeof(cls), r->cls, r->cls ? strlen(r->cls) : 0);
-	json_value(up, sizeof(up), r->upstream, r->upstream ?
-	    strlen(r->upstream) : 0);
-	if (r->urt >= 0)
-		snprintf(urt, sizeof(urt), "%.3f", r->urt);
-	else
-		snprintf(urt, sizeof(urt), "null");
-	return snprintf(line, cap, "{\"time\":\"%s\",\"client\":%s,"
-	    "\"request\":%s,\"method\":%s,\"target\":%s,\"version\":%s,"
-	    "\"request_cut\":%s,\"status\":%d,\"bytes\":%llu,\"referer\":%s,"
-	    "\"user_agent\":%s,\"rt\":%.3f,\"urt\":%s,\"verdict\":%s,"
-	    "\"reason\":%s,\"class\":%s,\"upstream\":%s,"
-	    "\"would_refuse\":%s}\n", b->iso, addr,
-	    req, method, target, ver, r->method == NULL && r->line_cut ?
-	    "true" : "false", r->status, (unsigned long long)r->bytes, ref, ua,
-	    r->rt, urt, verdict, reason, cls, up,
-	    r->would_refuse ? "true" : "false");
-}
-
 void
-log_access_request(struct log_buf *b, const struct log_request *r)
+log_access_request(struct log_buf *b, const struct accesslog_request *r)
 {
-	char line[8192], ref[256] = "-", ua[512] = "-", reqline[512], urt[32];
+	char line[ACCESSLOG_LINE_MAX + 1];
 	time_t now = time(NULL);
-	struct tm tm;
-	int n;
 
 	if (!log_access_enabled())
 		return;
 	if (b->when != now) {
 		b->when = now;
-		localtime_r(&now, &tm);
-		strftime(b->stamp, sizeof(b->stamp), "%d/%b/%Y:%H:%M:%S %z", &tm);
-		strftime(b->iso, sizeof(b->iso), "%Y-%m-%dT%H:%M:%S%z", &tm);
+		accesslog_stamp(&b->stamp, now);
 	}
-	if (atomic_load_explicit(&format, memory_order_relaxed) ==
-	    CONF_LOG_JSON) {
-		n = log_access_json(b, r, line, sizeof(line));
-		goto add;
-	}
-	log_reqline(r, reqline, sizeof(reqline));
-	if (r->referer)
-		log_escape(ref, sizeof(ref), r->referer, r->referer_len);
-	if (r->user_agent)
-		log_escape(ua, sizeof(ua), r->user_agent, r->user_agent_len);
-	if (r->urt >= 0)
-		snprintf(urt, sizeof(urt), "%.3f", r->urt);
-	else
-		snprintf(urt, sizeof(urt), "-");
-	n = snprintf(line, sizeof(line),
-	    "%s - - [%s] \"%s\" %d %llu \"%s\" \"%s\" rt=%.3f urt=%s "
-	    "verdict=\"%s\" class=%s\n", r->addr, b->stamp, reqline, r->status,
-	    (unsigned long long)r->bytes, ref, ua, r->rt, urt,
-	    r->verdict ? r->verdict : "forwarded", r->cls ? r->cls : "-");
-add:
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(line)) {
-		n = sizeof(line) - 1;
-		line[n - 1] = '\n';
-	}
-	log_access_add(b, line, (size_t)n);
+	log_access_add(b, line, accesslog_format(line, sizeof(line),
+	    atomic_load_explicit(&format, memory_order_relaxed) ==
+	    CONF_LOG_JSON, &b->stamp, r));
 }
 
 void
-log_request_outcome(struct log_limit *lim, const struct log_request *r)
+log_request_outcome(struct log_limit *lim, const struct accesslog_request *r)
 {
 	enum conf_log_level l;
 	char reqline[512], urt[32];
@@ -443,7 +265,7 @@ log_request_outcome(struct log_limit *lim, const struct log_request *r)
 		return;
 	}
 	lim->n++;
-	log_reqline(r, reqline, sizeof(reqline));
+	accesslog_reqline(r, reqline, sizeof(reqline));
 	if (r->urt >= 0)
 		snprintf(urt, sizeof(urt), "%.3f", r->urt);
 	else

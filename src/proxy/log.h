@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "accesslog.h"
 #include "conf.h"
 
 #include <sys/types.h>
@@ -49,8 +50,7 @@ struct log_buf {
 	char	buf[16384];
 	size_t	len;
 	time_t	when;
-	char	stamp[40];		/* "%d/%b/%Y:%H:%M:%S %z" of `when` */
-	char	iso[40];		/* "%Y-%m-%dT%H:%M:%S%z" of `when` */
+	struct accesslog_stamp stamp;	/* of `when` */
 };
 
 /*
@@ -67,39 +67,13 @@ struct log_limit {
 void log_access_add(struct log_buf *, const char *line, size_t len);
 void log_access_flush(struct log_buf *);
 
-/* What the access log says of one request (pointers valid for the call). */
-struct log_request {
-	const char *addr;		/* the client's address */
-	const char *method;		/* NULL: the request line is unknown */
-	const char *target;
-	size_t   target_len;
-	int      http_minor;
-	const char *line;		/* method NULL: the line as received */
-	size_t   line_len;		/* (0: none) */
-	int      line_cut;		/* it went on beyond line_len */
-	int      status;
-	uint64_t bytes;			/* response body bytes sent */
-	const char *referer, *user_agent;	/* NULL: none */
-	size_t   referer_len, user_agent_len;
-	double   rt;			/* seconds since the request began */
-	double   urt;			/* seconds since it went upstream; < 0: never */
-	const char *verdict;		/* why it was not forwarded, or NULL */
-	const char *reason;		/* its label, or NULL */
-	int      would_refuse;		/* monitor mode: served, though enforce
-					   mode would refuse it for `reason`
-					   (verdict "would_refuse: TEXT") */
-	int      would_status;		/* the status enforce would answer */
-	const char *cls;		/* desync class label */
-	const char *upstream;		/* host:port it went to, or NULL */
-};
-
 /*
  * Add one access log line, in the conf's [log] format: combined (the
  * Combined Log Format, then rt=, urt=, verdict="..." and class=; bytes a
  * log line must not carry are escaped as \xHH), or json (one object per
  * line; its keys in README.md).
  */
-void log_access_request(struct log_buf *, const struct log_request *);
+void log_access_request(struct log_buf *, const struct accesslog_request *);
 
 /*
  * The error log's line about a request that was not served: at warn for a
@@ -108,14 +82,8 @@ void log_access_request(struct log_buf *, const struct log_request *);
  * request monitor mode let through (would_refuse). Nothing for another
  * forwarded request (r->reason NULL).
  */
-void log_request_outcome(struct log_limit *lim, const struct log_request *r);
+void log_request_outcome(struct log_limit *lim,
+    const struct accesslog_request *r);
 
-/*
- * s[0..n) as the inside of a JSON string (RFC 8259 §7) into out[0..cap),
- * NUL-terminated: '"', '\\' and control bytes escaped, and every byte
- * that is not ASCII as \u00XX (a request's bytes need not be UTF-8; the
- * line stays valid JSON and says which bytes came). Returns the length.
- */
-size_t log_json_escape(char *out, size_t cap, const char *s, size_t n);
 
 #endif /* LG_LOG_H */

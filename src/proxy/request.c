@@ -47,7 +47,7 @@ request_finalize(struct client *c, int status, enum reason why)
 {
 	struct request *rq = &c->req;
 	const struct framing_request *r = c->fr ? framing_request(c->fr) : NULL;
-	struct log_request l;
+	struct accesslog_request l;
 	struct timespec now;
 	enum desync_class d;
 	char verdict[128];

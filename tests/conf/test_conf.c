@@ -628,6 +628,47 @@ test_tmp(void)
 	snprintf(path, sizeof(path), "%s/conf/logs", tmp);
 	mkdir(path, 0700);
 
+	/* The preload's loader needs no [proxy]; the proxy's still does,
+	 * and takes a [preload] section. */
+	put("conf/pre.conf", "[pages]\ndir = ../pages\n[preload]\n"
+	    "ports = 8080  443\nlog = logs/refused.log\ninetd = on\n");
+	snprintf(path, sizeof(path), "%s/conf/pre.conf", tmp);
+	f = open_memstream(&errs, &len);
+	r = conf_load_preload(path, &c, f);
+	fclose(f);
+	CHECK(r == 0, "pre.conf: %s", errs);
+	free(errs);
+	if (r == 0) {
+		CHECK(c.npreload_ports == 2 && c.preload_ports[0] == 8080 &&
+		    c.preload_ports[1] == 443 && c.preload_inetd == 1,
+		    "[preload] ports, inetd");
+		CHECK(c.preload_log != NULL &&
+		    strstr(c.preload_log, "/conf/logs/refused.log") != NULL &&
+		    c.preload_log[0] == '/', "[preload] log: %s", c.preload_log);
+		conf_free(&c);
+	}
+	r = load("conf/pre.conf", &c, &errs);
+	CHECK(r == -1 && strstr(errs, "[proxy] listen: missing") != NULL,
+	    "the proxy wants listen: %s", errs);
+	free(errs);
+	put("conf/pre2.conf", BASE "[pages]\ndir = ../pages\n[preload]\n"
+	    "log = syslog\n");
+	r = load("conf/pre2.conf", &c, &errs);
+	CHECK(r == 0, "pre2.conf: %s", errs);
+	free(errs);
+	if (r == 0) {
+		CHECK(c.npreload_ports == 0 && !c.preload_inetd &&
+		    c.preload_log != NULL && strcmp(c.preload_log, "syslog") == 0,
+		    "[preload] defaults, log = syslog");
+		conf_free(&c);
+	}
+	put("conf/pre3.conf", "[pages]\ndir = ../pages\n");
+	snprintf(path, sizeof(path), "%s/conf/pre3.conf", tmp);
+	r = conf_load_preload(path, &c, NULL);
+	CHECK(r == 0 && c.preload_log == NULL, "[preload] log is off by default");
+	if (r == 0)
+		conf_free(&c);
+
 	/* Upstream parameters, nginx's way, and their defaults. */
 	put("conf/ups.conf", "[proxy]\nlisten = *:8080\n"
 	    "upstream = localhost:8081\n"

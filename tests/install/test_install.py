@@ -33,6 +33,7 @@ MAN_DIR = os.environ["LG_MAN_DIR"]
 UNIT_FILE = os.path.join(os.environ["LG_SYSTEMD_UNITDIR"], "lengthguard.service")
 PIDFILE = os.environ["LG_PIDFILE"]
 PRELOAD_FILE = os.environ["LG_PRELOAD_FILE"]
+RUN_FILE = os.environ["LG_RUN_FILE"]
 
 sys.path.insert(0, os.path.join(REPO, "tests", "e2e"))
 from harness import Process, free_port, IO_TIMEOUT, STOP_TIMEOUT  # noqa: E402
@@ -115,7 +116,8 @@ class TestInstall(unittest.TestCase):
         pages = sorted(p for p in os.listdir(os.path.join(REPO, "pages"))
                        if p.endswith(".md") or p == "template.html")
         self.assertIn("411.md", pages)
-        want = {SBIN_FILE, CONF_FILE, UNIT_FILE, PRELOAD_FILE,
+        want = {SBIN_FILE, CONF_FILE, UNIT_FILE, PRELOAD_FILE, RUN_FILE,
+                os.path.join(MAN_DIR, "man1", "lengthguard-run.1"),
                 os.path.join(MAN_DIR, "man8", "lengthguard.8"),
                 os.path.join(MAN_DIR, "man5", "lengthguard.conf.5")}
         want |= {os.path.join(PAGES_DIR, p) for p in pages}
@@ -131,7 +133,7 @@ class TestInstall(unittest.TestCase):
                     open(self.at(os.path.join(PAGES_DIR, p)), "rb") as b:
                 self.assertEqual(a.read(), b.read(), p)
         # a man page or unit with a placeholder left in it
-        for f in want - {SBIN_FILE}:
+        for f in want - {SBIN_FILE, RUN_FILE}:
             with open(self.at(f), errors="replace") as fp:
                 self.assertNotIn("@LG_", fp.read(), f)
 
@@ -145,6 +147,14 @@ class TestInstall(unittest.TestCase):
         r = run([self.at(SBIN_FILE), "-h"])
         self.assertEqual(r.returncode, 0)
         self.assertIn("(default %s)" % CONF_FILE, r.stdout)
+        # lengthguard-run names the installed library; the build tree's
+        # its own
+        r = run([self.at(RUN_FILE), "-V"])
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("(library %s)" % PRELOAD_FILE, r.stdout)
+        r = run([os.path.join(BUILD, "lengthguard-run"), "-V"])
+        self.assertIn("(library %s)" % os.path.join(
+            BUILD, "liblengthguard-preload.so"), r.stdout)
         # the build tree's binary keeps the checkout's conf, relative
         r = run([os.path.join(BUILD, "lengthguard"), "-h"])
         self.assertIn("(default conf/lengthguard.conf)", r.stdout)
@@ -266,12 +276,13 @@ class TestInstall(unittest.TestCase):
                                  "[%s] %s" % (section, key))
 
     def test_man_render(self):
-        """Both man pages render without a warning."""
+        """The man pages render without a warning."""
         groff = shutil.which("groff")
         if groff is None:
             self.skipTest("groff is not installed (Debian package groff-base)")
         self.assertEqual(self.install.returncode, 0, self.install.stderr)
-        for page in ("man8/lengthguard.8", "man5/lengthguard.conf.5"):
+        for page in ("man8/lengthguard.8", "man5/lengthguard.conf.5",
+                     "man1/lengthguard-run.1"):
             r = run([groff, "-man", "-Tutf8", "-ww", "-z",
                      self.at(os.path.join(MAN_DIR, page))])
             self.assertEqual((r.returncode, r.stderr), (0, ""), page)

@@ -110,6 +110,8 @@ def expected_files():
     pages = [os.path.basename(p) for p in glob.glob(os.path.join(REPO, "pages", "*.md"))]
     return {SBIN, CONF, UNIT,
             "usr/lib/%s/lengthguard/liblengthguard-preload.so" % multiarch(),
+            "usr/bin/lengthguard-run",
+            "usr/share/man/man1/lengthguard-run.1.gz",
             "usr/share/man/man8/lengthguard.8.gz",
             "usr/share/man/man5/lengthguard.conf.5.gz",
             "usr/share/doc/lengthguard/copyright",

@@ -7,8 +7,11 @@ every wait is on a port, a log line or a bounded socket timeout.
 """
 
 import hashlib
+import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -30,7 +33,8 @@ PRELOAD = " ".join(os.environ.get("LG_PRELOAD_RUNTIME", "").split() + [LIB])
 # the calls the library interposes, and nothing else it exports
 INTERPOSED = {"accept", "accept4", "read", "readv", "recv", "recvfrom",
               "recvmsg", "close", "__read_chk", "__recv_chk",
-              "__recvfrom_chk"}
+              "__recvfrom_chk", "dup", "dup2", "dup3", "fcntl", "fcntl64",
+              "ioctl", "setsockopt"}
 RUNTIME = {"_init", "_fini", "_edata", "_end", "__bss_start"}
 
 APP_RX = re.compile(r"^app: (\S+) (\S+) te=(\S+) cl=(\S+) len=(\d+) "
@@ -284,6 +288,351 @@ class TestUnguarded(PreloadCase):
         self.assertIn("te=chunked", m.string)
 
 
+HOST = os.path.join(HERE, "host.py")
+HOST_RX = re.compile(r"^host: (\S+) (\S+) te=(\S+) len=(\d+)$")
+
+
+class Host(harness.Process):
+    """host.py in one of its modes, under the library (or, for inetd, with
+    the library for its children only)."""
+
+    def __init__(self, mode, env=None, guarded=True):
+        e = dict(os.environ)
+        for k in ("LD_PRELOAD", "LENGTHGUARD_CONF", "HOST_CHILD_PRELOAD"):
+            e.pop(k, None)
+        if guarded and mode == "inetd":
+            e["HOST_CHILD_PRELOAD"] = PRELOAD
+        elif guarded:
+            e["LD_PRELOAD"] = PRELOAD
+        e.update(env or {})
+        super().__init__("host-" + mode, [sys.executable, "-u", HOST, mode],
+                         env=e)
+
+    def ready(self):
+        self.port = int(self.wait_line(r"^listening on (\d+)$").group(1))
+        return self
+
+    def requests(self):
+        return [m.groups() for m in map(HOST_RX.match, self.log.lines()) if m]
+
+
+def kill_quietly(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def preload_conf(path, preload=None, limits=None, log=None):
+    """A conf for the library: pages, and a [preload] section."""
+    settings = {"pages": {"dir": harness.PAGES_DIR}}
+    if preload:
+        settings["preload"] = preload
+    if limits:
+        settings["limits"] = limits
+    if log:
+        settings["log"] = log
+    harness.write_conf(path, settings)
+    return path
+
+
+class HostCase(harness.E2ECase):
+    def host(self, mode, env=None, guarded=True):
+        h = Host(mode, env, guarded)
+        self.procs.append(h)
+        return h.ready()
+
+    def conf(self, preload=None, limits=None, log=None):
+        return preload_conf(os.path.join(self.tmpdir, "preload.conf"),
+                            preload, limits, log)
+
+    def refused(self, h, data=CHUNKED, status=411, target="/chunked"):
+        c = self.client(h.port)
+        c.send(data)
+        r = c.read_response()
+        self.assertEqual(r.status, status, r)
+        self.assertEqual(r.header("Server"), "lengthguard", r)
+        self.assertTrue(c.at_eof())
+        return c
+
+    def served(self, h, target="/ok"):
+        body = os.urandom(3000)
+        c = self.client(h.port)
+        r = c.request("POST", target, body=body)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body,
+                         (hashlib.sha256(body).hexdigest() + "\n").encode())
+        r = c.request("GET", target + "2")
+        self.assertEqual((r.status, r.body), (200, b"hello\n"))
+
+    def assert_never_seen(self, h, target="/chunked"):
+        self.assertEqual([q for q in h.requests() if q[1] == target], [])
+
+    def assert_no_spin(self, h):
+        c = self.client(h.port)
+        c.send(b"GET /slow HTTP/1.1\r\nHost: t")
+        r = self.client(h.port).request("GET", "/before")
+        self.assertEqual(r.status, 200)
+        before = cpu_seconds(h.pid)
+        time.sleep(PAUSE)   # input pacing: the head arrives in two parts
+        used = cpu_seconds(h.pid) - before
+        c.send(b"\r\n\r\n")
+        self.assertEqual(c.read_response().status, 200)
+        self.assertLess(used, PAUSE / 4, "%.2f s of CPU in a %.2f s pause"
+                        % (used, PAUSE))
+
+
+class TestEventLoops(HostCase):
+    """poll, epoll level- and edge-triggered hosts with non-blocking
+    sockets (set with ioctl(FIONBIO) by Python: tracked, not asked)."""
+
+    MODES = ("poll", "epoll-lt", "epoll-et")
+
+    def test_guarded_and_served(self):
+        for mode in self.MODES:
+            with self.subTest(mode=mode):
+                h = self.host(mode)
+                self.refused(h)
+                self.served(h)
+                self.assert_never_seen(h)
+
+    def test_partial_head_no_spin(self):
+        for mode in self.MODES:
+            with self.subTest(mode=mode):
+                self.assert_no_spin(self.host(mode))
+
+    def test_pipelined_edge_triggered(self):
+        # the first read is cut at the end of the first request; a host
+        # that reads once per edge needs a new edge for the second
+        for mode in self.MODES:
+            with self.subTest(mode=mode):
+                h = self.host(mode)
+                c = self.client(h.port)
+                c.send(build_request("GET", "/p1") + build_request("GET", "/p2"))
+                rs = [c.read_response() for _ in range(2)]
+                self.assertEqual([r.status for r in rs], [200, 200])
+
+    def test_refusal_eof_seen_by_poll(self):
+        # after the refusal the host reads 0; its poll of the descriptor
+        # must say readable at once (the read side is shut down), not wait
+        # for the client, which keeps the connection open
+        h = self.host("poll")
+        c = self.client(h.port)
+        c.send(CHUNKED)
+        self.assertEqual(c.read_response().status, 411)
+        m = h.wait_line(r"^host: after eof readable=(\d)$", timeout=10)
+        self.assertEqual(m.group(1), "1")
+
+
+class TestBlocking(HostCase):
+    def test_rcvtimeo_gives_eagain(self):
+        # a blocking read with SO_RCVTIMEO on a partial head: EAGAIN after
+        # the timeout, as without the library (not EINTR, which Python
+        # retries for ever)
+        h = self.host("rcvtimeo")
+        c = self.client(h.port)
+        c.send(b"GET /slow HTTP/1.1\r\nHost: t")
+        h.wait_line(r"^host: rcvtimeo$", timeout=5)
+        self.assertNotIn("host: eintr", h.log.lines())
+        self.refused(h)
+        self.served(h)
+
+    def test_prefork_child_serves(self):
+        h = self.host("prefork")
+        self.refused(h)
+        self.served(h)
+        self.assert_never_seen(h)
+
+    def test_fork_while_a_read_holds_the_guard(self):
+        # a thread blocks in a read of a connection (partial head) when
+        # the process forks: the child must be able to read it
+        h = self.host("forklock")
+        c = self.client(h.port)
+        c.send(b"GET /slow HTTP/1.1\r\nHost: t")
+        child = int(h.wait_line(r"^host: child (\d+)$").group(1))
+        # a child stuck on a lock would hold the log's pipe open
+        self.addCleanup(kill_quietly, child)
+        m = h.wait_line(r"^host: child read (\S+)$", timeout=10)
+        self.assertEqual(m.group(1), "EAGAIN")
+
+    def test_dup2_onto_fd0(self):
+        h = self.host("dup2")
+        self.refused(h)
+        self.served(h)
+        self.assert_never_seen(h)
+
+
+class TestInetd(HostCase):
+    def test_inetd_fd0_guarded(self):
+        h = self.host("inetd", {"LENGTHGUARD_CONF":
+                                self.conf({"inetd": "on"})})
+        self.refused(h)
+        self.served(h)
+        self.assert_never_seen(h)
+
+    def test_cgi_body_on_fd0_not_judged_again(self):
+        # the inetd child reads the head and execs a CGI that reads the
+        # body from the same socket: the new image must not take the body
+        # for a head (this one is a chunked request's)
+        h = self.host("inetd", {"LENGTHGUARD_CONF":
+                                self.conf({"inetd": "on"})})
+        body = CHUNKED
+        c = self.client(h.port)
+        r = c.request("POST", "/exec", body=body)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.body,
+                         (hashlib.sha256(body).hexdigest() + "\n").encode())
+
+    def test_inetd_off_by_default(self):
+        h = self.host("inetd", {"LENGTHGUARD_CONF": self.conf()})
+        c = self.client(h.port)
+        c.send(CHUNKED)
+        self.assertEqual(c.read_response().status, 200)
+        h.wait_line(r"^host: POST /chunked te=chunked ")
+
+
+class TestPreloadConf(HostCase):
+    def test_ports(self):
+        port = free_port()
+        h = self.host("poll", {"HOST_PORT": str(port), "LENGTHGUARD_CONF":
+                               self.conf({"ports": "%d" % (port + 1)})})
+        c = self.client(h.port)
+        c.send(CHUNKED)
+        self.assertEqual(c.read_response().status, 200)    # not guarded
+        h.stop()
+        h = self.host("poll", {"HOST_PORT": str(port), "LENGTHGUARD_CONF":
+                               self.conf({"ports": "1 %d" % port})})
+        self.refused(h)
+
+    def refusal_line(self, log=None):
+        """One refused chunked POST and one served request: the one line
+        the [preload] log file then holds, and the 411 response."""
+        path = os.path.join(self.tmpdir, "refused.log")
+        h = self.host("poll", {"LENGTHGUARD_CONF":
+                               self.conf({"log": path}, log=log)})
+        c = self.client(h.port)
+        c.send(build_request("POST", "/chunked?x=\"1\"",
+                             [("Transfer-Encoding", "chunked"),
+                              ("User-Agent", "test agent")]) +
+               b"5\r\nhello\r\n0\r\n\r\n")
+        r = c.read_response()
+        self.assertEqual(r.status, 411)
+        self.served(h)      # not logged: only refusals are
+        deadline = time.monotonic() + 5
+        lines = []
+        while not lines and time.monotonic() < deadline:
+            if os.path.exists(path):
+                with open(path) as f:
+                    lines = f.read().splitlines()
+            if not lines:
+                time.sleep(0.02)    # polling a file, bounded
+        self.assertEqual(len(lines), 1, lines)
+        self.assertFalse([l for l in h.log.lines() if "chunked" in l and
+                          "411" in l], "a log line on the host's stdout")
+        return lines[0], r
+
+    def test_refusal_logged(self):
+        line, r = self.refusal_line()
+        self.assertRegex(line,
+                         r'^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d '
+                         r'[+-]\d{4}\] "POST /chunked\?x=\\x221\\x22 HTTP/1\.1" '
+                         r'411 %d "-" "test agent" rt=\d+\.\d{3} urt=- '
+                         r'verdict="chunked request body" class=compliant$'
+                         % len(r.body))
+
+    def test_refusal_logged_json(self):
+        """[log] format = json applies to the library's lines too."""
+        line, r = self.refusal_line({"format": "json"})
+        o = json.loads(line)
+        self.assertEqual((o["client"], o["request"], o["status"], o["bytes"],
+                          o["user_agent"], o["verdict"], o["reason"],
+                          o["class"], o["urt"], o["would_refuse"]),
+                         ("127.0.0.1", 'POST /chunked?x="1" HTTP/1.1', 411,
+                          len(r.body), "test agent", "chunked request body",
+                          "chunked_body", "compliant", None, False))
+
+
+RUN = os.path.join(harness.BUILD, "lengthguard-run")
+
+
+class TestRun(HostCase):
+    """lengthguard-run: checks the conf, preloads the build tree's
+    library, execs the program."""
+
+    def run_(self, args, env=None):
+        e = dict(os.environ)
+        e.pop("LD_PRELOAD", None)
+        e.pop("LENGTHGUARD_CONF", None)
+        e.update(env or {})
+        return subprocess.run([RUN] + args, env=e, capture_output=True,
+                              text=True, timeout=20)
+
+    def test_usage(self):
+        self.assertEqual(self.run_([]).returncode, 2)
+        self.assertEqual(self.run_(["-c", self.conf()]).returncode, 2)
+        p = self.run_(["true"])
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("-c FILE is required", p.stderr)
+        self.assertEqual(self.run_(["-x", "-c", self.conf(), "true"]).returncode, 2)
+        p = self.run_(["-h"])
+        self.assertEqual((p.returncode, p.stdout.startswith("usage:")), (0, True))
+
+    def test_bad_conf_exit_1(self):
+        conf = os.path.join(self.tmpdir, "bad.conf")
+        with open(conf, "w") as f:
+            f.write("[preload]\nports = 80 http\n")
+        p = self.run_(["-c", conf, "--", sys.executable, "-c",
+                       "print('main ran')"])
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(p.stdout, "")
+        self.assertIn("bad.conf:2: [preload] ports: invalid port \"http\"",
+                      p.stderr)
+        self.assertIn("lengthguard-run: configuration failed", p.stderr)
+        p = self.run_(["-c", os.path.join(self.tmpdir, "none.conf"), "true"])
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("cannot open", p.stderr)
+
+    def test_program_not_found_127(self):
+        p = self.run_(["-c", self.conf(), "--", "/nonexistent/prog"])
+        self.assertEqual(p.returncode, 127)
+        self.assertIn("/nonexistent/prog", p.stderr)
+        p = self.run_(["-c", self.conf(), "--", self.tmpdir])
+        self.assertEqual(p.returncode, 126)
+
+    def test_environment(self):
+        conf = self.conf()
+        p = self.run_(["-c", os.path.relpath(conf), "--", "sh", "-c",
+                       'echo "$LD_PRELOAD|$LENGTHGUARD_CONF"; exit 3'],
+                      {"LD_PRELOAD": "libc.so.6"})    # loaded anyway
+        self.assertEqual(p.returncode, 3)      # the program's own status
+        lib = os.path.join(harness.BUILD, "liblengthguard-preload.so")
+        self.assertEqual(p.stdout.strip(), "%s libc.so.6|%s" % (
+            lib, os.path.realpath(conf)))
+
+    def test_guards_http_server(self):
+        port = free_port()
+        e = dict(os.environ)
+        e.pop("LD_PRELOAD", None)
+        h = harness.Process("run-http.server", [
+            RUN, "-c", self.conf(), "--", sys.executable, "-u", "-m",
+            "http.server", "--bind", "127.0.0.1", str(port)], env=e)
+        self.procs.append(h)
+        h.wait_line(r"^Serving HTTP on ")
+        h.port = port
+        self.refused(h)
+        r = self.client(port).request("GET", "/")
+        self.assertEqual(r.status, 200)
+        self.assertNotEqual(r.header("Server"), "lengthguard")
+
+
 class TestLoading(harness.E2ECase):
     def test_exports_only_the_interposed_calls(self):
         out = subprocess.run(["nm", "-D", "-P", "--defined-only", LIB],
@@ -292,13 +641,9 @@ class TestLoading(harness.E2ECase):
         self.assertEqual(syms - RUNTIME, INTERPOSED)
 
     def test_conf_is_used(self):
-        conf = os.path.join(self.tmpdir, "small.conf")
-        # (conf_load wants [proxy] listen and upstream: the library
-        # ignores them)
-        harness.write_conf(conf, {
-            "proxy": {"listen": "127.0.0.1:1", "upstream": "127.0.0.1:1"},
-            "limits": {"max_body_size": "1k"},
-            "pages": {"dir": harness.PAGES_DIR}})
+        # no [proxy] section: the library needs none
+        conf = preload_conf(os.path.join(self.tmpdir, "small.conf"),
+                            limits={"max_body_size": "1k"})
         app = App(env={"LENGTHGUARD_CONF": conf})
         self.procs.append(app)
         app.ready()

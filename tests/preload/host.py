@@ -1,0 +1,300 @@
+#!/usr/bin/env python3
+"""host.py - small servers for the preload tests, each in the style of a
+real one, on a loopback port they choose ("listening on PORT" once bound):
+
+  poll       single thread, non-blocking sockets, level-triggered poll
+  epoll-lt   the same with epoll, level-triggered
+  epoll-et   epoll, edge-triggered, and reading once per event (a host
+             that trusts a short read to mean "nothing more queued")
+  rcvtimeo   a thread per connection, blocking sockets with SO_RCVTIMEO
+  prefork    accepts, forks; the child serves the connection, blocking
+  forklock   a thread blocks in a read of a connection while the main
+             thread forks; the child then reads the same connection
+  dup2       the connection is put on fd 0 (dup2) and read from there
+  inetd      an inetd: each connection is the stdin and stdout of a new
+             "inetd-child" process, run with HOST_CHILD_PRELOAD as its
+             LD_PRELOAD (the inetd itself runs unguarded)
+
+A request is answered 200 with "hello\\n" (GET) or the sha256 of its
+Content-Length body (POST); each one received is logged as "host: METHOD
+TARGET te=... len=N". The event loops log "host: eof" when a read returns
+0, then poll the descriptor once more (3 s at most) and log "host: after
+eof readable=0|1" before closing it. Requests to /exec in inetd-child read
+their head only and exec "cgi", which reads the body from fd 0 (a CGI
+whose stdin is the client's socket).
+"""
+
+import hashlib
+import os
+import select
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+BUF = 65536
+
+
+def log(*a):
+    print("host:", *a, flush=True)
+
+
+def parse_head(head):
+    """(method, target, transfer-encoding, content-length) of a head."""
+    lines = head.decode("latin-1").split("\r\n")
+    method, target = lines[0].split(" ")[:2]
+    fields = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        fields[k.strip().lower()] = v.strip()
+    return (method, target, fields.get("transfer-encoding"),
+            int(fields.get("content-length") or "0"))
+
+
+def parse(buf):
+    """(method, target, te, body, rest) of the first complete request in
+    buf, or None."""
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    method, target, te, n = parse_head(buf[:end])
+    start = end + 4
+    if len(buf) < start + n:
+        return None
+    return method, target, te, buf[start:start + n], buf[start + n:]
+
+
+def answer(method, target, te, body):
+    log("%s %s te=%s len=%d" % (method, target, te, len(body)))
+    out = (hashlib.sha256(body).hexdigest() + "\n").encode() \
+        if method == "POST" else b"hello\n"
+    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(out) + out
+
+
+def serve_all(buf, send):
+    """Answer every complete request in buf; return what is left."""
+    while True:
+        r = parse(buf)
+        if r is None:
+            return buf
+        send(answer(*r[:4]))
+        buf = r[4]
+
+
+def listener():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", int(os.environ.get("HOST_PORT", "0"))))
+    s.listen(64)
+    print("listening on %d" % s.getsockname()[1], flush=True)
+    return s
+
+
+def after_eof(fd):
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    log("after eof readable=%d" % (1 if p.poll(3000) else 0))
+
+
+def event_loop(kind):
+    lsn = listener()
+    lsn.setblocking(False)
+    conns = {}
+    if kind == "poll":
+        p = select.poll()
+        add = lambda fd: p.register(fd, select.POLLIN)     # noqa: E731
+        drop = p.unregister
+        wait = lambda: p.poll()                            # noqa: E731
+    else:
+        p = select.epoll()
+        et = select.EPOLLET if kind == "epoll-et" else 0
+        add = lambda fd: p.register(fd, select.EPOLLIN | et)  # noqa: E731
+        drop = p.unregister
+        wait = lambda: p.poll()                            # noqa: E731
+    p.register(lsn.fileno(), select.POLLIN)
+    while True:
+        for fd, _ in wait():
+            if fd == lsn.fileno():
+                try:
+                    c, _ = lsn.accept()
+                except BlockingIOError:
+                    continue
+                c.setblocking(False)
+                conns[c.fileno()] = [c, b""]
+                add(c.fileno())
+                continue
+            c, buf = conns[fd]
+            try:
+                data = c.recv(BUF)
+            except BlockingIOError:
+                continue
+            if data == b"":
+                log("eof")
+                drop(fd)
+                after_eof(fd)
+                del conns[fd]
+                c.close()
+                continue
+            conns[fd][1] = serve_all(buf + data, c.sendall)
+
+
+def serve_blocking(c):
+    buf = b""
+    while True:
+        try:
+            data = c.recv(BUF)
+        except BlockingIOError:
+            log("rcvtimeo")
+            break
+        except InterruptedError:
+            log("eintr")
+            break
+        if not data:
+            log("eof")
+            break
+        buf = serve_all(buf + data, c.sendall)
+    c.close()
+
+
+def rcvtimeo():
+    lsn = listener()
+    while True:
+        c, _ = lsn.accept()
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
+                     struct.pack("ll", 0, 300000))
+        threading.Thread(target=serve_blocking, args=(c,), daemon=True).start()
+
+
+def prefork():
+    lsn = listener()
+    while True:
+        c, _ = lsn.accept()
+        pid = os.fork()
+        if pid == 0:
+            lsn.close()
+            serve_blocking(c)
+            os._exit(0)
+        c.close()
+        os.waitpid(-1, os.WNOHANG)
+
+
+def in_syscall(tid):
+    """Is thread tid blocked in a system call (not running)?"""
+    try:
+        with open("/proc/self/task/%d/syscall" % tid) as f:
+            return f.read().split()[0] not in ("running", "-1")
+    except OSError:
+        return False
+
+
+def forklock():
+    lsn = listener()
+    c, _ = lsn.accept()
+    tids = []
+
+    def reader():
+        tids.append(threading.get_native_id())
+        c.recv(BUF)     # blocks: the client sent part of a head
+
+    threading.Thread(target=reader, daemon=True).start()
+    deadline = time.monotonic() + 5
+    while (not tids or not in_syscall(tids[0])) and time.monotonic() < deadline:
+        time.sleep(0.01)    # polling a condition, bounded
+    pid = os.fork()
+    if pid != 0:
+        log("child %d" % pid)
+    if pid == 0:
+        try:
+            c.recv(BUF, socket.MSG_DONTWAIT)
+            log("child read data")
+        except BlockingIOError:
+            log("child read EAGAIN")
+        os._exit(0)
+    os.waitpid(pid, 0)
+    log("child exited")
+    time.sleep(60)
+
+
+def dup2():
+    lsn = listener()
+    while True:
+        c, _ = lsn.accept()
+        os.dup2(c.fileno(), 0)
+        c.close()
+        buf = b""
+        while True:
+            data = os.read(0, BUF)
+            if not data:
+                log("eof")
+                break
+            buf = serve_all(buf + data, lambda b: os.write(0, b))
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)    # closes the connection, keeps fd 0 taken
+        os.close(null)
+
+
+def inetd():
+    lsn = listener()
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    if os.environ.get("HOST_CHILD_PRELOAD"):
+        env["LD_PRELOAD"] = os.environ["HOST_CHILD_PRELOAD"]
+    while True:
+        c, _ = lsn.accept()
+        subprocess.Popen([sys.executable, os.path.abspath(__file__),
+                          "inetd-child"], stdin=c.fileno(), stdout=c.fileno(),
+                         env=env)
+        c.close()
+
+
+def inetd_child():
+    sys.stdout = sys.stderr     # fd 1 is the socket; the log is stderr
+    while True:
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            data = os.read(0, 1)    # the head only: what follows is the body
+            if not data:
+                log("eof")
+                return
+            head += data
+        method, target, te, n = parse_head(head[:-4])
+        if target == "/exec":
+            log("exec cgi for %d bytes" % n)
+            os.execv(sys.executable, [sys.executable, os.path.abspath(__file__),
+                                      "cgi", str(n)])
+        body = b""
+        while len(body) < n:
+            data = os.read(0, n - len(body))
+            if not data:
+                break
+            body += data
+        os.write(1, answer(method, target, te, body))
+
+
+def cgi(n):
+    sys.stdout = sys.stderr
+    body = b""
+    while len(body) < n:
+        data = os.read(0, n - len(body))
+        if not data:
+            break
+        body += data
+    log("cgi read %d sha256=%s" % (len(body), hashlib.sha256(body).hexdigest()))
+    os.write(1, answer("POST", "/exec", None, body))
+
+
+def main():
+    mode = sys.argv[1]
+    if mode in ("poll", "epoll-lt", "epoll-et"):
+        event_loop(mode)
+    elif mode == "cgi":
+        cgi(int(sys.argv[2]))
+    else:
+        {"rcvtimeo": rcvtimeo, "prefork": prefork, "forklock": forklock,
+         "dup2": dup2, "inetd": inetd, "inetd-child": inetd_child}[mode]()
+
+
+if __name__ == "__main__":
+    main()
