@@ -38,7 +38,11 @@ BUF = 65536
 
 
 def log(*a):
-    print("host:", *a, flush=True)
+    # one write(2) per line: a parent and its forked child share the pipe,
+    # and print() may write a line in pieces that then interleave
+    line = " ".join(["host:"] + [str(x) for x in a]) + "\n"
+    sys.stdout.flush()
+    os.write(sys.stdout.fileno(), line.encode())
 
 
 def parse_head(head):
