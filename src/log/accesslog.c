@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "accesslog.h"
+#include "framing.h"
 
 static const char hex[] = "0123456789abcdef";
 
@@ -55,6 +56,27 @@ accesslog_json_escape(char *out, size_t cap, const char *s, size_t n)
 	if (cap > 0)
 		out[o] = '\0';
 	return o;
+}
+
+void
+accesslog_request_from(struct accesslog_request *l, const struct framing *f)
+{
+	const struct framing_request *r = f ? framing_request(f) : NULL;
+
+	if (r == NULL)
+		return;
+	if (r->method_name == NULL) {
+		l->line = r->line;	/* refused before its method was read */
+		l->line_len = r->line_len;
+		l->line_cut = r->line_cut;
+		return;
+	}
+	l->method = r->method_name;
+	l->target = r->target;
+	l->target_len = r->target_len;
+	l->http_minor = r->http_minor;
+	l->referer = framing_field(f, "referer", &l->referer_len);
+	l->user_agent = framing_field(f, "user-agent", &l->user_agent_len);
 }
 
 void

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <time.h>
 
+struct framing;
+
 /* What the access log says of one request (pointers valid for the call). */
 struct accesslog_request {
 	const char *addr;		/* the client's address */
@@ -37,6 +39,14 @@ struct accesslog_request {
 	const char *cls;		/* desync class label */
 	const char *upstream;		/* host:port it went to, or NULL */
 };
+
+/*
+ * Fill what the core knows of the request being read by f: its request
+ * line (or, refused before its method was read, the line as it came),
+ * Referer and User-Agent. Nothing when f is NULL.
+ */
+void   accesslog_request_from(struct accesslog_request *,
+    const struct framing *f);
 
 /* The longest line accesslog_format() writes, its "\n" included. */
 #define ACCESSLOG_LINE_MAX	8191

@@ -305,7 +305,6 @@ static void
 log_refusal(int fd, struct guard *g, int status, const char *verdict,
     uint64_t bytes)
 {
-	const struct framing_request *r = framing_request(g->fr);
 	struct accesslog_request l;
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
@@ -329,20 +328,7 @@ log_refusal(int fd, struct guard *g, int status, const char *verdict,
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	memset(&l, 0, sizeof(l));
 	l.addr = addr;
-	if (r != NULL && r->method_name == NULL) {
-		l.line = r->line;	/* refused before its method was read */
-		l.line_len = r->line_len;
-		l.line_cut = r->line_cut;
-	}
-	if (r != NULL && r->method_name != NULL) {
-		l.method = r->method_name;
-		l.target = r->target;
-		l.target_len = r->target_len;
-		l.http_minor = r->http_minor;
-		l.referer = framing_field(g->fr, "referer", &l.referer_len);
-		l.user_agent = framing_field(g->fr, "user-agent",
-		    &l.user_agent_len);
-	}
+	accesslog_request_from(&l, g->fr);
 	l.status = status;
 	l.bytes = bytes;
 	l.rt = g->t_start.tv_sec == 0 ? 0 :

@@ -46,7 +46,6 @@ void
 request_finalize(struct client *c, int status, enum reason why)
 {
 	struct request *rq = &c->req;
-	const struct framing_request *r = c->fr ? framing_request(c->fr) : NULL;
 	struct accesslog_request l;
 	struct timespec now;
 	enum desync_class d;
@@ -67,20 +66,7 @@ request_finalize(struct client *c, int status, enum reason why)
 	l.urt = rq->t_up.tv_sec != 0 ? since(&rq->t_up, &now) : -1;
 	metrics_request(&c->w->m, rq->status, rq->reason, d, l.rt, l.urt);
 	l.addr = c->addr;
-	if (r != NULL && r->method_name == NULL) {
-		l.line = r->line;
-		l.line_len = r->line_len;
-		l.line_cut = r->line_cut;
-	}
-	if (r != NULL && r->method_name != NULL) {
-		l.method = r->method_name;
-		l.target = r->target;
-		l.target_len = r->target_len;
-		l.http_minor = r->http_minor;
-		l.referer = framing_field(c->fr, "referer", &l.referer_len);
-		l.user_agent = framing_field(c->fr, "user-agent",
-		    &l.user_agent_len);
-	}
+	accesslog_request_from(&l, c->fr);
 	l.status = rq->status;
 	l.bytes = rq->bytes_out;
 	l.verdict = rq->reason != REASON_NONE ? reason_text(rq->reason) : NULL;

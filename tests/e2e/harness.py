@@ -655,27 +655,19 @@ class ProxyCase(E2ECase):
                          % self.origin.log.tail())
 
 
-class ScriptedOrigin:
-    """A loopback origin whose answers a test scripts, for upstream
-    behaviour lg-origin does not have (stray bytes, unsolicited responses,
-    interim responses...). Each request (head, then a Content-Length body)
-    is handed to script(conn, nth, method, target, body), numbered per
-    connection from 1; it returns a list of steps: bytes to send (each in
-    its own send), a float to wait that many seconds before the next step,
-    a callable to call (to tell the test a step is done), or None to close
-    the connection. Requests are recorded in .seen as
-    (conn, nth, method, target, body, head), head without its empty line. on_head(conn, nth, method, target),
-    if given, returns steps run once a head is read, before its body."""
+class ThreadedOrigin:
+    """The base of the tests' own loopback origins: a listener on
+    127.0.0.1 (port chosen at run time) whose accepting thread counts the
+    connections (.connections, .cond notified) and serves each in a
+    thread of its own with self._serve(sock, nth), nth from 1. stop()
+    closes the listener and every connection."""
 
-    def __init__(self, script, on_head=None):
-        self.script = script
-        self.on_head = on_head
+    def __init__(self, backlog=64):
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(64)
+        self.lsock.listen(backlog)
         self.lsock.settimeout(0.2)
         self.port = self.lsock.getsockname()[1]
-        self.seen = []
         self.connections = 0
         self.cond = threading.Condition()
         self.stopping = False
@@ -694,9 +686,45 @@ class ScriptedOrigin:
             with self.cond:
                 self.connections += 1
                 n = self.connections
+                self.cond.notify_all()
             self.socks.append(s)
             threading.Thread(target=self._serve, args=(s, n),
                              daemon=True).start()
+
+    def _serve(self, s, conn):
+        raise NotImplementedError
+
+    def stop(self):
+        self.stopping = True
+        try:
+            self.lsock.close()
+        except OSError:
+            pass
+        for s in self.socks:
+            try:
+                s.close()
+            except OSError:
+                pass
+        self.thread.join(2)
+
+
+class ScriptedOrigin(ThreadedOrigin):
+    """A loopback origin whose answers a test scripts, for upstream
+    behaviour lg-origin does not have (stray bytes, unsolicited responses,
+    interim responses...). Each request (head, then a Content-Length body)
+    is handed to script(conn, nth, method, target, body), numbered per
+    connection from 1; it returns a list of steps: bytes to send (each in
+    its own send), a float to wait that many seconds before the next step,
+    a callable to call (to tell the test a step is done), or None to close
+    the connection. Requests are recorded in .seen as
+    (conn, nth, method, target, body, head), head without its empty line. on_head(conn, nth, method, target),
+    if given, returns steps run once a head is read, before its body."""
+
+    def __init__(self, script, on_head=None):
+        self.script = script
+        self.on_head = on_head
+        self.seen = []
+        super().__init__()
 
     def _serve(self, s, conn):
         s.settimeout(IO_TIMEOUT)
@@ -761,18 +789,6 @@ class ScriptedOrigin:
                 self.cond.wait(left)
             return list(self.seen)
 
-    def stop(self):
-        self.stopping = True
-        try:
-            self.lsock.close()
-        except OSError:
-            pass
-        for s in self.socks:
-            try:
-                s.close()
-            except OSError:
-                pass
-        self.thread.join(2)
 
 
 def http_response(body, status="200 OK", fields=()):

@@ -14,10 +14,10 @@ import random
 import re
 import selectors
 import socket
-import threading
 import time
 
-from harness import IO_TIMEOUT, E2ECase, ProxyCase, build_request
+from harness import (IO_TIMEOUT, E2ECase, ProxyCase, ThreadedOrigin,
+                     build_request)
 
 MIB = 1 << 20
 # every test ends within this, whatever happens
@@ -67,7 +67,7 @@ def proc_fds(pid):
     return out
 
 
-class HashOrigin:
+class HashOrigin(ThreadedOrigin):
     """A loopback origin that reads Content-Length bodies of any size,
     hashes them as they come (sha256) and answers 200 with the digest.
     It counts the connections it accepted and records how each one ended
@@ -76,37 +76,12 @@ class HashOrigin:
     complete body)."""
 
     def __init__(self):
-        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(1024)
-        self.lsock.settimeout(0.2)
-        self.port = self.lsock.getsockname()[1]
-        self.cond = threading.Condition()
-        self.connections = 0
         self.heads = []         # targets of the heads read
         self.seen = []          # (target, length, sha256 hex)
         self.cut = []           # (target, bytes received, "reset" | "eof")
-        self.stopping = False
-        self.socks = []
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
+        super().__init__(backlog=1024)
 
-    def _accept(self):
-        while not self.stopping:
-            try:
-                s, _ = self.lsock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with self.cond:
-                self.connections += 1
-                self.cond.notify_all()
-            self.socks.append(s)
-            threading.Thread(target=self._serve, args=(s,),
-                             daemon=True).start()
-
-    def _serve(self, s):
+    def _serve(self, s, conn):
         s.settimeout(IO_TIMEOUT * 2)
         buf = b""
         try:
@@ -164,18 +139,6 @@ class HashOrigin:
                 self.cond.wait(left)
             return True
 
-    def stop(self):
-        self.stopping = True
-        try:
-            self.lsock.close()
-        except OSError:
-            pass
-        for s in self.socks:
-            try:
-                s.close()
-            except OSError:
-                pass
-        self.thread.join(2)
 
 
 class BufferingCase(E2ECase):

@@ -13,11 +13,9 @@ enforce mode, and enforce mode is unchanged.
 import json
 import re
 import signal
-import socket
-import threading
 import time
 
-from harness import IO_TIMEOUT, E2ECase, free_port, write_conf
+from harness import IO_TIMEOUT, E2ECase, ThreadedOrigin, free_port, write_conf
 
 from test_observability import admin_get
 
@@ -32,7 +30,7 @@ CHUNKED_BODY = (b"5;ext=1\r\nhello\r\n1a\r\n" + b"x" * 26 + b"\r\n"
                 b"1\r\n!\r\n0\r\nTrailer-A: 1\r\n\r\n")
 
 
-class RawOrigin:
+class RawOrigin(ThreadedOrigin):
     """A loopback origin that records every request as the raw bytes it
     read: (conn, head, body), head with its empty line, body as it came
     (a chunked one with its chunk sizes, extensions and trailer: read by a
@@ -41,33 +39,8 @@ class RawOrigin:
     Connection: close."""
 
     def __init__(self):
-        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(64)
-        self.lsock.settimeout(0.2)
-        self.port = self.lsock.getsockname()[1]
         self.seen = []
-        self.connections = 0
-        self.cond = threading.Condition()
-        self.stopping = False
-        self.socks = []
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
-
-    def _accept(self):
-        while not self.stopping:
-            try:
-                s, _ = self.lsock.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with self.cond:
-                self.connections += 1
-                n = self.connections
-            self.socks.append(s)
-            threading.Thread(target=self._serve, args=(s, n),
-                             daemon=True).start()
+        super().__init__()
 
     def _serve(self, s, conn):
         s.settimeout(IO_TIMEOUT)
@@ -110,18 +83,6 @@ class RawOrigin:
                 self.cond.wait(left)
             return list(self.seen)
 
-    def stop(self):
-        self.stopping = True
-        try:
-            self.lsock.close()
-        except OSError:
-            pass
-        for s in self.socks:
-            try:
-                s.close()
-            except OSError:
-                pass
-        self.thread.join(2)
 
 
 class _Reader:
