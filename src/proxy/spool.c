@@ -50,6 +50,15 @@ spool_uncharge(struct spool *s)
 	s->charged = 0;
 }
 
+/* A write to the file returned r <= 0: say why. -1. */
+static int
+spool_write_failed(const struct spool *s, ssize_t r)
+{
+	log_warn("request buffering: writing a temporary file in %s: %s",
+	    s->dir, r < 0 ? strerror(errno) : "nothing written");
+	return -1;
+}
+
 /* Write all of `from` to the file. 0 or -1. */
 static int
 spool_write_buffer(struct spool *s, struct evbuffer *from, size_t n)
@@ -60,12 +69,8 @@ spool_write_buffer(struct spool *s, struct evbuffer *from, size_t n)
 		r = evbuffer_write_atmost(from, s->fd, (ev_ssize_t)n);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0) {
-			log_warn("request buffering: writing a temporary file "
-			    "in %s: %s", s->dir, r < 0 ? strerror(errno) :
-			    "nothing written");
-			return -1;
-		}
+		if (r <= 0)
+			return spool_write_failed(s, r);
 		n -= (size_t)r;
 	}
 	return 0;
@@ -156,12 +161,8 @@ spool_add(struct spool *s, const char *data, size_t n)
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0) {
-			log_warn("request buffering: writing a temporary file "
-			    "in %s: %s", s->dir, r < 0 ? strerror(errno) :
-			    "nothing written");
-			return -1;
-		}
+		if (r <= 0)
+			return spool_write_failed(s, r);
 		data += r;
 		n -= (size_t)r;
 		s->len += (uint64_t)r;

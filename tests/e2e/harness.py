@@ -694,6 +694,31 @@ class ThreadedOrigin:
     def _serve(self, s, conn):
         raise NotImplementedError
 
+    @staticmethod
+    def read_head(s, buf):
+        """Read from s until buf holds a whole head (at most 64 KiB):
+        (head without its empty line, what follows it), or None when the
+        connection ends first."""
+        while b"\r\n\r\n" not in buf:
+            data = s.recv(65536)
+            if not data or len(buf) > 65536:
+                return None
+            buf += data
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        return head, rest
+
+    def wait_seen(self, n, timeout=IO_TIMEOUT):
+        """The requests seen (.seen, appended under .cond, notified), once
+        there are n of them (or at timeout)."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while len(self.seen) < n:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.cond.wait(left)
+            return list(self.seen)
+
     def stop(self):
         self.stopping = True
         try:
@@ -733,12 +758,10 @@ class ScriptedOrigin(ThreadedOrigin):
         nth = 0
         try:
             while not self.stopping:
-                while b"\r\n\r\n" not in buf:
-                    data = s.recv(65536)
-                    if not data or len(buf) > 65536:
-                        return
-                    buf += data
-                head, _, buf = buf.partition(b"\r\n\r\n")
+                got = self.read_head(s, buf)
+                if got is None:
+                    return
+                head, buf = got
                 method, target = head.split(b" ")[:2]
                 m = re.search(rb"(?im)^content-length:[ \t]*(\d+)", head)
                 n = int(m.group(1)) if m else 0
@@ -777,17 +800,6 @@ class ScriptedOrigin(ThreadedOrigin):
             else:
                 s.sendall(step)
         return True
-
-    def wait_seen(self, n, timeout=IO_TIMEOUT):
-        """The requests seen, once there are n of them (or at timeout)."""
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while len(self.seen) < n:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self.cond.wait(left)
-            return list(self.seen)
 
 
 

@@ -86,12 +86,10 @@ class HashOrigin(ThreadedOrigin):
         buf = b""
         try:
             while not self.stopping:
-                while b"\r\n\r\n" not in buf:
-                    data = s.recv(65536)
-                    if not data or len(buf) > 65536:
-                        return
-                    buf += data
-                head, _, buf = buf.partition(b"\r\n\r\n")
+                got = self.read_head(s, buf)
+                if got is None:
+                    return
+                head, buf = got
                 target = head.split(b" ")[1].decode()
                 m = re.search(rb"(?im)^content-length:[ \t]*(\d+)", head)
                 n = int(m.group(1)) if m else 0

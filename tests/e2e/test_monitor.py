@@ -13,7 +13,6 @@ enforce mode, and enforce mode is unchanged.
 import json
 import re
 import signal
-import time
 
 from harness import IO_TIMEOUT, E2ECase, ThreadedOrigin, free_port, write_conf
 
@@ -73,15 +72,6 @@ class RawOrigin(ThreadedOrigin):
         finally:
             s.close()
 
-    def wait_seen(self, n, timeout=IO_TIMEOUT):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while len(self.seen) < n:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    break
-                self.cond.wait(left)
-            return list(self.seen)
 
 
 
