@@ -25,6 +25,7 @@
 
 #include <event2/buffer.h>
 
+#include "chunked.h"
 #include "client_int.h"
 #include "io.h"
 #include "log.h"
@@ -357,11 +358,56 @@ client_discard_start(struct client *c)
 	return 0;
 }
 
-/* Output flushed in CS_LINGER: shut down our side, then drain until EOF. */
+/*
+ * After the 411 of a chunked request the core would not discard: was the
+ * request read whole, and will its client send nothing after it? Then the
+ * close needs no lingering (client_linger_flushed).
+ *
+ * The core refuses to discard when the client does not allow another
+ * request ("Connection: close", or HTTP/1.0 without keep-alive: RFC 9112
+ * §9.3; such a client MUST NOT send another request, §9.6) or asked for
+ * 100-continue (it may hold the body back; once the body is here, it has
+ * not). The body is the bytes already read behind the head (they stay in
+ * the input, discarded with it): whole when the decoder (RFC 9112 §7.1)
+ * finds its end exactly where they end. Less (the rest still coming), an
+ * invalid body, or any byte behind its end (sent without knowing the 411)
+ * leaves the lingering close to protect the reply.
+ */
+static int
+client_chunked_read_whole(struct client *c)
+{
+	static const struct chunked_limits lim = { UINT64_MAX };
+	struct evbuffer_iovec v[4];
+	struct chunked_step s = { CHUNKED_MORE, 0 };
+	struct chunked ck;
+	int i, n;
+
+	n = evbuffer_peek(c->io.in, -1, NULL, v, 4);
+	if (n < 1 || n > 4)
+		return 0;	/* none of it yet, or too scattered to look */
+	chunked_init(&ck, &lim);
+	for (i = 0; i < n; i++) {
+		s = chunked_feed(&ck, v[i].iov_base, v[i].iov_len, NULL, NULL);
+		if (s.verdict != CHUNKED_MORE)
+			break;
+	}
+	return s.verdict == CHUNKED_DONE && i == n - 1 &&
+	    s.consumed == v[i].iov_len;
+}
+
+/*
+ * Output flushed in CS_LINGER: shut down our side, then drain until EOF.
+ * No lingering when nothing more can come (RFC 9112 §9.6: lingering is for
+ * bytes the client may still send, which would turn our close into a reset
+ * destroying the reply): the client closed its side, or its request was read
+ * whole and it may send nothing after it (read_whole), with no byte beyond
+ * it read since. Then the close is plain, as nginx's lingering_close "on"
+ * does when the request was read whole and nothing else is buffered.
+ */
 static void
 client_linger_flushed(struct client *c)
 {
-	if (c->eof) {		/* nothing more will come: no lingering */
+	if (c->eof || c->read_whole) {
 		client_free(c);
 		return;
 	}
@@ -459,9 +505,11 @@ client_input(struct client *c)
 			request_start(c);
 			return;
 		case FRAMING_REJECT:
-			if (framing_refusal(c->fr) == REASON_CHUNKED &&
-			    client_discard_start(c) == 0)
-				return;
+			if (framing_refusal(c->fr) == REASON_CHUNKED) {
+				if (client_discard_start(c) == 0)
+					return;
+				c->read_whole = client_chunked_read_whole(c);
+			}
 			client_reply(c, framing_refusal(c->fr));
 			return;
 		case FRAMING_BODY:
@@ -499,6 +547,7 @@ client_read(struct client *c)
 		break;
 	case CS_LINGER:
 	case CS_DRAIN:
+		c->read_whole = 0;	/* it sends more after all: linger */
 		evbuffer_drain(in, evbuffer_get_length(in));
 		io_consumed(&c->io);
 		break;
