@@ -739,4 +739,8 @@ client_accept(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa)
 	/* a new connection has the head timeout to send its first request */
 	c->state = CS_IDLE;
 	worker_timer(c->timer, cf->client_header_timeout);
+	/* its first bytes are in (the listener defers accepting until they
+	 * are: worker.c): read them in this round of the loop, not after
+	 * the next wait */
+	event_active(c->io.rev, EV_READ, 0);
 }

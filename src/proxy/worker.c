@@ -30,6 +30,15 @@
 #define ACCEPT_BACKOFF_MS	500
 #define ACCEPT_LOG_S		10
 
+/*
+ * Listeners are TCP_DEFER_ACCEPT: a connection is accepted once its first
+ * bytes are in, so that the read follows the accept at once (client.c)
+ * rather than after a round of the loop. One that sends nothing is
+ * accepted all the same after DEFER_ACCEPT_S (Linux: once a SYN-ACK
+ * retransmission is answered), and then has the head timeout like any.
+ */
+#define DEFER_ACCEPT_S		1
+
 static struct worker *workers[MAX_WORKERS];
 static int nworkers;
 
@@ -316,7 +325,7 @@ worker_main(void *arg)
 	const struct conf *cf = &w->cur->gen->conf;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	int i, status = 0, one = 1;
+	int i, status = 0, one = 1, defer = DEFER_ACCEPT_S;
 
 	for (i = 0; i < cf->nlisten; i++) {
 		if (listen_addr(&cf->listen[i], &ss, &sslen) != 0) {
@@ -340,6 +349,8 @@ worker_main(void *arg)
 		 * setsockopt per connection */
 		setsockopt(evconnlistener_get_fd(w->listeners[i]), IPPROTO_TCP,
 		    TCP_NODELAY, &one, sizeof(one));
+		setsockopt(evconnlistener_get_fd(w->listeners[i]), IPPROTO_TCP,
+		    TCP_DEFER_ACCEPT, &defer, sizeof(defer));
 		w->nlisteners++;
 	}
 	pthread_mutex_lock(&w->start_lock);
