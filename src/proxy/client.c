@@ -427,7 +427,9 @@ client_close_flushed(struct client *c)
 		upstream_abort(c->up);
 		c->up = NULL;
 	}
-	client_set_state(c, CS_LINGER);
+	/* its timer only if the flush has to wait: a reply the kernel takes
+	 * at once goes on to the close (or to CS_DRAIN and its timer) now */
+	c->state = CS_LINGER;
 	/* every write tells (IO_DRAINED): a client that reads slowly but
 	 * steadily gets all of it, the flush timer restarting each time */
 	c->io.low_water = SIZE_MAX;
@@ -436,6 +438,8 @@ client_close_flushed(struct client *c)
 	io_flush(&c->io);
 	if (evbuffer_get_length(c->io.out) == 0)
 		client_linger_flushed(c);
+	else
+		client_touch(c);
 }
 
 /* The request ended without a response of its own: reply, or close when
