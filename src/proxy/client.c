@@ -367,11 +367,11 @@ client_discard_start(struct client *c)
  * request ("Connection: close", or HTTP/1.0 without keep-alive: RFC 9112
  * §9.3; such a client MUST NOT send another request, §9.6) or asked for
  * 100-continue (it may hold the body back; once the body is here, it has
- * not). The body is the bytes already read behind the head (they stay in
- * the input, discarded with it): whole when the decoder (RFC 9112 §7.1)
- * finds its end exactly where they end. Less (the rest still coming), an
- * invalid body, or any byte behind its end (sent without knowing the 411)
- * leaves the lingering close to protect the reply.
+ * not). The body is the bytes already read behind the head: whole when
+ * the decoder (RFC 9112 §7.1) finds its end exactly where they end (they
+ * are then dropped, as the lingering close would). Less (the rest still
+ * coming), an invalid body, or any byte behind its end (sent without
+ * knowing the 411) leaves the lingering close to protect the reply.
  */
 static int
 client_chunked_read_whole(struct client *c)
@@ -391,8 +391,11 @@ client_chunked_read_whole(struct client *c)
 		if (s.verdict != CHUNKED_MORE)
 			break;
 	}
-	return s.verdict == CHUNKED_DONE && i == n - 1 &&
-	    s.consumed == v[i].iov_len;
+	if (s.verdict != CHUNKED_DONE || i != n - 1 ||
+	    s.consumed != v[i].iov_len)
+		return 0;
+	evbuffer_drain(c->io.in, evbuffer_get_length(c->io.in));
+	return 1;
 }
 
 /*
@@ -400,14 +403,16 @@ client_chunked_read_whole(struct client *c)
  * No lingering when nothing more can come (RFC 9112 §9.6: lingering is for
  * bytes the client may still send, which would turn our close into a reset
  * destroying the reply): the client closed its side, or its request was read
- * whole and it may send nothing after it (read_whole), with no byte beyond
- * it read since. Then the close is plain, as nginx's lingering_close "on"
- * does when the request was read whole and nothing else is buffered.
+ * whole and it may send nothing after it (read_whole: the client asked to
+ * close, RFC 9112 §9.3; set after its response in request.c, after a 411
+ * in client_chunked_read_whole), with no byte beyond it read since. Then
+ * the close is plain, as nginx's lingering_close "on" does when the
+ * request was read whole and nothing else is buffered.
  */
 static void
 client_linger_flushed(struct client *c)
 {
-	if (c->eof || c->read_whole) {
+	if (c->eof || (c->read_whole && evbuffer_get_length(c->io.in) == 0)) {
 		client_free(c);
 		return;
 	}

@@ -552,12 +552,13 @@ class Discard411Test(ProxyCase):
         self.assert_origin_untouched()
 
 
-class Close411Test(ProxyCase):
-    """The 411 of a chunked request that says Connection: close: a plain
-    close when the whole request was read and nothing can follow it, the
-    lingering close otherwise (RFC 9112 §9.6). linger is long here, so
-    that a lingering connection is told from a closed one by the proxy's
-    "connection closed" line, not by a time."""
+class PlainCloseTest(ProxyCase):
+    """A request that says Connection: close, refused (the 411 of a
+    chunked one) or answered: a plain close when the whole request was
+    read and nothing can follow it, the lingering close otherwise (RFC
+    9112 §9.6). linger is long here, so that a lingering connection is
+    told from a closed one by the proxy's "connection closed" line, not by
+    a time."""
 
     overrides = {"timeouts": {"linger": "30s"}, "log": {"level": "debug"}}
     CLOSED = r"debug: worker 0: connection closed \(0 open\)"
@@ -619,3 +620,23 @@ class Close411Test(ProxyCase):
         self.read_411(c)
         self.assert_no_reset(c, body[1500:])
         self.assert_origin_untouched()
+
+    def test_answered_closes_at_once(self):
+        c = self.client(self.proxy.port)
+        mark = self.proxy.log.mark()
+        c.send(build_request("POST", "/p", [("Connection", "close")],
+                             body=b"hello"))
+        r = c.read_response("POST")
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.has_token("Connection", "close"), r)
+        self.assert_closed(c, "after the response")
+        self.proxy.wait_line(self.CLOSED, timeout=5, since=mark)
+
+    def test_answered_with_bytes_behind_lingers(self):
+        c = self.client(self.proxy.port)
+        c.send(build_request("GET", "/g", [("Connection", "close")]) +
+               build_request("GET", "/pipelined"))
+        r = c.read_response("GET")
+        self.assertEqual(r.status, 200, r)
+        self.assert_closed(c, "after the response")
+        self.assert_no_reset(c, build_request("GET", "/more") * 20)
