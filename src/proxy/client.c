@@ -9,8 +9,9 @@
  *     │          read until EOF, free)                                │
  *     └──────────────────── response complete, keep-alive ────────────┘
  *
- * What each state does on a timeout and on the client's EOF is in one
- * table, cstates[] below. The core (framing.h) decides on every request;
+ * CS_LINGER frees at once, without CS_DRAIN, when nothing more can come
+ * from the client (client_linger_flushed). What each state does on a
+ * timeout and on the client's EOF is in one table, cstates[] below. The core (framing.h) decides on every request;
  * request.c keeps the request's record and relays an approved one
  * upstream; this file moves client bytes and runs the connection.
  */
