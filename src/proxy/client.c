@@ -9,8 +9,9 @@
  *     │          read until EOF, free)                                │
  *     └──────────────────── response complete, keep-alive ────────────┘
  *
- * What each state does on a timeout and on the client's EOF is in one
- * table, cstates[] below. The core (framing.h) decides on every request;
+ * CS_LINGER frees at once, without CS_DRAIN, when nothing more can come
+ * from the client (client_linger_flushed). What each state does on a
+ * timeout and on the client's EOF is in one table, cstates[] below. The core (framing.h) decides on every request;
  * request.c keeps the request's record and relays an approved one
  * upstream; this file moves client bytes and runs the connection.
  */
@@ -25,6 +26,7 @@
 
 #include <event2/buffer.h>
 
+#include "chunked.h"
 #include "client_int.h"
 #include "io.h"
 #include "log.h"
@@ -357,11 +359,61 @@ client_discard_start(struct client *c)
 	return 0;
 }
 
-/* Output flushed in CS_LINGER: shut down our side, then drain until EOF. */
+/*
+ * After the 411 of a chunked request the core would not discard: was the
+ * request read whole, and will its client send nothing after it? Then the
+ * close needs no lingering (client_linger_flushed).
+ *
+ * The core refuses to discard when the client does not allow another
+ * request ("Connection: close", or HTTP/1.0 without keep-alive: RFC 9112
+ * §9.3; such a client MUST NOT send another request, §9.6) or asked for
+ * 100-continue (it may hold the body back; once the body is here, it has
+ * not). The body is the bytes already read behind the head: whole when
+ * the decoder (RFC 9112 §7.1) finds its end exactly where they end (they
+ * are then dropped, as the lingering close would). Less (the rest still
+ * coming), an invalid body, or any byte behind its end (sent without
+ * knowing the 411) leaves the lingering close to protect the reply.
+ */
+static int
+client_chunked_read_whole(struct client *c)
+{
+	static const struct chunked_limits lim = { UINT64_MAX };
+	struct evbuffer_iovec v[4];
+	struct chunked_step s = { CHUNKED_MORE, 0 };
+	struct chunked ck;
+	int i, n;
+
+	n = evbuffer_peek(c->io.in, -1, NULL, v, 4);
+	if (n < 1 || n > 4)
+		return 0;	/* none of it yet, or too scattered to look */
+	chunked_init(&ck, &lim);
+	for (i = 0; i < n; i++) {
+		s = chunked_feed(&ck, v[i].iov_base, v[i].iov_len, NULL, NULL);
+		if (s.verdict != CHUNKED_MORE)
+			break;
+	}
+	if (s.verdict != CHUNKED_DONE || i != n - 1 ||
+	    s.consumed != v[i].iov_len)
+		return 0;
+	evbuffer_drain(c->io.in, evbuffer_get_length(c->io.in));
+	return 1;
+}
+
+/*
+ * Output flushed in CS_LINGER: shut down our side, then drain until EOF.
+ * No lingering when nothing more can come (RFC 9112 §9.6: lingering is for
+ * bytes the client may still send, which would turn our close into a reset
+ * destroying the reply): the client closed its side, or its request was read
+ * whole and it may send nothing after it (read_whole: the client asked to
+ * close, RFC 9112 §9.3; set after its response in request.c, after a 411
+ * in client_chunked_read_whole), with no byte beyond it read since. Then
+ * the close is plain, as nginx's lingering_close "on" does when the
+ * request was read whole and nothing else is buffered.
+ */
 static void
 client_linger_flushed(struct client *c)
 {
-	if (c->eof) {		/* nothing more will come: no lingering */
+	if (c->eof || (c->read_whole && evbuffer_get_length(c->io.in) == 0)) {
 		client_free(c);
 		return;
 	}
@@ -381,7 +433,9 @@ client_close_flushed(struct client *c)
 		upstream_abort(c->up);
 		c->up = NULL;
 	}
-	client_set_state(c, CS_LINGER);
+	/* its timer only if the flush has to wait: a reply the kernel takes
+	 * at once goes on to the close (or to CS_DRAIN and its timer) now */
+	c->state = CS_LINGER;
 	/* every write tells (IO_DRAINED): a client that reads slowly but
 	 * steadily gets all of it, the flush timer restarting each time */
 	c->io.low_water = SIZE_MAX;
@@ -390,6 +444,8 @@ client_close_flushed(struct client *c)
 	io_flush(&c->io);
 	if (evbuffer_get_length(c->io.out) == 0)
 		client_linger_flushed(c);
+	else
+		client_touch(c);
 }
 
 /* The request ended without a response of its own: reply, or close when
@@ -459,9 +515,11 @@ client_input(struct client *c)
 			request_start(c);
 			return;
 		case FRAMING_REJECT:
-			if (framing_refusal(c->fr) == REASON_CHUNKED &&
-			    client_discard_start(c) == 0)
-				return;
+			if (framing_refusal(c->fr) == REASON_CHUNKED) {
+				if (client_discard_start(c) == 0)
+					return;
+				c->read_whole = client_chunked_read_whole(c);
+			}
 			client_reply(c, framing_refusal(c->fr));
 			return;
 		case FRAMING_BODY:
@@ -499,6 +557,7 @@ client_read(struct client *c)
 		break;
 	case CS_LINGER:
 	case CS_DRAIN:
+		c->read_whole = 0;	/* it sends more after all: linger */
 		evbuffer_drain(in, evbuffer_get_length(in));
 		io_consumed(&c->io);
 		break;
@@ -690,4 +749,8 @@ client_accept(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa)
 	/* a new connection has the head timeout to send its first request */
 	c->state = CS_IDLE;
 	worker_timer(c->timer, cf->client_header_timeout);
+	/* its first bytes are in (the listener defers accepting until they
+	 * are: worker.c): read them in this round of the loop, not after
+	 * the next wait */
+	event_active(c->io.rev, EV_READ, 0);
 }

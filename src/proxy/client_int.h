@@ -59,6 +59,9 @@ struct client {
 	struct event *timer;
 	enum cstate state;
 	unsigned eof:1;			/* the client will send nothing more */
+	unsigned read_whole:1;		/* its last request was read whole and
+					   it may send nothing after it: the
+					   close needs no lingering */
 	unsigned input_held:1;		/* next request waits: output full */
 	unsigned upstream_paused:1;	/* response reading off: output full */
 	unsigned trusted:1;		/* the peer is in trusted_proxies (of wg) */

@@ -207,6 +207,10 @@ cb_end(void *arg, int client_close)
 	/* a body delimited by the upstream's close ends only with ours */
 	if (!c->req.keep_alive || c->req.close_sent || client_close ||
 	    body_cut || w->stopping) {
+		/* the client does not allow another request and its body
+		 * was read whole: nothing more can come (RFC 9112 §9.6), the
+		 * close needs no lingering (client.c) */
+		c->read_whole = !c->req.keep_alive && !body_cut;
 		client_close_flushed(c);
 		return;
 	}

@@ -30,6 +30,15 @@
 #define ACCEPT_BACKOFF_MS	500
 #define ACCEPT_LOG_S		10
 
+/*
+ * Listeners are TCP_DEFER_ACCEPT: a connection is accepted once its first
+ * bytes are in, so that the read follows the accept at once (client.c)
+ * rather than after a round of the loop. One that sends nothing is
+ * accepted all the same after DEFER_ACCEPT_S (Linux: once a SYN-ACK
+ * retransmission is answered), and then has the head timeout like any.
+ */
+#define DEFER_ACCEPT_S		1
+
 static struct worker *workers[MAX_WORKERS];
 static int nworkers;
 
@@ -316,7 +325,7 @@ worker_main(void *arg)
 	const struct conf *cf = &w->cur->gen->conf;
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	int i, status = 0, one = 1;
+	int i, status = 0, one = 1, defer = DEFER_ACCEPT_S;
 
 	for (i = 0; i < cf->nlisten; i++) {
 		if (listen_addr(&cf->listen[i], &ss, &sslen) != 0) {
@@ -340,6 +349,8 @@ worker_main(void *arg)
 		 * setsockopt per connection */
 		setsockopt(evconnlistener_get_fd(w->listeners[i]), IPPROTO_TCP,
 		    TCP_NODELAY, &one, sizeof(one));
+		setsockopt(evconnlistener_get_fd(w->listeners[i]), IPPROTO_TCP,
+		    TCP_DEFER_ACCEPT, &defer, sizeof(defer));
 		w->nlisteners++;
 	}
 	pthread_mutex_lock(&w->start_lock);
@@ -358,6 +369,28 @@ worker_main(void *arg)
 		framing_free(w->fr_pool[--w->nfr_pool]);
 	upstream_pool_free(w);
 	return NULL;
+}
+
+/*
+ * A worker's loop. With epoll, changes of what each descriptor waits for
+ * are applied at the next wait (EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST):
+ * a connection answered and closed in the round it was accepted in (the
+ * 411 read at once) is never added to the epoll set, and a switch on and
+ * off within a round costs nothing. libevent's condition for the flag
+ * holds: no descriptor here is dup()ed.
+ */
+static struct event_base *
+worker_base_new(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (cfg == NULL)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
 }
 
 int
@@ -379,7 +412,7 @@ workers_start(struct gen *g, int n)
 		pthread_mutex_init(&w->reload_lock, NULL);
 		pthread_mutex_init(&w->start_lock, NULL);
 		pthread_cond_init(&w->start_cond, NULL);
-		w->base = event_base_new();
+		w->base = worker_base_new();
 		w->cur = wgen_new(w, g);
 		if (w->base == NULL || w->cur == NULL)
 			return -1;

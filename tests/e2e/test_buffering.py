@@ -550,3 +550,93 @@ class Discard411Test(ProxyCase):
         self.assertLess(time.monotonic() - t0, 0.9)
         self.assertTrue(r.has_token("Connection", "close"), r)
         self.assert_origin_untouched()
+
+
+class PlainCloseTest(ProxyCase):
+    """A request that says Connection: close, refused (the 411 of a
+    chunked one) or answered: a plain close when the whole request was
+    read and nothing can follow it, the lingering close otherwise (RFC
+    9112 §9.6). linger is long here, so that a lingering connection is
+    told from a closed one by the proxy's "connection closed" line, not by
+    a time."""
+
+    overrides = {"timeouts": {"linger": "30s"}, "log": {"level": "debug"}}
+    CLOSED = r"debug: worker 0: connection closed \(0 open\)"
+
+    def head(self, target):
+        return te_head(target, b"Connection: close\r\n")
+
+    def read_411(self, c):
+        r = c.read_response("POST")
+        self.assertEqual(r.status, 411, r)
+        self.assertIn(b"<h1>411 Length Required</h1>", r.body, r)
+        self.assertTrue(r.body.rstrip().endswith(b"</html>"), r)
+        self.assertTrue(r.has_token("Connection", "close"), r)
+        self.assert_closed(c, "after the 411")
+
+    def assert_no_reset(self, c, more):
+        """The proxy is still draining: `more` bytes sent now, then the
+        client's end of stream, end the connection without a reset (a
+        closed socket answers bytes with one, on loopback at once)."""
+        mark = self.proxy.log.mark()
+        try:
+            c.sock.sendall(more)
+            c.sock.shutdown(socket.SHUT_WR)
+            self.proxy.wait_line(self.CLOSED, timeout=5, since=mark)
+            err = c.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            self.assertEqual(c.sock.recv(1), b"")
+        except OSError as e:
+            self.fail("a reset after the 411: %s" % e)
+        self.assertEqual(err, 0, "a reset after the 411: %s"
+                         % os.strerror(err))
+
+    def test_read_whole_closes_at_once(self):
+        c = self.client(self.proxy.port)
+        mark = self.proxy.log.mark()
+        c.send(self.head("/c") + chunked(b"hello world", 4))
+        self.read_411(c)
+        # the client keeps its side open: a lingering close would wait
+        # for it (or 30 s)
+        self.proxy.wait_line(self.CLOSED, timeout=5, since=mark)
+        self.assert_origin_untouched()
+
+    def test_bytes_behind_the_request_linger(self):
+        """A request pipelined behind it, against the client's own
+        Connection: close: the whole 411 page, and what the client still
+        sends is drained, never answered with a reset."""
+        c = self.client(self.proxy.port)
+        c.send(self.head("/c") + chunked(b"hello", 5) +
+               build_request("GET", "/pipelined"))
+        self.read_411(c)
+        self.assert_no_reset(c, build_request("GET", "/more") * 20)
+        self.assert_origin_untouched()
+
+    def test_body_still_coming_lingers(self):
+        """Only part of the body came with the head: the rest, sent after
+        the 411, is drained, never answered with a reset."""
+        c = self.client(self.proxy.port)
+        body = chunked(b"x" * 3000, 1000)
+        c.send(self.head("/c") + body[:1500])
+        self.read_411(c)
+        self.assert_no_reset(c, body[1500:])
+        self.assert_origin_untouched()
+
+    def test_answered_closes_at_once(self):
+        c = self.client(self.proxy.port)
+        mark = self.proxy.log.mark()
+        c.send(build_request("POST", "/p", [("Connection", "close")],
+                             body=b"hello"))
+        r = c.read_response("POST")
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.has_token("Connection", "close"), r)
+        self.assert_closed(c, "after the response")
+        self.proxy.wait_line(self.CLOSED, timeout=5, since=mark)
+
+    def test_answered_with_bytes_behind_lingers(self):
+        c = self.client(self.proxy.port)
+        c.send(build_request("GET", "/g", [("Connection", "close")]) +
+               build_request("GET", "/pipelined"))
+        r = c.read_response("GET")
+        self.assertEqual(r.status, 200, r)
+        self.assert_closed(c, "after the response")
+        self.assert_no_reset(c, build_request("GET", "/more") * 20)

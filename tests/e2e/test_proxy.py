@@ -250,6 +250,16 @@ class TestClientHeaderTimeout408(ProxyCase):
         self.assert_closed(c, "after the 408")
         self.assert_origin_untouched()
 
+    def test_silent_connection_closed(self):
+        """A client that connects and sends nothing: the listener defers
+        accepting until bytes come (TCP_DEFER_ACCEPT, worker.c), for a
+        second at most; then the head timeout closes it, quietly."""
+        c = self.client(self.proxy.port)
+        t0 = time.monotonic()
+        self.assertEqual(c.read_until_eof(8.0), b"")
+        took = time.monotonic() - t0
+        self.assertLess(took, 5.0, "closed after %.2f s" % took)
+
 
 # 10
 class TestReloadPages(E2ECase):
