@@ -40,6 +40,21 @@ line_at(const char *b, size_t len, size_t r, size_t *name_end, size_t *end)
 }
 
 enum field_id
+fields_lookup_row(const char *name, size_t n)
+{
+	unsigned c = (unsigned char)name[0] | 0x20u;
+
+	/* (LITLEN: each compare has its length as a constant) */
+#define FIELDS_MATCH(id, lname, flags)					\
+	if (n == LITLEN(lname) && c == (unsigned)lname[0] &&		\
+	    fields_eq_row(name, lname, LITLEN(lname)))			\
+		return id;
+	FIELDS_TABLE(FIELDS_MATCH)
+#undef FIELDS_MATCH
+	return FIELD_OTHER;
+}
+
+enum field_id
 fields_alias(const char *name, size_t n)
 {
 	unsigned id;
