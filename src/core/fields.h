@@ -110,12 +110,16 @@ fields_eq(const char *s, size_t n, const char *lit, size_t litn)
 
 /* Bit FIELDS_HASH(n, c) of fields_hashes is set for each row, n the
  * length of its name and c its first byte (either case): a name whose bit
- * is clear is no row's. The factor keeps the names browsers and HTTP
- * libraries send most (User-Agent, Cookie, Accept-Encoding,
+ * is clear is no row's. No two rows share a bit (tests/core/test_fields.c
+ * finds every row by its name), and the factor keeps the names browsers
+ * and HTTP libraries send most (User-Agent, Cookie, Accept-Encoding,
  * Accept-Language, Sec-Fetch-*, Sec-CH-UA*, Referer, Content-Type,
- * Authorization...) on clear bits. */
+ * Authorization...) on clear bits. The row of a set bit is read from
+ * fields_slots: bit h of fields_slots[b] is bit b of the row's id. */
 #define FIELDS_HASH(n, c)	(((n) * 22u + ((unsigned)(c) | 0x20u)) & 63u)
+#define FIELDS_ID_BITS		5
 extern const unsigned long long fields_hashes;
+extern const unsigned long long fields_slots[FIELDS_ID_BITS];
 
 /* Does s[0..w) match lit[0..w) (w = 1, 2, 4 or 8), as fields_eq_row says? */
 static inline int
@@ -156,23 +160,27 @@ fields_eq_row(const char *s, const char *lit, size_t n)
 	return n == 0 || fields_eq_word(s, lit, 1);
 }
 
-/* fields_lookup() of a name whose bit in fields_hashes is set. */
-enum field_id fields_lookup_row(const char *name, size_t n);
-
 /*
  * The row of a field name (any case), or FIELD_OTHER. Runs once per field
- * line, so its first tests are inline: most names have a length no row
- * has, or a length and first letter whose bit in fields_hashes is clear,
- * and cost two tests; the others a call, a compare of length and first
- * letter per row, and of the whole name where both match.
+ * line, so it is inline and has no branch but its tests: most names have
+ * a length no row has, or a length and first letter whose bit in
+ * fields_hashes is clear; the others are compared with the one row their
+ * bit stands for.
  */
-static inline __attribute__((always_inline)) enum field_id
+static inline enum field_id
 fields_lookup(const char *name, size_t n)
 {
+	unsigned h, id, b;
+
 	if (n == 0 || n >= 32 || !(FIELDS_LENGTHS >> n & 1) ||
-	    !(fields_hashes >> FIELDS_HASH(n, (unsigned char)name[0]) & 1))
+	    !(fields_hashes >> (h = FIELDS_HASH(n, (unsigned char)name[0])) & 1))
 		return FIELD_OTHER;
-	return fields_lookup_row(name, n);
+	for (id = 0, b = 0; b < FIELDS_ID_BITS; b++)
+		id |= (unsigned)(fields_slots[b] >> h & 1) << b;
+	if (fields_table[id].len != n ||
+	    !fields_eq_row(name, fields_table[id].name, n))
+		return FIELD_OTHER;
+	return (enum field_id)id;
 }
 
 /* FIELD_HOP, FIELD_REQUEST, FIELD_RESPONSE, FIELD_FORWARD of a row. */
