@@ -1619,13 +1619,48 @@ static const unsigned char tchar_table[256] = {
 
 /*
  * The first byte of d[i..lim) that is no tchar, or lim; *under is set when
- * a '_' comes before it. 16 bytes at a time with SSE2: a byte is no tchar
- * below '!' or above '~' (signed: 0x80-0xff are below too), or when it is
- * one of the delimiters of RFC 9110 §5.6.2 or DEL.
+ * a '_' comes before it. 32 bytes at a time with AVX2 (a nibble table),
+ * 16 with SSE2, where a byte is no tchar below '!' or above '~' (signed:
+ * 0x80-0xff are below too), or when it is one of the delimiters of RFC
+ * 9110 §5.6.2 or DEL.
  */
 static size_t
 name_end(const char *d, size_t i, size_t lim, unsigned *under)
 {
+#ifdef __AVX2__
+	/* 32 bytes at a time: bit h of tchar_lo[c & 15] is set when the byte
+	 * h << 4 | (c & 15) is a tchar (h < 8; tchar_hi maps the high nibble
+	 * to that bit, and 8-15 to none) */
+	static const unsigned char tchar_lo[32] = {
+		0xe8, 0xfc, 0xf8, 0xfc, 0xfc, 0xfc, 0xfc, 0xfc,
+		0xf8, 0xf8, 0xf4, 0x54, 0xd0, 0x54, 0xf4, 0x70,
+		0xe8, 0xfc, 0xf8, 0xfc, 0xfc, 0xfc, 0xfc, 0xfc,
+		0xf8, 0xf8, 0xf4, 0x54, 0xd0, 0x54, 0xf4, 0x70,
+	};
+	static const unsigned char tchar_hi[32] = {
+		1, 2, 4, 8, 16, 32, 64, 128, 0, 0, 0, 0, 0, 0, 0, 0,
+		1, 2, 4, 8, 16, 32, 64, 128, 0, 0, 0, 0, 0, 0, 0, 0,
+	};
+	const __m256i lo = _mm256_loadu_si256((const __m256i *)(const void *)tchar_lo);
+	const __m256i hi = _mm256_loadu_si256((const __m256i *)(const void *)tchar_hi);
+	const __m256i nib = _mm256_set1_epi8(0x0f), us = _mm256_set1_epi8('_');
+
+	for (; lim - i >= 32; i += 32) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(d + i));
+		__m256i t = _mm256_and_si256(
+		    _mm256_shuffle_epi8(lo, _mm256_and_si256(v, nib)),
+		    _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib)));
+		unsigned m = (unsigned)_mm256_movemask_epi8(
+		    _mm256_cmpeq_epi8(t, _mm256_setzero_si256()));
+		unsigned u = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, us));
+
+		if (m != 0) {
+			*under |= (u & ((1u << __builtin_ctz(m)) - 1)) != 0;
+			return i + (size_t)__builtin_ctz(m);
+		}
+		*under |= u != 0;
+	}
+#endif
 #ifdef __SSE2__
 #define NE_EQ(c)	_mm_cmpeq_epi8(v, _mm_set1_epi8(c))
 #define NE_IN(lo, hi)	_mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8((lo) - 1)), \
