@@ -23,12 +23,13 @@
  * so llhttp stops right after the head; body bytes are counted, never read.
  *
  * Memory, allocated once per inspector:
- *   arena[0 .. arena_cap)        canonical: [target][Name: value\r\n]...
+ *   arena[0 .. arena_cap)        canonical: [target][Name: value\r\n]...;
+ *                                before that, for a head_clean head, what
+ *                                llhttp reads of it
  *   arena[arena_cap .. +raw_cap) the raw head, when it came in pieces
  *                                (a head in one piece is read where it is),
  *                                and a head refused by a limit (414, 431),
- *                                read for its Accept (raw_accept); for a
- *                                head_clean head, what llhttp reads of it
+ *                                read for its Accept (raw_accept)
  *   then spans[0 .. span_cap)    head_clean's field lines (max_headers)
  */
 #include <stddef.h>
@@ -1751,7 +1752,7 @@ value_end(const char *d, size_t i, size_t lim)
  * accepts without a second look, and only the ones named in LLHTTP_FIELDS
  * change what it makes of the message. So this pass reads the head once,
  * noting each field line (f->spans) for head_scan, and writes into the
- * raw copy what llhttp needs to read: the request line, the LLHTTP_FIELDS
+ * arena what llhttp needs to read: the request line, the LLHTTP_FIELDS
  * lines in their order, and the empty line (*rlen bytes). Returns the
  * head's length, or 0 for a head to be read as usual (any other head, or
  * one that does not end in d[0..len)), however the input was cut: the
@@ -1762,7 +1763,7 @@ static size_t
 head_clean(struct framing *f, const char *d, size_t len, size_t *rlen)
 {
 	const struct framing_policy *pol = f->policy;
-	char *out = f->arena + f->arena_cap;
+	char *out = f->arena;	/* (the canonical block is written after) */
 	size_t lim = len, rl, pos, i, b, v, o;
 	const char *cr;
 	struct span *sp;
@@ -1849,7 +1850,7 @@ framing_feed(struct framing *f, const char *data, size_t len)
 	/* a head that came whole and plain: llhttp reads only its request
 	 * line and framing fields (head_clean) */
 	if (f->head_bytes == 0 && (n = head_clean(f, data, len, &used)) != 0) {
-		const char *r = f->arena + f->arena_cap;
+		const char *r = f->arena;
 
 		/* (a request line with no version is never done: it is
 		 * refused by the line limit as the head is read on, 414) */
