@@ -716,12 +716,11 @@ scan_cr(const char *h, const char *end)
 
 /*
  * head_scan's fast path: field line k, which starts at h, from the spans
- * head_clean noted, checked against the bytes around them as
- * head_scan would read the line: a name (llhttp's token, never holding
- * ':' or CR) followed by ':', then OWS and the value (never holding a CR:
- * a CR in a value is CRLF, and more value after one is an obs-fold, a
- * line left to the slow path), then CRLF at the start of the next span's
- * line, or of the empty line that ends the head. Returns 1 with *colon,
+ * head_clean noted, checked against the bytes around them as head_scan
+ * would read the line: a name (a token: never ':' or CR) followed by ':',
+ * then no OWS or one byte of it and the value (HTAB and visible ASCII:
+ * never a CR), then CRLF at the start of the next span's line, or of the
+ * empty line that ends the head. Returns 1 with *colon,
  * *eol (the CR) and *v (the value after its leading OWS) set, 0 at the
  * end of the field lines (h at a CR, or the end of the head), -1 for a
  * line the slow path must read (then what happened before this line is
