@@ -18,6 +18,29 @@ const struct fields_def fields_table[FIELD_COUNT] = {
 const unsigned long long fields_hashes = 0ull FIELDS_TABLE(FIELDS_HASHBIT);
 #undef FIELDS_HASHBIT
 
+#define FIELDS_SLOTBIT(id, lname, fl)				\
+	| (unsigned long long)((id) >> FIELDS_B & 1) <<		\
+	    FIELDS_HASH(LITLEN(lname), lname[0])
+const unsigned long long fields_slots[FIELDS_ID_BITS] = {
+#define FIELDS_B 0
+	0ull FIELDS_TABLE(FIELDS_SLOTBIT),
+#undef FIELDS_B
+#define FIELDS_B 1
+	0ull FIELDS_TABLE(FIELDS_SLOTBIT),
+#undef FIELDS_B
+#define FIELDS_B 2
+	0ull FIELDS_TABLE(FIELDS_SLOTBIT),
+#undef FIELDS_B
+#define FIELDS_B 3
+	0ull FIELDS_TABLE(FIELDS_SLOTBIT),
+#undef FIELDS_B
+#define FIELDS_B 4
+	0ull FIELDS_TABLE(FIELDS_SLOTBIT),
+#undef FIELDS_B
+};
+#undef FIELDS_SLOTBIT
+_Static_assert(FIELD_COUNT <= 1 << FIELDS_ID_BITS, "fields_slots: too few bits");
+
 #define FIELDS_SHORT(id, lname, fl) && LITLEN(lname) < 32
 _Static_assert(1 FIELDS_TABLE(FIELDS_SHORT), "FIELDS_LENGTHS has 32 bits");
 #undef FIELDS_SHORT

@@ -7,6 +7,8 @@
 #define LG_FIELDS_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "lit.h"
 
@@ -107,30 +109,78 @@ fields_eq(const char *s, size_t n, const char *lit, size_t litn)
 #define FIELDS_LENGTHS (0u FIELDS_TABLE(FIELDS_LENBIT))
 
 /* Bit FIELDS_HASH(n, c) of fields_hashes is set for each row, n the
- * length of its name and c its first byte (lower case): a name whose bit
- * is clear is no row's. */
-#define FIELDS_HASH(n, c)	(((n) * 7u + (unsigned)(c)) & 63u)
+ * length of its name and c its first byte (either case): a name whose bit
+ * is clear is no row's. No two rows share a bit (tests/core/test_fields.c
+ * finds every row by its name), and the factor keeps the names browsers
+ * and HTTP libraries send most (User-Agent, Cookie, Accept-Encoding,
+ * Accept-Language, Sec-Fetch-*, Sec-CH-UA*, Referer, Content-Type,
+ * Authorization...) on clear bits. The row of a set bit is read from
+ * fields_slots: bit h of fields_slots[b] is bit b of the row's id. */
+#define FIELDS_HASH(n, c)	(((n) * 22u + ((unsigned)(c) | 0x20u)) & 63u)
+#define FIELDS_ID_BITS		5
 extern const unsigned long long fields_hashes;
+extern const unsigned long long fields_slots[FIELDS_ID_BITS];
+
+/* Does s[0..w) match lit[0..w) (w = 1, 2, 4 or 8), as fields_eq_row says? */
+static inline int
+fields_eq_word(const char *s, const char *lit, size_t w)
+{
+	const uint64_t letters = 0x4040404040404040ull;
+	uint64_t a = 0, b = 0;
+
+	memcpy(&a, s, w);	/* (any byte order: only compared) */
+	memcpy(&b, lit, w);
+	return (a | (b & letters) >> 1) == b;
+}
+
+/*
+ * Case-insensitive compare of s[0..n) with a row's name lit[0..n) (lower
+ * case letters and "-"), a word at a time (the last word overlapping the
+ * one before), never reading outside either: a letter of lit matches
+ * either case, its "-" only itself. The bit 0x40 marks the letters of
+ * lit; ORing 0x20 into s there folds the case.
+ */
+static inline int
+fields_eq_row(const char *s, const char *lit, size_t n)
+{
+	size_t i;
+
+	if (n >= 8) {
+		for (i = 0; i + 8 < n; i += 8)
+			if (!fields_eq_word(s + i, lit + i, 8))
+				return 0;
+		return fields_eq_word(s + n - 8, lit + n - 8, 8);
+	}
+	if (n >= 4)
+		return fields_eq_word(s, lit, 4) &&
+		    fields_eq_word(s + n - 4, lit + n - 4, 4);
+	if (n >= 2)
+		return fields_eq_word(s, lit, 2) &&
+		    fields_eq_word(s + n - 2, lit + n - 2, 2);
+	return n == 0 || fields_eq_word(s, lit, 1);
+}
 
 /*
  * The row of a field name (any case), or FIELD_OTHER. Runs once per field
- * line, so it is inline: most names have a length no row has, or a
- * length and first letter whose bit in fields_hashes is clear, and cost
- * two tests; the others one length compare per row before any byte
- * compare.
+ * line, so it is inline and has no branch but its tests: most names have
+ * a length no row has, or a length and first letter whose bit in
+ * fields_hashes is clear; the others are compared with the one row their
+ * bit stands for.
  */
 static inline enum field_id
 fields_lookup(const char *name, size_t n)
 {
-	if (n >= 32 || !(FIELDS_LENGTHS >> n & 1) ||
-	    !(fields_hashes >> FIELDS_HASH(n, fields_lower((unsigned char)name[0])) & 1))
+	unsigned h, id, b;
+
+	if (n == 0 || n >= 32 || !(FIELDS_LENGTHS >> n & 1) ||
+	    !(fields_hashes >> (h = FIELDS_HASH(n, (unsigned char)name[0])) & 1))
 		return FIELD_OTHER;
-#define FIELDS_MATCH(id, lname, flags)					\
-	if (n == LITLEN(lname) && fields_eq(name, n, LIT(lname)))	\
-		return id;
-	FIELDS_TABLE(FIELDS_MATCH)
-#undef FIELDS_MATCH
-	return FIELD_OTHER;
+	for (id = 0, b = 0; b < FIELDS_ID_BITS; b++)
+		id |= (unsigned)(fields_slots[b] >> h & 1) << b;
+	if (fields_table[id].len != n ||
+	    !fields_eq_row(name, fields_table[id].name, n))
+		return FIELD_OTHER;
+	return (enum field_id)id;
 }
 
 /* FIELD_HOP, FIELD_REQUEST, FIELD_RESPONSE, FIELD_FORWARD of a row. */

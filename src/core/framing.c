@@ -5,19 +5,32 @@
  * llhttp (strict mode, no lenient flags) validates the head; once it has
  * accepted a whole head, head_scan() reads it once more, line by line, to
  * apply the rules llhttp does not (docs/framing.md) and to write the
- * canonical field block. Per-header llhttp callbacks cost more than that
- * second pass (bench/parse_bench), and a verdict taken on a complete head
- * cannot depend on how its bytes were cut into pieces.
+ * canonical field block. A verdict taken on a complete head cannot depend
+ * on how its bytes were cut into pieces.
+ *
+ * A head that arrives whole and plain (head_clean: field lines of a token,
+ * ':', HTAB and visible ASCII, CRLF) is read once by the core instead:
+ * head_clean checks those bytes as strictly as llhttp would, notes where
+ * each line is for head_scan, and gives llhttp only the request line and
+ * the field lines llhttp reads for framing and persistence (Connection,
+ * Content-Length, Transfer-Encoding, Upgrade). Anything else, or anything
+ * llhttp refuses there, is read the usual way, from the start, so both
+ * paths give the same verdict (tests/core feeds every case whole and in
+ * pieces; fuzz_framing compares the two). bench/parse_bench: the core
+ * then costs about what llhttp alone does on the same bytes.
  *
  * on_headers_complete returns 1 ("no body") and on_message_complete pauses,
  * so llhttp stops right after the head; body bytes are counted, never read.
  *
  * Memory, allocated once per inspector:
- *   arena[0 .. arena_cap)        canonical: [target][Name: value\r\n]...
+ *   arena[0 .. arena_cap)        canonical: [target][Name: value\r\n]...;
+ *                                before that, for a head_clean head, what
+ *                                llhttp reads of it
  *   arena[arena_cap .. +raw_cap) the raw head, when it came in pieces
  *                                (a head in one piece is read where it is),
  *                                and a head refused by a limit (414, 431),
  *                                read for its Accept (raw_accept)
+ *   then spans[0 .. span_cap)    head_clean's field lines (max_headers)
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -89,6 +102,11 @@ struct framing {
 	void *sink_arg;
 	unsigned discardable:1;		/* its 411 may keep the connection */
 
+	/* The field lines of a head read by head_clean, for head_scan:
+	 * offsets in the head. */
+	struct span *spans;		/* span_cap of them, after the raw copy */
+	uint32_t nspans, span_cap;
+
 	/* the verdict */
 	uint64_t body_left;
 	enum reason reason;		/* of a refusal: status, text, label */
@@ -97,6 +115,14 @@ struct framing {
 
 	uint32_t arena_len, arena_cap, raw_cap;
 	char arena[];
+};
+
+/* One field line as head_clean found it: name[0..name_len) and its
+ * row, value[0..value_len) (without its leading OWS, as llhttp's
+ * on_header_value would give it), whether the name holds a '_'. */
+struct span {
+	uint32_t name, name_len, value, value_len;
+	unsigned char id, under;
 };
 
 static const char *const method_names[] = {
@@ -689,18 +715,76 @@ scan_cr(const char *h, const char *end)
 }
 
 /*
- * Read a head llhttp has accepted, h[0..n) (its request line and fields,
- * CRLF ended, the empty line last), and apply the rules llhttp leaves to
- * us. Returns 0 to approve (the canonical block is built), -1 to refuse.
+ * head_scan's fast path: field line k, which starts at h, from the spans
+ * head_clean noted, checked against the bytes around them as head_scan
+ * would read the line: a name (a token: never ':' or CR) followed by ':',
+ * then no OWS or one byte of it and the value (HTAB and visible ASCII:
+ * never a CR), then CRLF at the start of the next span's line, or of the
+ * empty line that ends the head. Returns 1 with *colon,
+ * *eol (the CR) and *v (the value after its leading OWS) set, 0 at the
+ * end of the field lines (h at a CR, or the end of the head), -1 for a
+ * line the slow path must read (then what happened before this line is
+ * what the slow path would have done).
  */
 static int
-head_scan(struct framing *f, const char *h, size_t n)
+span_line(const struct framing *f, const char *h0, const char *h,
+    size_t n, uint32_t k, const char **colon, const char **eol,
+    const char **v, const struct span **line)
+{
+	const struct span *sp;
+	size_t c, e, next;
+
+	if (k == f->nspans)
+		return h >= h0 + n || *h == '\r' ? 0 : -1;
+	sp = &f->spans[k];
+	if (h0 + sp->name != h || sp->name_len == 0 || n < 2)
+		return -1;
+	c = (size_t)sp->name + sp->name_len;
+	next = k + 1 < f->nspans ? f->spans[k + 1].name : n - 2;
+	if (next < c + 3 || next > n - 2 || h0[c] != ':' ||
+	    h0[next - 2] != '\r' || h0[next - 1] != '\n')
+		return -1;
+	e = next - 2;
+	if (sp->value_len > 0) {
+		/* no OWS or one byte of it before the value, whose end is the
+		 * line's CR */
+		if (sp->value < c + 1 || sp->value > c + 2 ||
+		    (size_t)sp->value + sp->value_len != e ||
+		    h0[sp->value] == ' ' || h0[sp->value] == '\t' ||
+		    (sp->value == c + 2 && h0[c + 1] != ' ' && h0[c + 1] != '\t'))
+			return -1;
+		*v = h0 + sp->value;
+	} else {
+		/* an empty value: nothing or one byte of OWS */
+		if (e != c + 1 && !(e == c + 2 &&
+		    (h0[c + 1] == ' ' || h0[c + 1] == '\t')))
+			return -1;
+		*v = h0 + e;
+	}
+	*colon = h0 + c;
+	*eol = h0 + e;
+	*line = sp;
+	return 1;
+}
+
+/*
+ * Read a head llhttp has accepted, h[0..n) (its request line and fields,
+ * CRLF ended, the empty line last), and apply the rules llhttp leaves to
+ * us. `fast`: head_clean read it, and its field lines are where f->spans
+ * say (span_line checks each against the bytes; a line it cannot take,
+ * and all after it, are read byte by byte). Returns 0 to approve (the
+ * canonical block is built), -1 to refuse.
+ */
+static int
+head_scan(struct framing *f, const char *h, size_t n, int fast)
 {
 	const struct framing_policy *pol = f->policy;
 	const llhttp_t *p = &f->parser;
 	struct framing_request *r = &f->req;
-	const char *end = h + n, *eol, *sp1, *sp2, *colon, *v, *ve, *run;
+	const char *const h0 = h, *end = h + n;
+	const char *eol, *sp1, *sp2, *colon, *v, *ve, *run;
 	int close_upstream = 0, forward_chunked = 0, zero_length = 0;
+	uint32_t k;
 
 	/* RFC 9112 §2.3: a request line without a version is HTTP/0.9 */
 	if (!f->line_done)
@@ -740,11 +824,25 @@ head_scan(struct framing *f, const char *h, size_t n)
 	 * go; the others are dropped or written canonically.
 	 */
 	run = NULL;
-	for (h = eol + 2; h < end && *h != '\r'; h = eol + 2) {
+	for (k = 0, h = eol + 2;; k++, h = eol + 2) {
 		enum field_id id;
 		size_t nlen;
-		int keep, under = 0;
+		int keep, under = 0, sl = -1;
+		const struct span *sp;
 
+		/* the line where head_clean found it, if it did */
+		if (fast && (sl = span_line(f, h0, h, n, k, &colon, &eol,
+		    &v, &sp)) == 0)
+			break;
+		if (sl > 0) {
+			nlen = (size_t)(colon - h);
+			id = (enum field_id)sp->id;
+			under = sp->under;
+			goto line;
+		}
+		fast = 0;
+		if (h >= end || *h == '\r')
+			break;
 		/* RFC 9112 §5.2: obs-fold, which llhttp takes as more value */
 		if (*h == ' ' || *h == '\t')
 			return reject(f, REASON_OBS_FOLD), scan_fail(f, run, h);
@@ -764,15 +862,16 @@ head_scan(struct framing *f, const char *h, size_t n)
 		if (nlen == 0)
 			return reject(f, REASON_FIELD_NAME_EMPTY),
 			    scan_fail(f, run, h);
-		if (++f->nfields > pol->max_headers)
-			return reject(f, REASON_TOO_MANY_FIELDS),
-			    scan_fail(f, run, h);
 		/* RFC 9112 §5.1: OWS around the value is not part of it */
 		for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
 			;
+		id = fields_lookup(h, nlen);
+line:
+		if (++f->nfields > pol->max_headers)
+			return reject(f, REASON_TOO_MANY_FIELDS),
+			    scan_fail(f, run, h);
 		for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
 			;
-		id = fields_lookup(h, nlen);
 		if (id == FIELD_OTHER && under)
 			keep = underscore_name(f, h, nlen);
 		else if (id == FIELD_OTHER)
@@ -1017,18 +1116,24 @@ struct framing *
 framing_new(const struct framing_policy *policy)
 {
 	struct framing *f;
-	size_t cap, raw;
+	size_t cap, raw, spans;
 
 	/* a canonical line is at most one byte longer than the client's
 	 * ("Name:v" gains a space); the raw copy is at most one head */
 	cap = (size_t)policy->max_head_size + policy->max_headers + 64;
 	raw = policy->max_head_size;
+	/* the spans, after the raw copy (aligned), one per field line */
+	cap += (0u - (offsetof(struct framing, arena) + cap + raw)) %
+	    _Alignof(struct span);
+	spans = (size_t)policy->max_headers * sizeof(struct span);
 	/* only the struct is cleared: arena pages are touched when used */
-	if ((f = malloc(sizeof(*f) + cap + raw)) == NULL)
+	if ((f = malloc(sizeof(*f) + cap + raw + spans)) == NULL)
 		return NULL;
 	memset(f, 0, sizeof(*f));
 	f->arena_cap = (uint32_t)cap;
 	f->raw_cap = (uint32_t)raw;
+	f->spans = (struct span *)(void *)(f->arena + cap + raw);
+	f->span_cap = policy->max_headers;
 	f->policy = policy;
 	f->line_open = 1;
 	llhttp_init(&f->parser, HTTP_REQUEST, &framing_settings);
@@ -1046,11 +1151,15 @@ void
 framing_reset(struct framing *f)
 {
 	const struct framing_policy *policy = f->policy;
-	uint32_t cap = f->arena_cap, raw = f->raw_cap;
+	uint32_t span_cap = f->span_cap;
+	struct span *spans = f->spans;
 
-	memset(f, 0, sizeof(*f));
-	f->arena_cap = cap;
-	f->raw_cap = raw;
+	/* all but line[] (read only up to req.line_len, now 0) and the
+	 * arena's sizes */
+	memset(f, 0, offsetof(struct framing, line));
+	f->arena_len = 0;
+	f->spans = spans;
+	f->span_cap = span_cap;
 	f->policy = policy;
 	f->line_open = 1;
 	llhttp_init(&f->parser, HTTP_REQUEST, &framing_settings);
@@ -1473,6 +1582,245 @@ chunked_step(struct framing *f, const char *data, size_t len)
 	return step(FRAMING_BODY, cs.consumed);
 }
 
+/*
+ * llhttp paused at the end of a head, h[0..n) (its spans from head_clean
+ * when `fast`), which used `consumed` bytes of the input: the core's
+ * verdict on it.
+ */
+static struct framing_step
+head_done(struct framing *f, const char *h, size_t n, int fast,
+    size_t consumed)
+{
+	f->head_bytes = 0;
+	if (head_scan(f, h, n, fast) != 0) {
+		if (f->req.method_name == NULL)
+			keep_line(f, h, n, NULL, 0, 0);
+		f->state = ST_CLOSED;
+		return step(FRAMING_REJECT, consumed);
+	}
+	f->body_left = f->req.content_length;
+	if (f->req.chunked)
+		chunked_start(f, f->policy->max_buffered_body != 0 ?
+		    f->policy->max_buffered_body : UINT64_MAX);
+	else if (f->body_left > 0)
+		f->state = ST_BODY;
+	else
+		message_done(f);
+	return step(FRAMING_HEAD, consumed);
+}
+
+/* RFC 9110 §5.6.2: tchar, as a table. */
+static const unsigned char tchar_table[256] = {
+	['a' ... 'z'] = 1, ['A' ... 'Z'] = 1, ['0' ... '9'] = 1,
+	['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1,
+	['*'] = 1, ['+'] = 1, ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1,
+	['`'] = 1, ['|'] = 1, ['~'] = 1,
+};
+
+/*
+ * The first byte of d[i..lim) that is no tchar, or lim; *under is set when
+ * a '_' comes before it. 32 bytes at a time with AVX2 (a nibble table),
+ * 16 with SSE2, where a byte is no tchar below '!' or above '~' (signed:
+ * 0x80-0xff are below too), or when it is one of the delimiters of RFC
+ * 9110 §5.6.2 or DEL.
+ */
+static size_t
+name_end(const char *d, size_t i, size_t lim, unsigned *under)
+{
+#ifdef __AVX2__
+	/* 32 bytes at a time: bit h of tchar_lo[c & 15] is set when the byte
+	 * h << 4 | (c & 15) is a tchar (h < 8; tchar_hi maps the high nibble
+	 * to that bit, and 8-15 to none) */
+	static const unsigned char tchar_lo[32] = {
+		0xe8, 0xfc, 0xf8, 0xfc, 0xfc, 0xfc, 0xfc, 0xfc,
+		0xf8, 0xf8, 0xf4, 0x54, 0xd0, 0x54, 0xf4, 0x70,
+		0xe8, 0xfc, 0xf8, 0xfc, 0xfc, 0xfc, 0xfc, 0xfc,
+		0xf8, 0xf8, 0xf4, 0x54, 0xd0, 0x54, 0xf4, 0x70,
+	};
+	static const unsigned char tchar_hi[32] = {
+		1, 2, 4, 8, 16, 32, 64, 128, 0, 0, 0, 0, 0, 0, 0, 0,
+		1, 2, 4, 8, 16, 32, 64, 128, 0, 0, 0, 0, 0, 0, 0, 0,
+	};
+	const __m256i lo = _mm256_loadu_si256((const __m256i *)(const void *)tchar_lo);
+	const __m256i hi = _mm256_loadu_si256((const __m256i *)(const void *)tchar_hi);
+	const __m256i nib = _mm256_set1_epi8(0x0f), us = _mm256_set1_epi8('_');
+
+	for (; lim - i >= 32; i += 32) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(d + i));
+		__m256i t = _mm256_and_si256(
+		    _mm256_shuffle_epi8(lo, _mm256_and_si256(v, nib)),
+		    _mm256_shuffle_epi8(hi, _mm256_and_si256(_mm256_srli_epi16(v, 4), nib)));
+		unsigned m = (unsigned)_mm256_movemask_epi8(
+		    _mm256_cmpeq_epi8(t, _mm256_setzero_si256()));
+		unsigned u = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, us));
+
+		if (m != 0) {
+			*under |= (u & ((1u << __builtin_ctz(m)) - 1)) != 0;
+			return i + (size_t)__builtin_ctz(m);
+		}
+		*under |= u != 0;
+	}
+#endif
+#ifdef __SSE2__
+#define NE_EQ(c)	_mm_cmpeq_epi8(v, _mm_set1_epi8(c))
+#define NE_IN(lo, hi)	_mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8((lo) - 1)), \
+	_mm_cmplt_epi8(v, _mm_set1_epi8((hi) + 1)))
+	for (; lim - i >= 16; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
+		__m128i bad = _mm_or_si128(_mm_or_si128(
+		    _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8('!')), NE_EQ('"')),
+		    _mm_or_si128(NE_IN('(', ')'), NE_EQ(','))),
+		    _mm_or_si128(_mm_or_si128(NE_EQ('/'), NE_IN(':', '@')),
+		    _mm_or_si128(_mm_or_si128(NE_IN('[', ']'), NE_EQ('{')),
+		    _mm_or_si128(NE_EQ('}'), NE_EQ(0x7f)))));
+		unsigned m = (unsigned)_mm_movemask_epi8(bad);
+		unsigned u = (unsigned)_mm_movemask_epi8(NE_EQ('_'));
+
+		if (m != 0) {
+			*under |= (u & ((1u << __builtin_ctz(m)) - 1)) != 0;
+			return i + (size_t)__builtin_ctz(m);
+		}
+		*under |= u != 0;
+	}
+#undef NE_EQ
+#undef NE_IN
+#endif
+	for (; i < lim && tchar_table[(unsigned char)d[i]]; i++)
+		*under |= d[i] == '_';
+	return i;
+}
+
+/*
+ * The first byte of d[i..lim) that is neither HTAB nor 0x20-0x7E, or lim:
+ * the end of a field value of visible ASCII (RFC 9110 §5.5 field-vchar,
+ * without obs-text), 32 bytes at a time with AVX2, 16 with SSE2.
+ */
+static size_t
+value_end(const char *d, size_t i, size_t lim)
+{
+#ifdef __AVX2__
+	const __m256i sp32 = _mm256_set1_epi8(' '), ht32 = _mm256_set1_epi8('\t');
+	const __m256i del32 = _mm256_set1_epi8(0x7f);
+
+	for (; lim - i >= 32; i += 32) {
+		__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)(d + i));
+		/* (signed: 0x80-0xff are below ' ' too) */
+		unsigned m = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(
+		    _mm256_andnot_si256(_mm256_cmpeq_epi8(v, ht32),
+		    _mm256_cmpgt_epi8(sp32, v)), _mm256_cmpeq_epi8(v, del32)));
+
+		if (m != 0)
+			return i + (size_t)__builtin_ctz(m);
+	}
+#endif
+#ifdef __SSE2__
+	const __m128i sp = _mm_set1_epi8(' '), ht = _mm_set1_epi8('\t');
+	const __m128i del = _mm_set1_epi8(0x7f);
+
+	for (; lim - i >= 16; i += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		    _mm_andnot_si128(_mm_cmpeq_epi8(v, ht), _mm_cmplt_epi8(v, sp)),
+		    _mm_cmpeq_epi8(v, del)));
+
+		if (m != 0)
+			return i + (size_t)__builtin_ctz(m);
+	}
+#endif
+	for (; i < lim; i++) {
+		unsigned char c = (unsigned char)d[i];
+
+		if ((c < ' ' && c != '\t') || c >= 0x7f)
+			return i;
+	}
+	return lim;
+}
+
+/* The fields whose lines llhttp reads for the message's framing and
+ * persistence (its header states): a head read by head_clean gives
+ * llhttp those lines only. */
+#define LLHTTP_FIELDS (1u << FIELD_CONNECTION | 1u << FIELD_PROXY_CONNECTION |	\
+	1u << FIELD_CONTENT_LENGTH | 1u << FIELD_TRANSFER_ENCODING |		\
+	1u << FIELD_UPGRADE)
+
+/*
+ * A head that came whole in d[0..len), within the limits, and is plain:
+ * a request line with no LF before its CRLF, then field lines each made
+ * of a token, ':', and a value of HTAB and visible ASCII only, each ended
+ * by CRLF, then CRLF. Those field lines are what llhttp (strict mode)
+ * accepts without a second look, and only the ones named in LLHTTP_FIELDS
+ * change what it makes of the message. So this pass reads the head once,
+ * noting each field line (f->spans) for head_scan, and writes into the
+ * arena what llhttp needs to read: the request line, the LLHTTP_FIELDS
+ * lines in their order, and the empty line (*rlen bytes). Returns the
+ * head's length, or 0 for a head to be read as usual (any other head, or
+ * one that does not end in d[0..len)), however the input was cut: the
+ * verdict is the same on either path (tests/core: every case fed whole
+ * and in pieces).
+ */
+static size_t
+head_clean(struct framing *f, const char *d, size_t len, size_t *rlen)
+{
+	const struct framing_policy *pol = f->policy;
+	char *out = f->arena;	/* (the canonical block is written after) */
+	size_t lim = len, rl, pos, i, b, v, o;
+	const char *cr;
+	struct span *sp;
+	unsigned under;
+	enum field_id id;
+
+	if (lim > pol->max_head_size)
+		lim = pol->max_head_size;
+	if (lim > f->raw_cap)
+		lim = f->raw_cap;
+	/* the request line, whole within max_request_line (RFC 9112 §3),
+	 * with no empty line before it (RFC 9112 §2.2) */
+	rl = lim < pol->max_request_line ? lim : pol->max_request_line;
+	if (rl < 2 || d[0] == '\r' || d[0] == '\n' ||
+	    (cr = memchr(d, '\r', rl - 1)) == NULL || cr[1] != '\n')
+		return 0;
+	rl = (size_t)(cr - d);
+	if (memchr(d, '\n', rl) != NULL)
+		return 0;
+	memcpy(out, d, rl + 2);
+	o = rl + 2;
+	f->nspans = 0;
+	for (pos = rl + 2;; pos = b + 2) {
+		if (lim - pos < 2)
+			return 0;
+		if (d[pos] == '\r') {		/* the end of the head */
+			if (d[pos + 1] != '\n')
+				return 0;
+			break;
+		}
+		under = 0;
+		i = name_end(d, pos, lim, &under);
+		if (i == pos || i == lim || d[i] != ':')
+			return 0;
+		b = value_end(d, i + 1, lim);
+		if (lim - b < 2 || d[b] != '\r' || d[b + 1] != '\n' ||
+		    f->nspans == f->span_cap)
+			return 0;
+		for (v = i + 1; v < b && (d[v] == ' ' || d[v] == '\t'); v++)
+			;
+		id = fields_lookup(d + pos, i - pos);
+		sp = &f->spans[f->nspans++];
+		sp->name = (uint32_t)pos;
+		sp->name_len = (uint32_t)(i - pos);
+		sp->value = (uint32_t)v;
+		sp->value_len = (uint32_t)(b - v);
+		sp->id = (unsigned char)id;
+		sp->under = (unsigned char)under;
+		if (LLHTTP_FIELDS >> id & 1) {
+			memcpy(out + o, d + pos, b + 2 - pos);
+			o += b + 2 - pos;
+		}
+	}
+	memcpy(out + o, LIT("\r\n"));
+	*rlen = o + LITLEN("\r\n");
+	return pos + LITLEN("\r\n");
+}
+
 struct framing_step
 framing_feed(struct framing *f, const char *data, size_t len)
 {
@@ -1497,6 +1845,26 @@ framing_feed(struct framing *f, const char *data, size_t len)
 		return step(FRAMING_MORE, 0);
 	if (f->state == ST_LINE_LONG)
 		return line_long_feed(f, data, len, 0);
+
+	/* a head that came whole and plain: llhttp reads only its request
+	 * line and framing fields (head_clean) */
+	if (f->head_bytes == 0 && (n = head_clean(f, data, len, &used)) != 0) {
+		const char *r = f->arena;
+
+		/* (a request line with no version is never done: it is
+		 * refused by the line limit as the head is read on, 414) */
+		err = llhttp_execute(&f->parser, r, used);
+		if (err == HPE_PAUSED && f->line_done &&
+		    llhttp_get_error_pos(&f->parser) == r + used) {
+			llhttp_resume(&f->parser);
+			f->line_open = 1;	/* for the next request */
+			return head_done(f, data, n, 1, n);
+		}
+		/* llhttp refused it: read the head as it came, from the
+		 * start, for the reason that the bytes give */
+		llhttp_init(&f->parser, HTTP_REQUEST, &framing_settings);
+		f->line_open = 1;
+	}
 
 	/*
 	 * RFC 9112 §3 (414) and RFC 6585 §5 (431): llhttp never sees more of
@@ -1554,22 +1922,7 @@ framing_feed(struct framing *f, const char *data, size_t len)
 			memcpy((char *)h + f->head_bytes, data + off, used);
 			hn += f->head_bytes;
 		}
-		f->head_bytes = 0;
-		if (head_scan(f, h, hn) != 0) {
-			if (f->req.method_name == NULL)
-				keep_line(f, h, hn, NULL, 0, 0);
-			f->state = ST_CLOSED;
-			return step(FRAMING_REJECT, off + used);
-		}
-		f->body_left = f->req.content_length;
-		if (f->req.chunked)
-			chunked_start(f, f->policy->max_buffered_body != 0 ?
-			    f->policy->max_buffered_body : UINT64_MAX);
-		else if (f->body_left > 0)
-			f->state = ST_BODY;
-		else
-			message_done(f);
-		return step(FRAMING_HEAD, off + used);
+		return head_done(f, h, hn, 0, off + used);
 	}
 	map_error(f, err, data + off, n);
 	f->state = ST_CLOSED;

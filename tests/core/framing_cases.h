@@ -833,6 +833,13 @@ ROWO("431, too many fields: an Accept line after the refusal is not read",
 ROWO("414: an Accept line after the long request line chooses JSON",
     LINE_414 "Host: a\r\nAccept: application/json\r\n\r\n",
     R414 " json ~compliant\n= closed", O_SMALL),
+/* llhttp never completes a request line without a version: once
+ * max_request_line bytes of the head are read, it is a 414, whole or in
+ * pieces (a head read whole is not given to llhttp in part) */
+ROWO("414: a request line with no version, in a head over the line limit",
+    "GET /x\r\nHost: a\r\nUser-Agent: uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu\r\n"
+    "\r\n",
+    R414 " ~compliant\n= closed", O_SMALL),
 ROWO("414 without an Accept line: HTML",
     LINE_414 "Host: a\r\nUser-Agent: u/1\r\n\r\n",
     R414 " ~compliant\n= closed", O_SMALL),

@@ -143,6 +143,16 @@ test_lookup(void)
 		    "lookup: %s is no row", others[i]);
 	/* "te" with the high bit set: only a wrong case fold would match */
 	CHECK(fields_lookup(LIT("\xf4\xe5")) == FIELD_OTHER, "lookup: 8-bit te");
+	/* a "-" matches only itself: CR is "-" without its 0x20 bit, and
+	 * "\r" | 0x20 == "-" */
+	CHECK(fields_lookup(LIT("content\rlength")) == FIELD_OTHER &&
+	    fields_lookup(LIT("Keep\rAlive")) == FIELD_OTHER &&
+	    fields_lookup(LIT("x\rforwarded\rfor")) == FIELD_OTHER,
+	    "lookup: CR for a dash");
+	/* nor does any other byte fold to a letter but its capital */
+	CHECK(fields_lookup(LIT("hos\x14")) == FIELD_OTHER &&
+	    fields_lookup(LIT("hos4")) == FIELD_OTHER &&
+	    fields_lookup(LIT("HOST")) == FIELD_HOST, "lookup: folds only letters");
 }
 
 /*

@@ -770,6 +770,68 @@ test_log_line(void)
 	}
 }
 
+/*
+ * Every byte value in a field name and in a field value, at places that
+ * fall in the first and later blocks of a 16 or 32 byte scan: fed whole
+ * (framing.c's head_clean path, for a plain head) and cut inside the head
+ * (llhttp's path), the traces are the same; a name made of tchars is
+ * always approved, and so is a value of HTAB and visible ASCII.
+ */
+static void
+test_byte_classes(void)
+{
+	static const struct fcase c = { "byte classes", "", 0, "", 0 };
+	static const char tchars[] = "!#$%&'*+-.^_`|~";
+	static const size_t at[] = { 1, 17, 33, 40 };
+	char in[256];
+	struct trace whole, cut;
+	size_t a, n, k = 20;
+	unsigned b;
+	int name, same = 1, approved = 1;
+
+	for (name = 0; name < 2; name++)
+		for (b = 0; b < 256; b++)
+			for (a = 0; a < sizeof(at) / sizeof(at[0]); a++) {
+				char *o = in;
+				int plain;
+
+				o += sprintf(o, "GET / HTTP/1.1\r\nHost: a\r\n");
+				if (name) {
+					memset(o, 'n', 48);
+					o[at[a]] = (char)b;
+					o += 48;
+					o += sprintf(o, ": v\r\n\r\n");
+					plain = (b < 128 && ((b >= '0' && b <= '9') ||
+					    ((b | 0x20) >= 'a' && (b | 0x20) <= 'z') ||
+					    (b != 0 && strchr(tchars, (int)b))));
+				} else {
+					o += sprintf(o, "X-V: ");
+					memset(o, 'v', 48);
+					o[at[a]] = (char)b;
+					o += 48;
+					o += sprintf(o, "\r\n\r\n");
+					plain = b == '\t' || (b >= ' ' && b < 0x7f);
+				}
+				n = (size_t)(o - in);
+				run_cuts(&c, in, n, NULL, 0, &whole);
+				run_cuts(&c, in, n, &k, 1, &cut);
+				if (strcmp(whole.buf, cut.buf) != 0) {
+					same = 0;
+					CHECK(0, "byte classes: %s byte 0x%02x at %zu",
+					    name ? "name" : "value", b, at[a]);
+					trace_show("whole", whole.buf);
+					trace_show("cut  ", cut.buf);
+				}
+				if (plain && strncmp(whole.buf, "> ", 2) != 0) {
+					approved = 0;
+					CHECK(0, "byte classes: %s byte 0x%02x at %zu refused",
+					    name ? "name" : "value", b, at[a]);
+				}
+			}
+	CHECK(same, "byte classes: whole and cut agree");
+	CHECK(approved, "byte classes: tchar names and visible values pass");
+}
+
 int
 main(void)
 {
@@ -786,5 +848,6 @@ main(void)
 	test_methods();
 	test_head_size();
 	test_log_line();
+	test_byte_classes();
 	return check_done("test_framing");
 }
