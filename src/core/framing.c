@@ -101,6 +101,7 @@ struct framing {
 	chunked_sink sink;
 	void *sink_arg;
 	unsigned discardable:1;		/* its 411 may keep the connection */
+	unsigned client_closes:1;	/* its head allows no other request */
 
 	/* The field lines of a head read by head_clean, for head_scan:
 	 * offsets in the head. */
@@ -384,7 +385,7 @@ on_message_begin(llhttp_t *p)
 	f->content_length = 0;
 	f->reason = REASON_NONE;
 	f->desync = DESYNC_COMPLIANT;
-	f->discardable = 0;
+	f->discardable = f->client_closes = 0;
 	f->req.method_name = NULL;
 	f->req.line_len = 0;
 	f->req.line_cut = 0;
@@ -953,8 +954,8 @@ line:
 	 * connection stays in step whatever the upstream makes of it. */
 	if (f->n_te > 0 && (pol->chunked == FRAMING_CHUNKED_REJECT ||
 	    f->te_coded)) {
-		f->discardable = llhttp_should_keep_alive(p) && !f->conn_close &&
-		    !f->expect_continue;
+		f->client_closes = !llhttp_should_keep_alive(p) || f->conn_close;
+		f->discardable = !f->client_closes && !f->expect_continue;
 		if (refuse(f, REASON_CHUNKED))
 			return -1;
 		forward_chunked = 1;
@@ -1970,6 +1971,13 @@ framing_body_sink(struct framing *f, chunked_sink sink, void *arg)
 {
 	f->sink = sink;
 	f->sink_arg = arg;
+}
+
+int
+framing_client_closes(const struct framing *f)
+{
+	return f->state == ST_CLOSED && f->reason == REASON_CHUNKED &&
+	    f->client_closes;
 }
 
 int

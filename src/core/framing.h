@@ -196,6 +196,11 @@ void framing_body_sink(struct framing *, chunked_sink sink, void *arg);
  */
 int framing_discard_body(struct framing *, uint64_t max_payload);
 
+/* After that 411: did its head allow no other request ("Connection: close",
+ * or HTTP/1.0 without keep-alive; RFC 9112 §9.3)? Such a client sends
+ * nothing after the request (§9.6). 0 for any other refusal. */
+int framing_client_closes(const struct framing *);
+
 /* Is the inspector between requests (no byte of a next request seen)? */
 int framing_idle(const struct framing *);
 

@@ -364,11 +364,12 @@ client_discard_start(struct client *c)
  * request read whole, and will its client send nothing after it? Then the
  * close needs no lingering (client_linger_flushed).
  *
- * The core refuses to discard when the client does not allow another
- * request ("Connection: close", or HTTP/1.0 without keep-alive: RFC 9112
- * §9.3; such a client MUST NOT send another request, §9.6) or asked for
- * 100-continue (it may hold the body back; once the body is here, it has
- * not). The body is the bytes already read behind the head: whole when
+ * Only when the client allows no other request ("Connection: close", or
+ * HTTP/1.0 without keep-alive: RFC 9112 §9.3; such a client sends nothing
+ * after it, §9.6): framing_client_closes(). A keep-alive client whose 411
+ * is not discarded (it asked for 100-continue) may still send its body or
+ * a next request: it keeps the lingering close. The body is the bytes
+ * already read behind the head: whole when
  * the decoder (RFC 9112 §7.1) finds its end exactly where they end (they
  * are then dropped, as the lingering close would). Less (the rest still
  * coming), an invalid body, or any byte behind its end (sent without
@@ -383,6 +384,8 @@ client_chunked_read_whole(struct client *c)
 	struct chunked ck;
 	int i, n;
 
+	if (!framing_client_closes(c->fr))
+		return 0;
 	n = evbuffer_peek(c->io.in, -1, NULL, v, 4);
 	if (n < 1 || n > 4)
 		return 0;	/* none of it yet, or too scattered to look */

@@ -524,17 +524,25 @@ test_discard(void)
 	feed_bytes(f, te_close, sizeof(te_close) - 1, &used);
 	CHECK(framing_refusal(f) == REASON_CHUNKED &&
 	    framing_discard_body(f, 100) == -1, "discard: not with close");
+	CHECK(framing_client_closes(f) == 1, "client closes: Connection: close");
 	framing_free(f);
 	f = framing_new(&pol);
 	feed_bytes(f, te_expect, sizeof(te_expect) - 1, &used);
 	CHECK(framing_refusal(f) == REASON_CHUNKED &&
 	    framing_discard_body(f, 100) == -1, "discard: not with Expect");
+	CHECK(framing_client_closes(f) == 0,
+	    "client closes: not a keep-alive one waiting for a 100");
+	framing_free(f);
+	f = framing_new(&pol);
+	feed_bytes(f, te, sizeof(te) - 1, &used);
+	CHECK(framing_client_closes(f) == 0, "client closes: not keep-alive");
 	framing_free(f);
 	/* another refusal */
 	f = framing_new(&pol);
 	feed_bytes(f, cl, sizeof(cl) - 1, &used);
 	CHECK(framing_refusal(f) != REASON_CHUNKED &&
 	    framing_discard_body(f, 100) == -1, "discard: only after a 411");
+	CHECK(framing_client_closes(f) == 0, "client closes: only after a 411");
 	framing_free(f);
 }
 

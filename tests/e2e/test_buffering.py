@@ -621,6 +621,17 @@ class PlainCloseTest(ProxyCase):
         self.assert_no_reset(c, body[1500:])
         self.assert_origin_untouched()
 
+    def test_keep_alive_expect_lingers(self):
+        """A keep-alive client that asked for 100-continue and sent its
+        body anyway: its 411 is not discarded (it closes), yet it may send
+        a next request: the lingering close drains it, never a reset."""
+        c = self.client(self.proxy.port)
+        c.send(te_head("/c", b"Expect: 100-continue\r\n") +
+               chunked(b"hello world", 4))
+        self.read_411(c)
+        self.assert_no_reset(c, build_request("GET", "/next"))
+        self.assert_origin_untouched()
+
     def test_answered_closes_at_once(self):
         c = self.client(self.proxy.port)
         mark = self.proxy.log.mark()
