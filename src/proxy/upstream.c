@@ -128,7 +128,9 @@ relay_connect(struct upstream *u, int idx, int fresh_only)
 	struct evbuffer *out;
 	int reused;
 
-	u->conn = pool_get(u->wg, idx, fresh_only, relay_cb, u, &reused);
+	/* a retry is one attempt more: what it takes cannot be retried */
+	u->conn = pool_get(u->wg, idx, fresh_only, u->replayable && !u->retried,
+	    relay_cb, u, &reused);
 	if (u->conn == NULL)
 		return -1;
 	u->reused = reused != 0;
@@ -279,6 +281,8 @@ relay_gone(struct upstream *u, int event)
 		relay_retry_connect(u, REASON_UPSTREAM_CONNECT_FAILED);
 		return;
 	}
+	if (u->reused && u->state != R_RECEIVING)
+		pool_reuse_ended(u->conn);
 	if (relay_retry_stale(u) == 0)
 		return;
 	if (u->conn == NULL) {	/* the retry could not start */
@@ -340,8 +344,11 @@ relay_read(struct upstream *u)
 	struct evbuffer_iovec v;
 	struct response_step s;
 
-	if (evbuffer_get_length(in) > 0)
+	if (evbuffer_get_length(in) > 0 && u->state != R_RECEIVING) {
+		if (u->reused)
+			pool_reuse_answered(u->conn);
 		u->state = R_RECEIVING;
+	}
 	/* a read that filled its space means a large response: read more
 	 * at a time (back to the default for the next response) */
 	if (evbuffer_get_length(in) >= io->read_size)
