@@ -143,13 +143,30 @@ pool_idle_cb(struct io *io, int event, void *arg)
 	pool_close(u);
 }
 
+/*
+ * The idle timer is armed when a connection first goes idle and left
+ * pending when it is taken: re-arming it at every response would cost an
+ * event_add and an event_del a request. When it fires, a busy connection
+ * lets it lapse (the next pool_put arms it again), and one that went idle
+ * later than the timer counted from gets the rest of its time.
+ */
 static void
 pool_idle_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct upconn *u = arg;
+	unsigned ms = u->wg->gen->conf.upstream_keepalive_timeout;
+	uint64_t idle = worker_now_ms() - u->idle_ms;
 
 	(void)fd;
 	(void)what;
+	u->timer_on = 0;
+	if (u->state != UC_IDLE)
+		return;
+	if (idle < ms) {
+		worker_timer(u->timer, ms - (unsigned)idle);
+		u->timer_on = 1;
+		return;
+	}
 	log_debug("upstream %s: idle connection expired",
 	    u->wg->gen->upstream_host[u->idx]);
 	pool_close(u);
@@ -183,7 +200,10 @@ pool_put(struct upconn *u)
 	u->idle_ms = worker_now_ms();
 	TAILQ_INSERT_HEAD(&wg->idle[u->idx], u, entry);
 	wg->nidle[u->idx]++;
-	worker_timer(u->timer, wg->gen->conf.upstream_keepalive_timeout);
+	if (!u->timer_on) {
+		worker_timer(u->timer, wg->gen->conf.upstream_keepalive_timeout);
+		u->timer_on = 1;
+	}
 }
 
 /*
@@ -235,8 +255,7 @@ pool_take(struct wgen *wg, int idx, int retryable)
 			pool_close(u);
 			continue;
 		}
-		event_del(u->timer);
-		return u;
+		return u;	/* its idle timer left pending */
 	}
 	return NULL;
 }

@@ -25,7 +25,9 @@ struct upconn {
 	enum upconn_state state;
 	struct io io;
 	struct response *resp;		/* follows this connection's responses */
-	struct event *timer;		/* idle expiry */
+	struct event *timer;		/* idle expiry, armed lazily: it may
+					 * be pending while busy, or early */
+	int timer_on;			/* it is pending */
 	uint64_t idle_round;		/* worker round it last went idle in */
 	uint64_t idle_ms;		/* and when (worker_now_ms) */
 	int unordered;			/* its read event kept the default
