@@ -357,8 +357,14 @@ request_relay(struct client *c)
 		client_reply(c, REASON_UPSTREAM_UNREACHABLE);
 		return;
 	}
-	if (!c->req.buffered)
+	if (!c->req.buffered) {
 		request_continue(c);
+		/* a large body streamed: read it, and what this client
+		 * sends next, in large reads (as the upstream side reads a
+		 * large response); an idle connection keeps no buffer */
+		if (framing_body_left(c->fr) > IO_READ_SIZE)
+			c->io.read_size = IO_READ_SIZE_LARGE;
+	}
 	client_set_state(c, CS_BODY);
 	request_body(c);
 }
