@@ -585,6 +585,29 @@ class TestUpstreamKeepalive(ProxyCase):
         self.origin.wait_line(r"origin: GET /second .*conn=2\b", timeout=5.0)
 
 
+# The timers stay pending across requests and re-arm for the rest of their
+# time when they fire early (client.c, pool.c): a keep-alive connection,
+# client's or upstream's, idle for less than its timeout since its last
+# request is kept, however long ago its timer was first armed; idle for
+# longer, it is closed. Requests 1 s apart, timeouts of 1.5 s: the timer
+# armed at the first request fires between the second and the third.
+class TestTimersCountFromLastUse(ProxyCase):
+    overrides = {"timeouts": {"keepalive": "1500ms",
+                              "upstream_keepalive": "1500ms"}}
+
+    def test_kept_while_used_then_closed(self):
+        c = self.client(self.proxy.port)
+        for i in range(3):
+            if i:
+                time.sleep(1.0)     # the idle time under test
+            self.assertEqual(c.request("GET", "/%d" % i).status, 200,
+                             "request %d, 1 s after the one before" % i)
+            self.origin.wait_line(r"origin: GET /%d .*conn=1\b" % i,
+                                  timeout=5.0)
+        self.assertEqual(c.read_until_eof(5.0), b"")
+        self.origin.wait_line(r"origin: close conn=1\b", timeout=5.0)
+
+
 # A client that pipelines requests and never reads: lengthguard stops
 # answering (and reading) once its output to that client is full, instead
 # of queueing every answer in memory.
