@@ -608,6 +608,31 @@ class TestTimersCountFromLastUse(ProxyCase):
         self.origin.wait_line(r"origin: close conn=1\b", timeout=5.0)
 
 
+# request_buffering = off: after a streamed body larger than one read, the
+# client's connection reads 64 KiB at a time (request.c); what follows on
+# it, pipelined requests large and small, is framed as ever: each body
+# reaches the origin whole and each response answers its own request.
+class TestLargeReadsThenPipelined(ProxyCase):
+    overrides = {"proxy": {"request_buffering": "off"}}
+
+    def test_bodies_whole_responses_in_order(self):
+        big = os.urandom(200 * 1024)
+        c = self.client(self.proxy.port)
+        c.send(build_request("POST", "/big", body=big))
+        r = c.read_response("POST")
+        self.assertEqual(r.body, origin_reply("POST", "/big", big), r)
+        reqs = [("POST", "/mid", os.urandom(70 * 1024)), ("GET", "/get", b""),
+                ("POST", "/small", b"tail"),
+                ("POST", "/big2", os.urandom(130 * 1024))]
+        c.send(b"".join(build_request(m, t, body=b if m == "POST" else None)
+                        for m, t, b in reqs))
+        for m, t, b in reqs:
+            r = c.read_response(m)
+            want = HELLO if m == "GET" else origin_reply(m, t, b)
+            self.assertEqual((r.status, r.body), (200, want),
+                             "%s %s: %r" % (m, t, r))
+
+
 # A client that pipelines requests and never reads: lengthguard stops
 # answering (and reading) once its output to that client is full, instead
 # of queueing every answer in memory.
