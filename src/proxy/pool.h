@@ -80,7 +80,11 @@ void pool_ok(struct wgen *, int idx);
  *
  * What no check can see remains: bytes or an end that arrive after the
  * latest dispatch (where a peek is made: after the peek) and before the
- * upstream answers the request written on the connection. The peek before
+ * upstream answers the request written on the connection. (A dispatch
+ * reports at most as many sockets as libevent's event array holds, which
+ * grows when a dispatch fills it: a worker with more sockets ready at once
+ * may see an idle connection's end one dispatch late, as if it had come
+ * after the dispatch.) The peek before
  * every reuse only narrowed that window to its own instant; here it opens
  * at the dispatch, earlier by the callbacks that ran before this one in
  * the round (microseconds), where the part that follows (the upstream
