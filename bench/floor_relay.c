@@ -11,8 +11,9 @@
  * on one side is written to the other. Per request those are the system
  * calls that carry a request and its response through lengthguard on a
  * kept-alive upstream connection: read the client, write the upstream,
- * read its response, write the client (lengthguard also peeks at a pooled
- * connection before reusing it). It is correct
+ * read its response, write the client (lengthguard peeks at a pooled
+ * connection only when its own events cannot have told, src/proxy/pool.h).
+ * It is correct
  * for any byte stream because it never looks at one; it relies on the
  * benchmark's shapes only in that one upstream connection per client is
  * as good as a pool when the clients are wrk's kept-alive connections,

@@ -142,7 +142,21 @@ client_touch(struct client *c)
 		if (left < ms)
 			ms = left;
 	}
+	c->due = worker_now_ms() + ms;
+	/* a pending event that fires no later is left alone and re-arms for
+	 * the rest (client_timeout): an event_add a request, not a state */
+	if (c->armed != 0 && c->armed <= c->due)
+		return;
 	worker_timer(c->timer, ms);
+	c->armed = c->due;
+}
+
+/* No timer runs for the client (another side's does); the pending event,
+ * if any, lapses. */
+void
+client_timer_stop(struct client *c)
+{
+	c->due = 0;
 }
 
 void
@@ -659,9 +673,18 @@ client_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct client *c = arg;
 	const struct cstate_info *st = &cstates[c->state];
+	uint64_t now;
 
 	(void)fd;
 	(void)what;
+	c->armed = 0;
+	if (c->due == 0)
+		return;
+	if ((now = worker_now_ms()) < c->due) {
+		worker_timer(c->timer, (unsigned)(c->due - now));
+		c->armed = c->due;
+		return;
+	}
 	if (st->on_timeout == REASON_NONE) {
 		client_free(c);
 		return;
@@ -752,6 +775,7 @@ client_accept(struct worker *w, evutil_socket_t fd, const struct sockaddr *sa)
 	/* a new connection has the head timeout to send its first request */
 	c->state = CS_IDLE;
 	worker_timer(c->timer, cf->client_header_timeout);
+	c->due = c->armed = worker_now_ms() + cf->client_header_timeout;
 	/* its first bytes are in (the listener defers accepting until they
 	 * are: worker.c): read them in this round of the loop, not after
 	 * the next wait */

@@ -56,7 +56,11 @@ struct client {
 	struct io io;
 	struct framing *fr;		/* NULL while idle: from the worker's pool */
 	struct upstream *up;		/* the relay of the current request */
-	struct event *timer;
+	struct event *timer;		/* the state's, armed lazily: */
+	uint64_t due;			/* when it is due (worker_now_ms), 0:
+					 * stopped */
+	uint64_t armed;			/* when the pending event fires, 0:
+					 * not pending */
 	enum cstate state;
 	unsigned eof:1;			/* the client will send nothing more */
 	unsigned read_whole:1;		/* its last request was read whole and
@@ -75,6 +79,7 @@ struct client {
 /* client.c */
 void client_set_state(struct client *, enum cstate);
 void client_touch(struct client *);
+void client_timer_stop(struct client *);
 void client_input(struct client *);
 void client_reply(struct client *, enum reason);
 void client_fail(struct client *, enum reason);

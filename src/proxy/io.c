@@ -14,6 +14,7 @@
 #include "metrics.h"
 
 #define MOVE_MIN	(16 * 1024)	/* io_move: copy below, move chains above */
+#define IO_WRITE_IOV	16		/* extents a write takes at most */
 
 static void io_readable(evutil_socket_t, short, void *);
 static void io_writable(evutil_socket_t, short, void *);
@@ -130,12 +131,42 @@ io_consumed(struct io *io)
 		io_update_read(io);
 }
 
+/*
+ * One write of what `out` holds, its first IO_WRITE_IOV extents: write(2)
+ * for one (most responses and requests are one; it costs the kernel less
+ * than a writev of one), writev(2) for more. What went is drained.
+ */
+static ssize_t
+io_write_some(struct io *io)
+{
+	struct evbuffer_iovec v[IO_WRITE_IOV];
+	struct iovec iov[IO_WRITE_IOV];
+	ssize_t n;
+	int nv, i;
+
+	nv = evbuffer_peek(io->out, -1, NULL, v, IO_WRITE_IOV);
+	if (nv > IO_WRITE_IOV)
+		nv = IO_WRITE_IOV;
+	if (nv == 1) {
+		n = write(io->fd, v[0].iov_base, v[0].iov_len);
+	} else {
+		for (i = 0; i < nv; i++) {
+			iov[i].iov_base = v[i].iov_base;
+			iov[i].iov_len = v[i].iov_len;
+		}
+		n = writev(io->fd, iov, nv);
+	}
+	if (n > 0)
+		evbuffer_drain(io->out, (size_t)n);
+	return n;
+}
+
 /* Write now; arm the write event for what the kernel did not take. */
 static int
 io_write_out(struct io *io)
 {
 	while (evbuffer_get_length(io->out) > 0) {
-		int n = evbuffer_write(io->out, io->fd);
+		ssize_t n = io_write_some(io);
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -259,7 +290,8 @@ io_readable(evutil_socket_t fd, short what, void *arg)
 		iov[i].iov_len = v[i].iov_len;
 	}
 	do
-		n = readv(fd, iov, nv);
+		n = nv == 1 ? read(fd, iov[0].iov_base, iov[0].iov_len) :
+		    readv(fd, iov, nv);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		evbuffer_commit_space(io->in, v, 0);

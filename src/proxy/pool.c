@@ -11,6 +11,9 @@
 #include "pool.h"
 
 #define RESPONSE_HEAD_MIN	(64 * 1024)	/* response head arena, at least */
+/* An idle connection that ends within this time of going idle was closed
+ * with its response, not for a keep-alive timeout of the upstream's. */
+#define SOON_MS			1000
 
 static int
 pool_usable(struct wgen *wg, int i, uint64_t now)
@@ -100,6 +103,31 @@ pool_close(struct upconn *u)
 	free(u);
 }
 
+/* An idle connection ended, or heard bytes: say so to the choice of
+ * connections (pool.h), which peeks from now on at this upstream's. */
+static void
+pool_learn(struct upconn *u, int bytes)
+{
+	struct upstate *s = &u->wg->up[u->idx];
+
+	if (bytes) {
+		if (s->idle_unsafe)
+			return;
+		log_info("upstream %s: sent bytes nobody asked for: idle "
+		    "connections are checked before reuse",
+		    u->wg->gen->upstream_host[u->idx]);
+	} else {
+		if (s->closes_early || worker_now_ms() - u->idle_ms >= SOON_MS)
+			return;
+		s->closes_early = 1;
+		log_info("upstream %s: closed a connection right after a response "
+		    "that kept it open: idle connections are checked before "
+		    "reuse, and not reused for requests that cannot be retried",
+		    u->wg->gen->upstream_host[u->idx]);
+	}
+	s->idle_unsafe = 1;
+}
+
 /* An idle connection heard something: the upstream closed it (or sent
  * bytes nobody asked for). Either way it cannot be used. */
 static void
@@ -111,16 +139,34 @@ pool_idle_cb(struct io *io, int event, void *arg)
 	log_debug("upstream %s: idle connection %s", u->wg->gen->upstream_host[
 	    u->idx], event == IO_READ ? "sent bytes nobody asked for: closed" :
 	    "closed by the upstream");
+	pool_learn(u, event == IO_READ);
 	pool_close(u);
 }
 
+/*
+ * The idle timer is armed when a connection first goes idle and left
+ * pending when it is taken: re-arming it at every response would cost an
+ * event_add and an event_del a request. When it fires, a busy connection
+ * lets it lapse (the next pool_put arms it again), and one that went idle
+ * later than the timer counted from gets the rest of its time.
+ */
 static void
 pool_idle_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct upconn *u = arg;
+	unsigned ms = u->wg->gen->conf.upstream_keepalive_timeout;
+	uint64_t idle = worker_now_ms() - u->idle_ms;
 
 	(void)fd;
 	(void)what;
+	u->timer_on = 0;
+	if (u->state != UC_IDLE)
+		return;
+	if (idle < ms) {
+		worker_timer(u->timer, ms - (unsigned)idle);
+		u->timer_on = 1;
+		return;
+	}
 	log_debug("upstream %s: idle connection expired",
 	    u->wg->gen->upstream_host[u->idx]);
 	pool_close(u);
@@ -147,55 +193,97 @@ pool_put(struct upconn *u)
 	u->io.cb = pool_idle_cb;
 	u->io.arg = u;
 	io_read(&u->io, 1);
+	/* not possible while its event is active, which it is not here (it
+	 * runs, or reads are off); should it be, a peek makes up for it */
+	u->unordered = event_priority_set(u->io.rev, WORKER_PRIO_IDLE) != 0;
+	u->idle_round = w->round;
+	u->idle_ms = worker_now_ms();
 	TAILQ_INSERT_HEAD(&wg->idle[u->idx], u, entry);
 	wg->nidle[u->idx]++;
-	worker_timer(u->timer, wg->gen->conf.upstream_keepalive_timeout);
+	if (!u->timer_on) {
+		worker_timer(u->timer, wg->gen->conf.upstream_keepalive_timeout);
+		u->timer_on = 1;
+	}
 }
 
 /*
  * Has an idle connection ended, or received bytes, without its read event
- * having run yet? Either may be under way as the next request comes: a
- * server that answers in HTTP/1.1 without "Connection: close" and closes
- * right after (busybox httpd), or one that sends a second, unsolicited
- * response. One non-blocking peek tells.
+ * having run yet? One non-blocking peek tells (pool.h says when it is
+ * worth a system call). What it finds is learnt, as from the event.
  */
 static int
-pool_stale(const struct upconn *u)
+pool_stale(struct upconn *u)
 {
 	char b;
 	ssize_t n = recv(u->io.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 
-	return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	pool_learn(u, n > 0);
+	return 1;
 }
 
-/* The most recently idled connection to idx with nothing on it, or NULL. */
+/* Does u need a peek before it carries a request (pool.h)? */
+static int
+pool_check(const struct upconn *u, int retryable)
+{
+	const struct upstate *s = &u->wg->up[u->idx];
+
+	return u->idle_round == u->wg->w->round || u->unordered ||
+	    s->idle_unsafe || (!retryable && !s->kept);
+}
+
+/* The most recently idled connection to idx with nothing on it, one of an
+ * earlier round first, or NULL. */
 static struct upconn *
-pool_take(struct wgen *wg, int idx)
+pool_take(struct wgen *wg, int idx, int retryable)
 {
 	struct upconn *u;
 
 	while ((u = TAILQ_FIRST(&wg->idle[idx])) != NULL) {
+		/* those of this round are at the head, a batch's worth */
+		while (u != NULL && u->idle_round == wg->w->round)
+			u = TAILQ_NEXT(u, entry);
+		if (u == NULL)
+			u = TAILQ_FIRST(&wg->idle[idx]);
 		TAILQ_REMOVE(&wg->idle[idx], u, entry);
 		wg->nidle[idx]--;
 		u->state = UC_BUSY;
-		if (pool_stale(u)) {
+		/* an active event (something arrived) keeps its priority */
+		if (event_priority_set(u->io.rev, WORKER_PRIO_DEFAULT) != 0 ||
+		    (pool_check(u, retryable) && pool_stale(u))) {
 			pool_close(u);
 			continue;
 		}
-		event_del(u->timer);
-		return u;
+		return u;	/* its idle timer left pending */
 	}
 	return NULL;
 }
 
+void
+pool_reuse_answered(struct upconn *u)
+{
+	u->wg->up[u->idx].kept = 1;
+}
+
+void
+pool_reuse_ended(struct upconn *u)
+{
+	pool_learn(u, 0);
+}
+
 struct upconn *
-pool_get(struct wgen *wg, int idx, int fresh_only, io_cb cb, void *arg,
-    int *reused)
+pool_get(struct wgen *wg, int idx, int fresh_only, int retryable, io_cb cb,
+    void *arg, int *reused)
 {
 	const struct conf *cf = &wg->gen->conf;
 	struct upconn *u;
 
-	if (!fresh_only && (u = pool_take(wg, idx)) != NULL) {
+	/* an upstream that closes connections right after responses may
+	 * have closed this one too, a FIN still on its way: not for a
+	 * request that could not be retried */
+	if (!fresh_only && (retryable || !wg->up[idx].closes_early) &&
+	    (u = pool_take(wg, idx, retryable)) != NULL) {
 		*reused = 1;
 		metrics_add(&wg->w->m.pool_hits, 1);
 		log_debug("upstream %s: idle connection reused",

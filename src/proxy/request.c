@@ -66,7 +66,6 @@ request_finalize(struct client *c, int status, enum reason why)
 	l.urt = rq->t_up.tv_sec != 0 ? since(&rq->t_up, &now) : -1;
 	metrics_request(&c->w->m, rq->status, rq->reason, d, l.rt, l.urt);
 	l.addr = c->addr;
-	accesslog_request_from(&l, c->fr);
 	l.status = rq->status;
 	l.bytes = rq->bytes_out;
 	l.verdict = rq->reason != REASON_NONE ? reason_text(rq->reason) : NULL;
@@ -80,6 +79,10 @@ request_finalize(struct client *c, int status, enum reason why)
 		l.would_refuse = 1;
 		l.would_status = reason_status(rq->would_refuse);
 	}
+	/* the request's fields (looked up by name) only for a line that
+	 * will be written: an access log, or a refusal's error line */
+	if (l.reason != NULL || log_access_enabled())
+		accesslog_request_from(&l, c->fr);
 	l.cls = reason_desync_label(d);
 	l.upstream = rq->upstream > 0 ? c->wg->gen->upstream_host[rq->upstream -
 	    1] : NULL;
@@ -268,7 +271,7 @@ request_body_spooled(struct client *c)
 	} while (!full && n > 0 && !spool_done(&c->spool));
 	if (!spool_done(&c->spool)) {
 		/* the upstream's send timeout runs: resumed by cb_writable */
-		event_del(c->timer);
+		client_timer_stop(c);
 		return;
 	}
 	spool_close(&c->spool);		/* its memory is free for others */
@@ -288,7 +291,7 @@ request_body(struct client *c)
 		/* no body byte moves before the connection is up, so that a
 		 * failed connect can be retried elsewhere with nothing lost;
 		 * the relay times the connect */
-		event_del(c->timer);
+		client_timer_stop(c);
 		return;
 	}
 	if (c->req.buffered) {
@@ -310,7 +313,7 @@ request_body(struct client *c)
 		/* the upstream is the slow side: its send timeout runs, the
 		 * client's body clock waits (resumed by cb_writable) */
 		io_read(&c->io, 0);
-		event_del(c->timer);
+		client_timer_stop(c);
 		return;
 	}
 	client_touch(c);
@@ -358,8 +361,14 @@ request_relay(struct client *c)
 		client_reply(c, REASON_UPSTREAM_UNREACHABLE);
 		return;
 	}
-	if (!c->req.buffered)
+	if (!c->req.buffered) {
 		request_continue(c);
+		/* a large body streamed: read it, and what this client
+		 * sends next, in large reads (as the upstream side reads a
+		 * large response); an idle connection keeps no buffer */
+		if (framing_body_left(c->fr) > IO_READ_SIZE)
+			c->io.read_size = IO_READ_SIZE_LARGE;
+	}
 	client_set_state(c, CS_BODY);
 	request_body(c);
 }

@@ -42,6 +42,7 @@ struct upstream {
 	struct event *timer;		/* connect, then upstream_send timeout */
 	unsigned tried;			/* upstreams tried: a bit each */
 	unsigned send_clock:1;		/* the timer runs for upstream_send */
+	unsigned timer_on:1;		/* the timer is pending */
 	unsigned reused:1;		/* conn came from the pool */
 	unsigned retried:1;		/* the one retry on a fresh connection */
 	unsigned replayable:1;		/* replay holds every body byte sent */
@@ -54,6 +55,24 @@ static void relay_cb(struct io *, int, void *);
 static void relay_read(struct upstream *);
 static void relay_send_clock(struct upstream *);
 
+/* The timer, armed or not: most requests never arm it (the connection is
+ * up at once and takes the request whole), and then cost no event_del. */
+static void
+relay_timer(struct upstream *u, unsigned ms)
+{
+	worker_timer(u->timer, ms);
+	u->timer_on = 1;
+}
+
+static void
+relay_timer_off(struct upstream *u)
+{
+	if (u->timer_on) {
+		event_del(u->timer);
+		u->timer_on = 0;
+	}
+}
+
 static const char *
 relay_name(const struct upstream *u, int idx)
 {
@@ -65,7 +84,7 @@ relay_free(struct upstream *u)
 {
 	struct worker *w = u->w;
 
-	event_del(u->timer);
+	relay_timer_off(u);
 	if (u->replay)
 		evbuffer_drain(u->replay, evbuffer_get_length(u->replay));
 	wgen_unref(u->wg);
@@ -128,7 +147,9 @@ relay_connect(struct upstream *u, int idx, int fresh_only)
 	struct evbuffer *out;
 	int reused;
 
-	u->conn = pool_get(u->wg, idx, fresh_only, relay_cb, u, &reused);
+	/* a retry is one attempt more: what it takes cannot be retried */
+	u->conn = pool_get(u->wg, idx, fresh_only, u->replayable && !u->retried,
+	    relay_cb, u, &reused);
 	if (u->conn == NULL)
 		return -1;
 	u->reused = reused != 0;
@@ -146,9 +167,9 @@ relay_connect(struct upstream *u, int idx, int fresh_only)
 	    relay_data, u);
 	if (u->conn->state == UC_CONNECTING) {
 		u->state = R_CONNECTING;
-		worker_timer(u->timer, u->wg->gen->conf.upstream_connect_timeout);
+		relay_timer(u, u->wg->gen->conf.upstream_connect_timeout);
 	} else {
-		event_del(u->timer);
+		relay_timer_off(u);
 		u->state = R_SENDING;
 	}
 	return 0;
@@ -217,6 +238,7 @@ relay_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	u->timer_on = 0;
 	if (u->state != R_CONNECTING) {
 		log_warn("upstream %s: sending the request timed out",
 		    relay_name(u, u->conn->idx));
@@ -235,9 +257,9 @@ static void
 relay_send_clock(struct upstream *u)
 {
 	if (evbuffer_get_length(u->conn->io.out) > 0)
-		worker_timer(u->timer, u->wg->gen->conf.upstream_send_timeout);
+		relay_timer(u, u->wg->gen->conf.upstream_send_timeout);
 	else if (u->send_clock)
-		event_del(u->timer);
+		relay_timer_off(u);
 	u->send_clock = evbuffer_get_length(u->conn->io.out) > 0;
 }
 
@@ -279,6 +301,8 @@ relay_gone(struct upstream *u, int event)
 		relay_retry_connect(u, REASON_UPSTREAM_CONNECT_FAILED);
 		return;
 	}
+	if (u->reused && u->state != R_RECEIVING)
+		pool_reuse_ended(u->conn);
 	if (relay_retry_stale(u) == 0)
 		return;
 	if (u->conn == NULL) {	/* the retry could not start */
@@ -301,7 +325,7 @@ relay_gone(struct upstream *u, int event)
 static void
 relay_connected(struct upstream *u)
 {
-	event_del(u->timer);
+	relay_timer_off(u);
 	u->conn->state = UC_BUSY;
 	pool_ok(u->wg, u->conn->idx);
 	relay_go(u);
@@ -340,8 +364,11 @@ relay_read(struct upstream *u)
 	struct evbuffer_iovec v;
 	struct response_step s;
 
-	if (evbuffer_get_length(in) > 0)
+	if (evbuffer_get_length(in) > 0 && u->state != R_RECEIVING) {
+		if (u->reused)
+			pool_reuse_answered(u->conn);
 		u->state = R_RECEIVING;
+	}
 	/* a read that filled its space means a large response: read more
 	 * at a time (back to the default for the next response) */
 	if (evbuffer_get_length(in) >= io->read_size)

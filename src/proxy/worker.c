@@ -362,6 +362,7 @@ worker_main(void *arg)
 		return NULL;
 	while (!w->done) {
 		event_base_loop(w->base, EVLOOP_ONCE);
+		w->round++;
 		log_access_flush(&w->alog);
 	}
 	log_access_flush(&w->alog);
@@ -414,7 +415,8 @@ workers_start(struct gen *g, int n)
 		pthread_cond_init(&w->start_cond, NULL);
 		w->base = worker_base_new();
 		w->cur = wgen_new(w, g);
-		if (w->base == NULL || w->cur == NULL)
+		if (w->base == NULL || w->cur == NULL ||
+		    event_base_priority_init(w->base, WORKER_PRIORITIES) != 0)
 			return -1;
 		worker_health_reset(w);
 		w->stop_ev = event_new(w->base, -1, 0, worker_stop_cb, w);

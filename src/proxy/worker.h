@@ -30,6 +30,16 @@
 #define HIGH_WATER	(256 * 1024)
 #define LOW_WATER	(64 * 1024)
 
+/*
+ * Event priorities of a worker's loop. Idle upstream connections' read
+ * events (the upstream closing one, or sending bytes nobody asked for) run
+ * before any other callback of the same dispatch, so that no request can
+ * take a connection whose end has already been reported (pool.c).
+ */
+#define WORKER_PRIORITIES	2
+#define WORKER_PRIO_IDLE	0
+#define WORKER_PRIO_DEFAULT	1	/* libevent's: WORKER_PRIORITIES / 2 */
+
 #define MAX_WORKERS	64
 #define FRAMING_POOL	256		/* idle inspectors kept per worker */
 
@@ -46,6 +56,12 @@ struct upstate {
 	uint64_t fail_start;		/* ms, monotonic */
 	uint64_t down_until;		/* out of use until then (ms) */
 	int      was_down;		/* say so when it is back */
+	int      kept;			/* has answered on a reused connection */
+	int      idle_unsafe;		/* an idle connection ended soon after
+					 * its response, or heard bytes nobody
+					 * asked for: peek before each reuse */
+	int      closes_early;		/* the former: no reuse for a request
+					 * that cannot be retried */
 };
 
 struct wgen {
@@ -61,6 +77,8 @@ struct worker {
 	int id;
 	pthread_t thread;
 	struct event_base *base;
+	uint64_t round;			/* event_base_loop calls so far: each
+					 * starts with a dispatch (pool.c) */
 	struct evconnlistener *listeners[CONF_MAX_ADDRS];
 	int nlisteners;
 	struct wgen *cur;		/* what new requests use */

@@ -595,6 +595,54 @@ class TestUpstreamKeepalive(ProxyCase):
         self.origin.wait_line(r"origin: GET /second .*conn=2\b", timeout=5.0)
 
 
+# The timers stay pending across requests and re-arm for the rest of their
+# time when they fire early (client.c, pool.c): a keep-alive connection,
+# client's or upstream's, idle for less than its timeout since its last
+# request is kept, however long ago its timer was first armed; idle for
+# longer, it is closed. Requests 1 s apart, timeouts of 1.5 s: the timer
+# armed at the first request fires between the second and the third.
+class TestTimersCountFromLastUse(ProxyCase):
+    overrides = {"timeouts": {"keepalive": "1500ms",
+                              "upstream_keepalive": "1500ms"}}
+
+    def test_kept_while_used_then_closed(self):
+        c = self.client(self.proxy.port)
+        for i in range(3):
+            if i:
+                time.sleep(1.0)     # the idle time under test
+            self.assertEqual(c.request("GET", "/%d" % i).status, 200,
+                             "request %d, 1 s after the one before" % i)
+            self.origin.wait_line(r"origin: GET /%d .*conn=1\b" % i,
+                                  timeout=5.0)
+        self.assertEqual(c.read_until_eof(5.0), b"")
+        self.origin.wait_line(r"origin: close conn=1\b", timeout=5.0)
+
+
+# request_buffering = off: after a streamed body larger than one read, the
+# client's connection reads 64 KiB at a time (request.c); what follows on
+# it, pipelined requests large and small, is framed as ever: each body
+# reaches the origin whole and each response answers its own request.
+class TestLargeReadsThenPipelined(ProxyCase):
+    overrides = {"proxy": {"request_buffering": "off"}}
+
+    def test_bodies_whole_responses_in_order(self):
+        big = os.urandom(200 * 1024)
+        c = self.client(self.proxy.port)
+        c.send(build_request("POST", "/big", body=big))
+        r = c.read_response("POST")
+        self.assertEqual(r.body, origin_reply("POST", "/big", big), r)
+        reqs = [("POST", "/mid", os.urandom(70 * 1024)), ("GET", "/get", b""),
+                ("POST", "/small", b"tail"),
+                ("POST", "/big2", os.urandom(130 * 1024))]
+        c.send(b"".join(build_request(m, t, body=b if m == "POST" else None)
+                        for m, t, b in reqs))
+        for m, t, b in reqs:
+            r = c.read_response(m)
+            want = HELLO if m == "GET" else origin_reply(m, t, b)
+            self.assertEqual((r.status, r.body), (200, want),
+                             "%s %s: %r" % (m, t, r))
+
+
 # A client that pipelines requests and never reads: lengthguard stops
 # answering (and reading) once its output to that client is full, instead
 # of queueing every answer in memory.

@@ -9,10 +9,13 @@ loopback servers that misbehave on purpose, as sloppy legacy backends do.
 
 import hashlib
 import os
+import signal
+import sys
 import threading
 import time
 
-from harness import (HELLO, IO_TIMEOUT, E2ECase, ProxyCase, ScriptedOrigin, build_request,
+from harness import (HELLO, IO_TIMEOUT, E2ECase, Process, ProxyCase,
+                     ScriptedOrigin, build_request,
                      http_response, short)
 
 REAL = b"the real response\n"
@@ -97,7 +100,7 @@ class TestUnsolicitedResponse(UpstreamCase):
     in a write of its own that has reached lengthguard before the next
     request: the connection is not reused, whether the extra bytes came
     with the response or after it, were read or were still in the socket
-    (pool.c peeks before every reuse). Bytes that come only after the next
+    (src/proxy/pool.h says how each is seen). Bytes that come only after the next
     request was written cannot be told from its response: HTTP/1.1 has no
     request ids, which is why a response that gives reason for doubt ends
     its connection (TestStrayAfterHead)."""
@@ -353,3 +356,252 @@ class TestEarlyResponse(UpstreamCase):
         self.assertEqual((r.status, r.body), (200, b"early\n"), r)
         self.assertTrue(r.has_token("Connection", "close"), r)
         self.assertEqual(c.read_until_eof(IO_TIMEOUT), b"")
+
+
+def _tasks_stopped(pid):
+    """Are all of pid's threads stopped (state T)?"""
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            if f.read().rsplit(")", 1)[1].split()[0] not in ("T", "t"):
+                return False
+    return True
+
+
+def _close_wait_to(port):
+    """Is a loopback connection to `port` half-closed by it (its local side
+    in CLOSE_WAIT: the FIN has reached the socket)?"""
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if int(fields[2].split(":")[1], 16) == port and fields[3] == "08":
+                return True
+    return False
+
+
+def _connected_to(port):
+    """Is a loopback socket connected to `port`, open or half-closed?"""
+    with open("/proc/net/tcp") as f:
+        for line in f.readlines()[1:]:
+            fields = line.split()
+            if int(fields[2].split(":")[1], 16) == port and \
+                    fields[3] in ("01", "08"):
+                return True
+    return False
+
+
+def _poll(cond, what, timeout=IO_TIMEOUT):
+    """Wait, bounded, for cond() (kernel state no log line can tell)."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError("no %s within %.1f s" % (what, timeout))
+        time.sleep(0.005)
+
+
+class FrozenCase(UpstreamCase):
+    """The worker stopped (SIGSTOP) while events reach its sockets in a
+    chosen order, then let go: one dispatch reports them all, in the order
+    they arrived (epoll's ready list is first come, first served)."""
+
+    def setUp(self):
+        self.gate = threading.Event()
+        super().setUp()
+
+    def wait_gate(self):
+        self.assertTrue(self.gate.wait(IO_TIMEOUT))
+
+    def freeze(self):
+        pid = self.proxy.pid
+        os.kill(pid, signal.SIGSTOP)
+        self.addCleanup(self.thaw)
+        _poll(lambda: _tasks_stopped(pid), "stopped proxy")
+
+    def thaw(self):
+        if self.proxy.alive():
+            os.kill(self.proxy.pid, signal.SIGCONT)
+
+
+class TestIdleEndBehindARequest(FrozenCase):
+    """An idle upstream connection ends (the upstream closes it right after
+    a response that kept it open, as busybox httpd does) after a client's
+    POST has come, in the same dispatch: the idle connection's event runs
+    first, so the POST, which cannot be retried, goes on a new connection.
+    The upstream has answered on a reused connection before, and the idle
+    connection went idle in an earlier round: nothing peeks (pool.h)."""
+
+    def script(self, conn, nth, method, target, body):
+        if conn == 1 and nth == 2:
+            return [http_response(REAL), self.wait_gate, None]
+        return [http_response(REAL)]
+
+    def test_post_gets_a_new_connection(self):
+        c = self.client(self.proxy.port)
+        for target in ("/1", "/2-reused"):
+            c.send(build_request("GET", target))
+            self.assert_real(c.read_response(), target)
+        self.freeze()
+        c.send(build_request("POST", "/3", body=b"not idempotent"))
+        self.gate.set()
+        _poll(lambda: _close_wait_to(self.origin.port), "upstream FIN")
+        self.thaw()
+        self.assert_real(c.read_response("POST"), "the POST")
+        seen = self.origin.wait_seen(3)
+        self.assertEqual([(s[0], s[3]) for s in seen],
+                         [(1, "/1"), (1, "/2-reused"), (2, "/3")])
+        self.proxy.wait_line(r"closed a connection right after a response"
+                             r".*checked before reuse")
+
+
+class TestUnsolicitedBehindARequest(FrozenCase):
+    """Bytes nobody asked for reach an idle connection after a client's
+    GET has come, in the same dispatch: the idle connection's event runs
+    first and closes it; the GET gets its own response."""
+
+    def setUp(self):
+        self.stray_sent = threading.Event()
+        super().setUp()
+
+    def script(self, conn, nth, method, target, body):
+        if conn == 1 and nth == 2:
+            return [http_response(REAL), self.wait_gate, STRAY,
+                    self.stray_sent.set]
+        return [http_response(REAL)]
+
+    def test_get_gets_its_own_response(self):
+        c = self.client(self.proxy.port)
+        for target in ("/1", "/2-reused"):
+            c.send(build_request("GET", target))
+            self.assert_real(c.read_response(), target)
+        self.freeze()
+        c.send(build_request("GET", "/3"))
+        self.gate.set()
+        # on loopback, the send has reached lengthguard's socket
+        self.assertTrue(self.stray_sent.wait(IO_TIMEOUT))
+        self.thaw()
+        self.assert_real(c.read_response(), "the GET")
+        self.assertEqual(self.origin.connections, 2)
+        self.proxy.wait_line(r"sent bytes nobody asked for.*checked before "
+                             r"reuse")
+
+
+class TestResponseAndEndInOneRound(FrozenCase):
+    """A response and the upstream's close right after it come in the same
+    dispatch as another client's POST: the connection goes idle in that
+    round, its end not reported yet, and the POST must not take it without
+    a peek (pool.h: a connection idle since this round is always checked)."""
+
+    def script(self, conn, nth, method, target, body):
+        if conn == 1 and nth == 3:
+            return [self.wait_gate, http_response(REAL), None]
+        return [http_response(REAL)]
+
+    def test_post_gets_a_new_connection(self):
+        c = self.client(self.proxy.port)
+        d = self.client(self.proxy.port)
+        c.send(build_request("GET", "/1"))
+        self.assert_real(c.read_response(), "/1")
+        d.send(build_request("GET", "/2-reused"))
+        self.assert_real(d.read_response(), "/2-reused")
+        c.send(build_request("GET", "/3-then-close"))
+        self.origin.wait_seen(3)
+        self.freeze()
+        self.gate.set()
+        _poll(lambda: _close_wait_to(self.origin.port), "upstream FIN")
+        d.send(build_request("POST", "/4", body=b"not idempotent"))
+        self.thaw()
+        self.assert_real(c.read_response(), "/3-then-close")
+        self.assert_real(d.read_response("POST"), "the POST")
+        seen = self.origin.wait_seen(4)
+        self.assertEqual((seen[3][0], seen[3][3]), (2, "/4"))
+
+
+# An origin in a process of its own, so that its close follows its
+# response at once, as a C server's does (threads of this process would
+# wait for the interpreter lock between the two): one connection at a
+# time, one request each, answered in HTTP/1.1 without "Connection: close",
+# then closed.
+SILENT_CLOSER = r"""
+import re, socket, sys
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(64)
+print("port %d" % ls.getsockname()[1], flush=True)
+body = sys.argv[1].encode()
+resp = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+while True:
+    s, _ = ls.accept()
+    s.settimeout(10)
+    buf = b""
+    try:
+        while b"\r\n\r\n" not in buf:
+            data = s.recv(65536)
+            if not data:
+                break
+            buf += data
+        head, _, rest = buf.partition(b"\r\n\r\n")
+        m = re.search(rb"(?im)^content-length:[ \t]*(\d+)", head)
+        n = int(m.group(1)) if m else 0
+        while len(rest) < n:
+            data = s.recv(65536)
+            if not data:
+                break
+            rest += data
+        if head:
+            s.sendall(resp)
+    except OSError:
+        pass
+    s.close()
+"""
+
+
+class TestSilentCloser(E2ECase):
+    """An upstream that answers in HTTP/1.1 without "Connection: close" and
+    closes each connection right after its response (busybox httpd). Its
+    close may still be on its way when the next request comes, which no
+    peek can see; once lengthguard has seen one such close, a request that
+    cannot be retried never takes its idle connections again: then every
+    POST, from several clients at once, gets its response."""
+
+    CLIENTS = 4
+    EACH = 25
+
+    def setUp(self):
+        super().setUp()
+        self.origin = Process("silent-closer", [sys.executable, "-c",
+                                                SILENT_CLOSER, REAL.decode()])
+        self.addCleanup(self.origin.stop)
+        self.port = int(self.origin.wait_line(r"port (\d+)").group(1))
+        self.proxy = self.start_proxy(self.port)
+
+    def test_every_post_answered(self):
+        with self.client(self.proxy.port) as c:
+            c.send(build_request("POST", "/first", body=b"x"))
+            self.assert_real(c.read_response("POST"), "the first POST")
+        # lengthguard has heard the close of the idle connection
+        _poll(lambda: not _connected_to(self.port), "idle connection closed")
+        failures = []
+
+        def run(k):
+            try:
+                with self.client(self.proxy.port) as c:
+                    for i in range(self.EACH):
+                        c.send(build_request("POST", "/%d-%d" % (k, i),
+                                             body=b"x" * 100))
+                        r = c.read_response("POST")
+                        if (r.status, r.body) != (200, REAL):
+                            failures.append((k, i, r.status))
+            except (OSError, AssertionError) as e:
+                failures.append((k, e))
+
+        threads = [threading.Thread(target=run, args=(k,))
+                   for k in range(self.CLIENTS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(IO_TIMEOUT * 2)
+        self.assertFalse(any(t.is_alive() for t in threads))
+        self.assertEqual(failures, [])
+        self.proxy.wait_line(r"closed a connection right after a response")
+
+    def assert_real(self, r, what):
+        self.assertEqual((r.status, r.body), (200, REAL), "%s: %r" % (what, r))
