@@ -34,7 +34,8 @@ PRELOAD = " ".join(os.environ.get("LG_PRELOAD_RUNTIME", "").split() + [LIB])
 INTERPOSED = {"accept", "accept4", "read", "readv", "recv", "recvfrom",
               "recvmsg", "close", "__read_chk", "__recv_chk",
               "__recvfrom_chk", "dup", "dup2", "dup3", "fcntl", "fcntl64",
-              "ioctl", "setsockopt"}
+              "write", "writev", "send", "sendto", "sendmsg", "sendfile",
+              "sendfile64"}
 RUNTIME = {"_init", "_fini", "_edata", "_end", "__bss_start"}
 
 APP_RX = re.compile(r"^app: (\S+) (\S+) te=(\S+) cl=(\S+) len=(\d+) "
