@@ -3,6 +3,7 @@
 real one, on a loopback port they choose ("listening on PORT" once bound):
 
   poll       single thread, non-blocking sockets, level-triggered poll
+  poll-1     the same, reading one byte per readiness (poll before each)
   epoll-lt   the same with epoll, level-triggered
   epoll-et   epoll, edge-triggered, and reading once per event (a host
              that trusts a short read to mean "nothing more queued")
@@ -19,7 +20,9 @@ A request is answered 200 with "hello\\n" (GET) or the sha256 of its
 Content-Length body (POST); each one received is logged as "host: METHOD
 TARGET te=... len=N". The event loops log "host: eof" when a read returns
 0, then poll the descriptor once more (3 s at most) and log "host: after
-eof readable=0|1" before closing it. Requests to /exec in inetd-child read
+eof readable=0|1" before closing it; they log "host: read N" for each
+read that returns N > 0 bytes (but poll-1) and "host: eagain" for each
+that finds nothing. Requests to /exec in inetd-child read
 their head only and exec "cgi", which reads the body from fd 0 (a CGI
 whose stdin is the client's socket).
 """
@@ -106,7 +109,8 @@ def event_loop(kind):
     lsn = listener()
     lsn.setblocking(False)
     conns = {}
-    if kind == "poll":
+    size = 1 if kind == "poll-1" else BUF
+    if kind in ("poll", "poll-1"):
         p = select.poll()
         add = lambda fd: p.register(fd, select.POLLIN)     # noqa: E731
         drop = p.unregister
@@ -131,9 +135,12 @@ def event_loop(kind):
                 continue
             c, buf = conns[fd]
             try:
-                data = c.recv(BUF)
+                data = c.recv(size)
             except BlockingIOError:
+                log("eagain")
                 continue
+            if data and size > 1:
+                log("read %d" % len(data))
             if data == b"":
                 log("eof")
                 drop(fd)
@@ -291,7 +298,7 @@ def cgi(n):
 
 def main():
     mode = sys.argv[1]
-    if mode in ("poll", "epoll-lt", "epoll-et"):
+    if mode in ("poll", "poll-1", "epoll-lt", "epoll-et"):
         event_loop(mode)
     elif mode == "cgi":
         cgi(int(sys.argv[2]))
