@@ -673,7 +673,8 @@ judge_read(struct guard *g, size_t p, size_t n)
 			break;
 		case FRAMING_HEAD:
 			pos += s.consumed;
-			if ((status = needs_rewrite(g->buf + ok, pos - ok, &why)) != 0) {
+			status = needs_rewrite(g->buf + ok, pos - ok, &why);
+			if (status != 0) {
 				end_after(g, END_REFUSE, status, why);
 				return ok;
 			}
@@ -926,8 +927,7 @@ guarded_peek(int fd, struct guard *g, struct out *o)
 	}
 }
 
-/* Lock, read, unlock. MSG_OOB and MSG_ERRQUEUE read no byte of the
- * stream (the urgent byte, the error queue): the real call. */
+/* Lock, read (or peek), unlock. */
 static ssize_t
 guarded(int fd, struct guard *g, int flags, struct out *o)
 {
