@@ -8,6 +8,11 @@ real one, on a loopback port they choose ("listening on PORT" once bound):
   epoll-et   epoll, edge-triggered, and reading once per event (a host
              that trusts a short read to mean "nothing more queued")
   rcvtimeo   a thread per connection, blocking sockets with SO_RCVTIMEO
+  peek       a thread per connection, blocking: each read is a recv(MSG_PEEK)
+             of up to 100 bytes, then a recv of what it showed (which must
+             be the same bytes: "host: peek mismatch" if not)
+  scatter    a thread per connection, blocking, reading with recvmsg into
+             three buffers of 7 bytes
   prefork    accepts, forks; the child serves the connection, blocking
   forklock   a thread blocks in a read of a connection while the main
              thread forks; the child then reads the same connection
@@ -151,11 +156,25 @@ def event_loop(kind):
             conns[fd][1] = serve_all(buf + data, c.sendall)
 
 
-def serve_blocking(c):
+def peek_then_read(c):
+    shown = c.recv(100, socket.MSG_PEEK)
+    data = c.recv(len(shown)) if shown else b""
+    if data != shown:
+        log("peek mismatch")
+    return data
+
+
+def scatter_read(c):
+    bufs = [bytearray(7) for _ in range(3)]
+    n = c.recvmsg_into(bufs)[0]
+    return b"".join(bufs)[:n]
+
+
+def serve_blocking(c, read=lambda c: c.recv(BUF)):
     buf = b""
     while True:
         try:
-            data = c.recv(BUF)
+            data = read(c)
         except BlockingIOError:
             log("rcvtimeo")
             break
@@ -176,6 +195,14 @@ def rcvtimeo():
         c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
                      struct.pack("ll", 0, 300000))
         threading.Thread(target=serve_blocking, args=(c,), daemon=True).start()
+
+
+def threaded(read):
+    lsn = listener()
+    while True:
+        c, _ = lsn.accept()
+        threading.Thread(target=serve_blocking, args=(c, read),
+                         daemon=True).start()
 
 
 def prefork():
@@ -304,6 +331,8 @@ def main():
         cgi(int(sys.argv[2]))
     else:
         {"rcvtimeo": rcvtimeo, "prefork": prefork, "forklock": forklock,
+         "peek": lambda: threaded(peek_then_read),
+         "scatter": lambda: threaded(scatter_read),
          "dup2": dup2, "inetd": inetd, "inetd-child": inetd_child}[mode]()
 
 

@@ -541,6 +541,28 @@ class TestBlocking(HostCase):
         self.refused(h)
         self.served(h)
 
+    def test_peek_and_scatter_reads(self):
+        # a host's MSG_PEEK shows approved bytes only and takes none (the
+        # read that follows gets the same); recvmsg into small buffers
+        # (smaller than a head: the stash is delivered across them)
+        first = build_request("GET", "/p1")
+        second = build_request("GET", "/p2")
+        for mode in ("peek", "scatter"):
+            with self.subTest(mode=mode):
+                h = self.host(mode)
+                self.refused(h)
+                self.served(h)
+                c = self.client(h.port)
+                c.send(first + second[:20])
+                self.assertEqual(c.read_response().status, 200)
+                h.wait_line(r"^host: GET /p1 ")
+                time.sleep(0.1)     # input pacing: the rest comes later
+                c.send(second[20:])
+                self.assertEqual(c.read_response().status, 200)
+                h.wait_line(r"^host: GET /p2 ")
+                self.assert_never_seen(h)
+                self.assertNotIn("host: peek mismatch", h.log.lines())
+
     def test_prefork_child_serves(self):
         h = self.host("prefork")
         self.refused(h)
