@@ -135,9 +135,9 @@ struct guard {
 	size_t	k_fed;
 	enum guard_end end;		/* found after approved bytes the host
 					   reads first */
-	int	wake;			/* end is set and the host has not been
-					   woken for it: its next write shuts
-					   the read side down (counted in
+	int	wake;			/* end is END_REFUSE and the host has not
+					   been woken for it: its next write
+					   shuts the read side down (counted in
 					   `wakes`) */
 	int	end_status;
 	const char *end_why;		/* NULL: the core's reason */
@@ -871,8 +871,11 @@ guarded_read(int fd, struct guard *g, struct out *o)
 			if (got == 0)
 				return ended(fd, g);
 			/* the host has bytes to read first, and may then wait
-			 * for readiness: woken at its next write (woke()) */
-			if (!g->wake) {
+			 * for readiness: a refusal wakes it at its next write
+			 * (woke()). A close does not: the host was asked to
+			 * close, and the client's own close wakes it; a wake-up
+			 * could cut the response a proxying host is writing */
+			if (g->end == END_REFUSE && !g->wake) {
 				g->wake = 1;
 				__atomic_add_fetch(&wakes, 1, __ATOMIC_RELAXED);
 			}
@@ -1207,9 +1210,9 @@ __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
 }
 
 /*
- * The host wrote to fd. If the guard found the end of the connection (a
- * refusal, a close) after approved bytes the host has read, and the host
- * has not read on, the end is made readable now: shutdown(SHUT_RD) reports
+ * The host wrote to fd. If the guard found a refusal after approved bytes
+ * the host has read, and the host has not read on, the end is made
+ * readable now: shutdown(SHUT_RD) reports
  * EOF to poll, select and epoll, and the host's next read gets the reply
  * and 0. Not earlier: a host that takes a read side's end for a client
  * gone away (nginx proxying: 499) would drop the request it is answering.

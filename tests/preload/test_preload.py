@@ -476,6 +476,23 @@ class TestEventLoops(HostCase):
                 h.wait_line(r"^host: eof$")
                 self.assert_never_seen(h)
 
+    def test_bytes_after_close_in_one_read(self):
+        # a request that asks to close, and more bytes in the same read:
+        # the host gets the request, then end of stream, never the rest
+        # (its wake-up is the client's close)
+        for mode in self.MODES:
+            with self.subTest(mode=mode):
+                h = self.host(mode)
+                c = self.client(h.port)
+                mark = h.log.mark()
+                c.send(build_request("GET", "/last", [("Connection", "close")])
+                       + build_request("GET", "/after"))
+                r = c.read_response()
+                self.assertEqual((r.status, r.body), (200, b"hello\n"))
+                c.shutdown_write()
+                h.wait_line(r"^host: eof$", since=mark)
+                self.assert_never_seen(h, "/after")
+
     def test_one_byte_reads(self):
         # a host that polls, then reads one byte: approved bytes held by
         # the guard with nothing queued would never be reported readable;
