@@ -422,6 +422,20 @@ class TestEventLoops(HostCase):
                 rs = [c.read_response() for _ in range(2)]
                 self.assertEqual([r.status for r in rs], [200, 200])
 
+    def test_pipelined_burst_edge_triggered(self):
+        # more pipelined requests than the host's buffer (64 KiB) and the
+        # guard's (16 KiB) hold: the host's reads end short of its length
+        # where a head is cut, with more queued; a host that reads once
+        # per edge needs a new edge each time
+        reqs = [build_request("GET", "/b%d" % i, [("X-Pad", "p" * 1000)])
+                for i in range(80)]
+        h = self.host("epoll-et")
+        c = self.client(h.port)
+        c.send(b"".join(reqs))
+        rs = [c.read_response() for _ in reqs]
+        self.assertEqual([r.status for r in rs], [200] * len(reqs))
+        h.wait_line(r"^host: GET /b79 ")
+
     def reads(self, h, mark):
         """The sizes of the host's reads logged since mark."""
         return [int(l.split()[2]) for l in h.log.lines()[mark:]
