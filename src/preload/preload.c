@@ -620,6 +620,15 @@ end_after(struct guard *g, enum guard_end end, int status, const char *why)
 	g->end_why = why;
 }
 
+/* A head's first byte is fed: its time, for the log's rt= (only read
+ * there). */
+static void
+head_starts(struct guard *g)
+{
+	if (conf.preload_log != NULL)
+		clock_gettime(CLOCK_MONOTONIC, &g->t_start);
+}
+
 /* Move the stash to the front of the buffer (reads land after it). */
 static void
 stash_front(struct guard *g)
@@ -661,7 +670,7 @@ judge_read(struct guard *g, size_t p, size_t n)
 			continue;
 		}
 		if (ok == pos)
-			clock_gettime(CLOCK_MONOTONIC, &g->t_start);
+			head_starts(g);
 		s = framing_feed(g->fr, g->buf + pos, end - pos);
 		switch (s.verdict) {
 		case FRAMING_MORE:
@@ -724,7 +733,7 @@ judge_peek(int fd, struct guard *g, int flags)
 	if (n == 0)
 		return at_end(fd, g);
 	if (p == 0)
-		clock_gettime(CLOCK_MONOTONIC, &g->t_start);
+		head_starts(g);
 	while (pos < p + (size_t)n) {
 		s = framing_feed(g->fr, g->buf + pos, p + (size_t)n - pos);
 		switch (s.verdict) {
@@ -1237,10 +1246,21 @@ woke(int fd)
 	guard_put(g);
 }
 
-/* The real write, then woke() if any guard waits for one. */
-#define WROTE(fd, call) do {						\
+/*
+ * The real write, then woke() if any guard waits for one. The real call is
+ * resolved here if the constructor has not run yet (another library's
+ * constructor may write first).
+ */
+#define WROTE(fd, name, args) do {					\
 	int saved_;							\
-	ssize_t r_ = (call);						\
+	ssize_t r_;							\
+	if (real_##name == NULL)					\
+		*(void **)&real_##name = dlsym(RTLD_NEXT, #name);	\
+	if (real_##name == NULL) {					\
+		errno = ENOSYS;						\
+		return -1;						\
+	}								\
+	r_ = real_##name args;						\
 	if (r_ > 0 && __atomic_load_n(&wakes, __ATOMIC_RELAXED) > 0) {	\
 		saved_ = errno;						\
 		woke(fd);						\
@@ -1252,38 +1272,38 @@ woke(int fd)
 EXPORT ssize_t
 write(int fd, const void *buf, size_t len)
 {
-	WROTE(fd, real_write(fd, buf, len));
+	WROTE(fd, write, (fd, buf, len));
 }
 
 EXPORT ssize_t
 writev(int fd, const struct iovec *iov, int cnt)
 {
-	WROTE(fd, real_writev(fd, iov, cnt));
+	WROTE(fd, writev, (fd, iov, cnt));
 }
 
 EXPORT ssize_t
 send(int fd, const void *buf, size_t len, int flags)
 {
-	WROTE(fd, real_send(fd, buf, len, flags));
+	WROTE(fd, send, (fd, buf, len, flags));
 }
 
 EXPORT ssize_t
 sendto(int fd, const void *buf, size_t len, int flags,
     const struct sockaddr *to, socklen_t tolen)
 {
-	WROTE(fd, real_sendto(fd, buf, len, flags, to, tolen));
+	WROTE(fd, sendto, (fd, buf, len, flags, to, tolen));
 }
 
 EXPORT ssize_t
 sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	WROTE(fd, real_sendmsg(fd, msg, flags));
+	WROTE(fd, sendmsg, (fd, msg, flags));
 }
 
 EXPORT ssize_t
 sendfile(int out, int in, off_t *off, size_t len)
 {
-	WROTE(out, real_sendfile(out, in, off, len));
+	WROTE(out, sendfile, (out, in, off, len));
 }
 
 EXPORT ssize_t sendfile64(int, int, off64_t *, size_t);
@@ -1291,7 +1311,7 @@ EXPORT ssize_t sendfile64(int, int, off64_t *, size_t);
 EXPORT ssize_t
 sendfile64(int out, int in, off64_t *off, size_t len)
 {
-	WROTE(out, real_sendfile64(out, in, off, len));
+	WROTE(out, sendfile64, (out, in, off, len));
 }
 
 EXPORT int
