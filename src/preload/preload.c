@@ -53,6 +53,7 @@
 #include "lit.h"
 #include "pages.h"
 #include "reason.h"
+#include "response.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -77,6 +78,11 @@
  * fd 0 was guarded as: an image exec'ed later with it does not judge it
  * again (its next bytes may be a body the first image approved) */
 #define INETD_ENV	"LENGTHGUARD_INETD_SOCKET"
+/* the head of a response of the host's, parsed while a refusal waits for
+ * the host's answers (as the proxy's upstream responses: at least this) */
+#define ANSWER_HEAD_MIN	(64 * 1024)
+/* which of a read call's requests were HEAD is kept for this many */
+#define CALL_HEADS	64
 #define SYSLOG_PATH	"/dev/log"
 
 /* ---------------------------------------------------------------- real calls */
@@ -136,9 +142,22 @@ struct guard {
 	enum guard_end end;		/* found after approved bytes the host
 					   reads first */
 	int	wake;			/* end is END_REFUSE and the host has not
-					   been woken for it: its next write
-					   shuts the read side down (counted in
+					   been woken for it: once its writes
+					   have answered `due` requests, the
+					   read side is shut down (counted in
 					   `wakes`) */
+	/* the requests whose last byte the current read call delivered (the
+	 * one under way at its start included): what a host answers before
+	 * it reads on. Bit i of call_heads: the i-th was HEAD (its response
+	 * has no body); call_lost: a HEAD past CALL_HEADS */
+	unsigned call_reqs;
+	uint64_t call_heads;
+	int	call_lost;
+	/* while `wake`: the host's writes, parsed (NULL: the next write
+	 * wakes), and the final responses they hold, of `due` */
+	struct response *answer;
+	unsigned due, answered;
+	uint64_t due_heads;
 	int	end_status;
 	const char *end_why;		/* NULL: the core's reason */
 	int	done;			/* refused or finished: the host sees EOF */
@@ -168,6 +187,8 @@ wake_clear(struct guard *g)
 		g->wake = 0;
 		__atomic_sub_fetch(&wakes, 1, __ATOMIC_RELAXED);
 	}
+	response_free(g->answer);
+	g->answer = NULL;
 }
 
 static void
@@ -620,6 +641,65 @@ end_after(struct guard *g, enum guard_end end, int status, const char *why)
 	g->end_why = why;
 }
 
+/* A request whose last byte this read call delivers: counted, and
+ * whether it was HEAD (the core's record of it is current). */
+static void
+call_request(struct guard *g)
+{
+	if (framing_request(g->fr)->head_method) {
+		if (g->call_reqs < CALL_HEADS)
+			g->call_heads |= (uint64_t)1 << g->call_reqs;
+		else
+			g->call_lost = 1;
+	}
+	g->call_reqs++;
+}
+
+/* A read call starts: none of its requests yet, but the one under way
+ * (a head approved by a peek, or its body, still to deliver), whose last
+ * byte this call may deliver. */
+static void
+call_starts(struct guard *g)
+{
+	g->call_reqs = 0;
+	g->call_heads = 0;
+	g->call_lost = 0;
+	if (g->s_ok > 0 || kernel_approved(g) > 0)
+		call_request(g);
+}
+
+/*
+ * The end the read call found is a refusal, and the host has approved
+ * bytes to read first: it answers them, then may wait for readiness with
+ * nothing queued. It is woken (woke()) once its writes hold the final
+ * responses to the requests this call delivered (a host answers a request
+ * before it reads the next: nginx, http.server, busybox), not earlier: a
+ * host that takes a read side's end for the client gone away (nginx
+ * proxying: 499) would cut a response it is still writing. Only then is a
+ * parser allocated (rarely: a refusal pipelined behind approved requests);
+ * without one (out of memory, or a HEAD past CALL_HEADS) the host's next
+ * write wakes it.
+ */
+static void
+wake_arm(struct guard *g)
+{
+	uint32_t max = policy.max_head_size > ANSWER_HEAD_MIN ?
+	    policy.max_head_size : ANSWER_HEAD_MIN;
+
+	if (g->wake)
+		return;
+	g->wake = 1;
+	__atomic_add_fetch(&wakes, 1, __ATOMIC_RELAXED);
+	g->due = g->call_reqs;
+	g->due_heads = g->call_heads;
+	g->answered = 0;
+	if (g->due == 0 || g->call_lost || (g->answer = response_new(max)) == NULL)
+		return;
+	/* the client's minor version only matters for a head written anew
+	 * and for de-chunking into a sink: neither here */
+	response_begin(g->answer, (int)(g->due_heads & 1), 1, NULL, NULL);
+}
+
 /* A head's first byte is fed: its time, for the log's rt= (only read
  * there). */
 static void
@@ -687,6 +767,9 @@ judge_read(struct guard *g, size_t p, size_t n)
 				end_after(g, END_REFUSE, status, why);
 				return ok;
 			}
+			/* (its body, if any, comes in this call, or in a
+			 * later one that counts it again, as under way) */
+			call_request(g);
 			ok = pos;
 			break;
 		case FRAMING_REJECT:
@@ -818,6 +901,7 @@ guarded_read(int fd, struct guard *g, struct out *o)
 	ssize_t r;
 	int full = 0, fl;
 
+	call_starts(g);
 	for (;;) {
 		room = o->want - got;
 		fl = o->flags | (got > 0 ? MSG_DONTWAIT : 0);
@@ -880,14 +964,12 @@ guarded_read(int fd, struct guard *g, struct out *o)
 			if (got == 0)
 				return ended(fd, g);
 			/* the host has bytes to read first, and may then wait
-			 * for readiness: a refusal wakes it at its next write
-			 * (woke()). A close does not: the host was asked to
-			 * close, and the client's own close wakes it; a wake-up
-			 * could cut the response a proxying host is writing */
-			if (g->end == END_REFUSE && !g->wake) {
-				g->wake = 1;
-				__atomic_add_fetch(&wakes, 1, __ATOMIC_RELAXED);
-			}
+			 * for readiness: a refusal wakes it once it has
+			 * answered them (wake_arm()). A close does not: the
+			 * host was asked to close, and the client's own close
+			 * wakes it */
+			if (g->end == END_REFUSE)
+				wake_arm(g);
 			return (ssize_t)got;
 		}
 		g->s_off = ok;
@@ -1218,19 +1300,105 @@ __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
 	return recvfrom(fd, buf, len, flags, from, fromlen);
 }
 
+/* What the host's bytes of a response tell woke(). */
+enum answer {
+	ANSWER_WAIT,		/* responses still due */
+	ANSWER_WAKE,		/* all due are written (or nothing can tell) */
+	ANSWER_DROP,		/* the host closes to end this one */
+};
+
 /*
- * The host wrote to fd. If the guard found a refusal after approved bytes
- * the host has read, and the host has not read on, the end is made
- * readable now: shutdown(SHUT_RD) reports
- * EOF to poll, select and epoll, and the host's next read gets the reply
- * and 0. Not earlier: a host that takes a read side's end for a client
- * gone away (nginx proxying: 499) would drop the request it is answering.
- * The host's response (or its first part) is written by then; its reads
- * come after it. Never blocks: skipped while a read holds the guard (that
- * read gets the end itself).
+ * Feed p[0..len), bytes the host wrote, to the parser of its answers:
+ * each final response counts (1xx heads do not: RFC 9110 §15.2, a final
+ * one follows), and the next is expected with its request's HEAD-ness
+ * (RFC 9112 §6.3 rule 1: no body after a HEAD's response head). A response
+ * that does not parse cannot tell its end: wake at once, as without a
+ * parser. A close-delimited one (RFC 9112 §6.3 rule 8) ends when the host
+ * closes: nothing to wait for.
+ */
+static enum answer
+answer_feed(struct guard *g, const char *p, size_t len)
+{
+	struct response_step s;
+	unsigned idle = 0;
+	int head;
+
+	for (;;) {
+		s = response_feed(g->answer, p, len);
+		if (s.consumed > len)
+			return ANSWER_WAKE;
+		p += s.consumed;
+		len -= s.consumed;
+		/* every step uses bytes, or moves on from a head to its end,
+		 * or from one response to the next: a few at most without */
+		idle = s.consumed > 0 ? 0 : idle + 1;
+		if (idle > 3)
+			return ANSWER_WAKE;
+		switch (s.verdict) {
+		case RESPONSE_MORE:
+		case RESPONSE_BODY:
+			if (len == 0)
+				return ANSWER_WAIT;
+			break;
+		case RESPONSE_HEAD:
+			if (!response_interim(g->answer) &&
+			    response_client_close(g->answer))
+				return ANSWER_DROP;
+			break;
+		case RESPONSE_END:
+			if (++g->answered >= g->due)
+				return ANSWER_WAKE;
+			head = g->answered < CALL_HEADS &&
+			    (g->due_heads >> g->answered & 1);
+			response_begin(g->answer, head, 1, NULL, NULL);
+			if (len == 0)
+				return ANSWER_WAIT;
+			break;
+		case RESPONSE_ERROR:
+		default:
+			return ANSWER_WAKE;
+		}
+	}
+}
+
+/* The bytes of one write, n of iov[0..cnt) (iov NULL: bytes the guard
+ * cannot see, sendfile's), fed to the parser of the host's answers. */
+static enum answer
+answers(struct guard *g, const struct iovec *iov, int cnt, size_t n)
+{
+	enum answer a = ANSWER_WAIT;
+	size_t len;
+	int i;
+
+	if (g->answer == NULL || iov == NULL)
+		return ANSWER_WAKE;
+	for (i = 0; i < cnt && n > 0 && a == ANSWER_WAIT; i++) {
+		len = iov[i].iov_len < n ? iov[i].iov_len : n;
+		if (len > 0)
+			a = answer_feed(g, iov[i].iov_base, len);
+		n -= len;
+	}
+	return a;
+}
+
+/*
+ * The host wrote n bytes of iov[0..cnt) to fd (iov NULL: sendfile). If
+ * the guard found a refusal after approved bytes the host has read, and
+ * the host has not read on, the bytes are parsed as its responses; once
+ * they hold the final responses to those requests (wake_arm()), the end is
+ * made readable: shutdown(SHUT_RD) reports EOF to poll, select and epoll,
+ * and the host's next read gets the reply and 0. Not earlier: a host that
+ * takes a read side's end for a client gone away (nginx proxying: 499)
+ * would cut a response it is still writing.
+ *
+ * Never blocks: skipped while a read holds the guard. With `wake` set, a
+ * read call holds it either to deliver the end itself (ended(): the
+ * parse is moot), or it is the call that armed it, not yet returned: the
+ * host does not have those requests yet, so what another thread of it
+ * writes then is no answer to them.
  */
 static void
-woke(int fd)
+woke(int fd, const struct iovec *iov, int cnt, size_t n)
 {
 	struct guard *g = guard_get(fd);
 
@@ -1238,20 +1406,41 @@ woke(int fd)
 		return;
 	if (pthread_mutex_trylock(&g->lock) == 0) {
 		if (g->wake) {
-			wake_clear(g);
-			(void)shutdown(fd, SHUT_RD);
+			switch (answers(g, iov, cnt, n)) {
+			case ANSWER_WAIT:
+				break;
+			case ANSWER_WAKE:
+				wake_clear(g);
+				(void)shutdown(fd, SHUT_RD);
+				break;
+			case ANSWER_DROP:
+				/* the host closes after it; if it reads
+				 * instead, that read gets the end */
+				wake_clear(g);
+				break;
+			}
 		}
 		pthread_mutex_unlock(&g->lock);
 	}
 	guard_put(g);
 }
 
+/* woke() for one buffer */
+static void
+woke_buf(int fd, const void *buf, size_t n)
+{
+	struct iovec v = { (void *)buf, n };
+
+	woke(fd, &v, 1, n);
+}
+
 /*
- * The real write, then woke() if any guard waits for one. The real call is
- * resolved here if the constructor has not run yet (another library's
- * constructor may write first).
+ * The real write, then `after` (with r_, what it wrote) if any guard waits
+ * for the host's answers: while none does, a write costs one atomic load.
+ * The real call is resolved here if the constructor has not run yet
+ * (another library's constructor may write first).
  */
-#define WROTE(fd, name, args) do {					\
+#define WROTE(name, args, after) do {					\
 	int saved_;							\
 	ssize_t r_;							\
 	if (real_##name == NULL)					\
@@ -1263,7 +1452,7 @@ woke(int fd)
 	r_ = real_##name args;						\
 	if (r_ > 0 && __atomic_load_n(&wakes, __ATOMIC_RELAXED) > 0) {	\
 		saved_ = errno;						\
-		woke(fd);						\
+		after;							\
 		errno = saved_;						\
 	}								\
 	return r_;							\
@@ -1272,38 +1461,43 @@ woke(int fd)
 EXPORT ssize_t
 write(int fd, const void *buf, size_t len)
 {
-	WROTE(fd, write, (fd, buf, len));
+	WROTE(write, (fd, buf, len), woke_buf(fd, buf, (size_t)r_));
 }
 
 EXPORT ssize_t
 writev(int fd, const struct iovec *iov, int cnt)
 {
-	WROTE(fd, writev, (fd, iov, cnt));
+	WROTE(writev, (fd, iov, cnt), woke(fd, iov, cnt, (size_t)r_));
 }
 
 EXPORT ssize_t
 send(int fd, const void *buf, size_t len, int flags)
 {
-	WROTE(fd, send, (fd, buf, len, flags));
+	WROTE(send, (fd, buf, len, flags), woke_buf(fd, buf, (size_t)r_));
 }
 
 EXPORT ssize_t
 sendto(int fd, const void *buf, size_t len, int flags,
     const struct sockaddr *to, socklen_t tolen)
 {
-	WROTE(fd, sendto, (fd, buf, len, flags, to, tolen));
+	WROTE(sendto, (fd, buf, len, flags, to, tolen),
+	    woke_buf(fd, buf, (size_t)r_));
 }
 
 EXPORT ssize_t
 sendmsg(int fd, const struct msghdr *msg, int flags)
 {
-	WROTE(fd, sendmsg, (fd, msg, flags));
+	WROTE(sendmsg, (fd, msg, flags),
+	    woke(fd, msg->msg_iov, (int)msg->msg_iovlen, (size_t)r_));
 }
 
+/* sendfile's bytes are the file's: the guard cannot see them (and a
+ * response's body bytes would be all it needs), so a host that sends a
+ * file while a refusal waits is woken at once, as without a parser */
 EXPORT ssize_t
 sendfile(int out, int in, off_t *off, size_t len)
 {
-	WROTE(out, sendfile, (out, in, off, len));
+	WROTE(sendfile, (out, in, off, len), woke(out, NULL, 0, (size_t)r_));
 }
 
 EXPORT ssize_t sendfile64(int, int, off64_t *, size_t);
@@ -1311,7 +1505,7 @@ EXPORT ssize_t sendfile64(int, int, off64_t *, size_t);
 EXPORT ssize_t
 sendfile64(int out, int in, off64_t *off, size_t len)
 {
-	WROTE(out, sendfile64, (out, in, off, len));
+	WROTE(sendfile64, (out, in, off, len), woke(out, NULL, 0, (size_t)r_));
 }
 
 EXPORT int

@@ -490,6 +490,66 @@ class TestEventLoops(HostCase):
                 h.wait_line(r"^host: eof$")
                 self.assert_never_seen(h)
 
+    def test_answered_in_pieces_then_refused(self):
+        # approved requests and a refused one in one read, to a host that
+        # writes each response in pieces with pauses and takes a read
+        # side's end reported meanwhile for the client gone (nginx
+        # proxying): every response must reach the client whole, then the
+        # 411 and EOF. The host is woken only once its writes hold all the
+        # responses: a wake-up at its first write cuts the first one
+        cases = ([("GET", "/a")], [("HEAD", "/h")],
+                 [("GET", "/a1"), ("GET", "/chunk2")])
+        for mode in ("poll-slow", "epoll-lt-slow", "epoll-et-slow"):
+            h = self.host(mode)
+            for reqs in cases:
+                with self.subTest(mode=mode, reqs=reqs):
+                    self.assert_answered_then_refused(h, reqs)
+
+    def test_body_then_refused_in_one_read(self):
+        # the host has read a POST's head; one read brings its body and a
+        # refused request: the POST's response, counted though its head
+        # came in an earlier read, must come whole before the 411
+        body = os.urandom(5000)
+        head = build_request("POST", "/post", [("Content-Length",
+                                                str(len(body)))])
+        for mode in ("poll-slow", "epoll-lt-slow", "epoll-et-slow"):
+            with self.subTest(mode=mode):
+                h = self.host(mode)
+                c = self.client(h.port)
+                mark = h.log.mark()
+                c.send(head)
+                h.wait_line(r"^host: read %d$" % len(head), since=mark)
+                self.assert_answered_then_refused(
+                    h, [("POST", "/post")], c, body, mark)
+
+    def assert_answered_then_refused(self, h, reqs, c=None, first=b"",
+                                     mark=None):
+        """reqs, sent in one write with a chunked POST after them (after
+        `first`, on c, when given), are answered whole, then 411 and EOF."""
+        if c is None:
+            c = self.client(h.port)
+            mark = h.log.mark()
+            c.send(b"".join(build_request(m, t) for m, t in reqs) + CHUNKED)
+        else:
+            c.send(first + CHUNKED)
+        for method, target in reqs:
+            r = c.read_response(method)
+            self.assertEqual(r.status, 200, r)
+            sent = h.wait_line(r"^host: sent %s len=(\d+) sha256=(\w+)$"
+                               % re.escape(target), since=mark)
+            self.assertEqual(len(r.body), int(sent.group(1)), target)
+            self.assertEqual(hashlib.sha256(r.body).hexdigest(),
+                             sent.group(2), target)
+            if method == "HEAD":
+                self.assertGreater(int(r.header("Content-Length")), 0)
+        r = c.read_response()
+        self.assertEqual(r.status, 411, r)
+        self.assertEqual(r.header("Server"), "lengthguard", r)
+        self.assertTrue(c.at_eof())
+        h.wait_line(r"^host: eof$", since=mark)
+        self.assertNotIn("host: client gone", h.log.lines()[mark:])
+        self.assert_never_seen(h)
+
     def test_bytes_after_close_in_one_read(self):
         # a request that asks to close, and more bytes in the same read:
         # the host gets the request, then end of stream, never the rest
