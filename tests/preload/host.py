@@ -9,8 +9,10 @@ real one, on a loopback port they choose ("listening on PORT" once bound):
              that trusts a short read to mean "nothing more queued")
   poll-slow, epoll-lt-slow, epoll-et-slow
              the same, answering each request with a large body (60000
-             bytes; chunked for targets that start with /chunk) in several
-             writes, a pause of SLOW_PAUSE before each but the first; a
+             bytes; chunked for targets that start with /chunk, after a
+             100 Continue for /interim, delimited by the close of the
+             connection for /close) in several writes, a pause of
+             SLOW_PAUSE before each but the first; a
              read side's end reported during it (POLLRDHUP) is taken for
              the client gone away, as nginx does when it proxies: "host:
              client gone", the response is cut and the connection closed
@@ -114,9 +116,14 @@ def slow_pieces(method, target):
         head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
         return [head] + [b"%x\r\n%s\r\n" % (len(x), x) for x in parts] + \
             [b"0\r\n\r\n"], body
+    if target.startswith("/close"):
+        return [b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"] + parts, \
+            body
     head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
     if method == "HEAD":
         return [head[:10], head[10:30], head[30:]], b""
+    if target.startswith("/interim"):
+        return [b"HTTP/1.1 100 Continue\r\n\r\n", head] + parts, body
     return [head] + parts, body
 
 
@@ -148,7 +155,7 @@ def serve_slow(c, buf):
         r = parse(buf)
         if r is None:
             return buf
-        if not slow_answer(c, *r[:4]):
+        if not slow_answer(c, *r[:4]) or r[1].startswith("/close"):
             return None
         buf = r[4]
 

@@ -497,13 +497,33 @@ class TestEventLoops(HostCase):
         # proxying): every response must reach the client whole, then the
         # 411 and EOF. The host is woken only once its writes hold all the
         # responses: a wake-up at its first write cuts the first one
-        cases = ([("GET", "/a")], [("HEAD", "/h")],
+        cases = ([("GET", "/a")], [("HEAD", "/h")], [("GET", "/interim")],
                  [("GET", "/a1"), ("GET", "/chunk2")])
         for mode in ("poll-slow", "epoll-lt-slow", "epoll-et-slow"):
             h = self.host(mode)
             for reqs in cases:
                 with self.subTest(mode=mode, reqs=reqs):
                     self.assert_answered_then_refused(h, reqs)
+
+    def test_close_delimited_then_refused(self):
+        # a response delimited by the host's close needs no wake-up (the
+        # host closes): it comes whole, then EOF; a wake-up at the host's
+        # first write cuts it
+        for mode in ("poll-slow", "epoll-lt-slow", "epoll-et-slow"):
+            with self.subTest(mode=mode):
+                h = self.host(mode)
+                c = self.client(h.port)
+                mark = h.log.mark()
+                c.send(build_request("GET", "/close") + CHUNKED)
+                r = c.read_response()
+                self.assertEqual((r.status, r.framing), (200, "close"), r)
+                sent = h.wait_line(r"^host: sent /close len=(\d+) "
+                                   r"sha256=(\w+)$", since=mark)
+                self.assertEqual(len(r.body), int(sent.group(1)))
+                self.assertEqual(hashlib.sha256(r.body).hexdigest(),
+                                 sent.group(2))
+                self.assertNotIn("host: client gone", h.log.lines()[mark:])
+                self.assert_never_seen(h)
 
     def test_body_then_refused_in_one_read(self):
         # the host has read a POST's head; one read brings its body and a
