@@ -3,19 +3,25 @@
  *
  * Every connection the host accepts on a TCP listener (AF_INET, AF_INET6)
  * gets a struct guard: the core's inspector over the bytes the client sent.
- * The kernel stays the only buffer: a read first peeks (MSG_PEEK) at what
- * is queued, feeds the core the bytes it has not seen yet, and then lets
- * the host read at most up to the end of the approved request (its head,
- * then its Content-Length body, which is counted, never copied). A refused
- * request gets the prebuilt reply from the pages module, written here, and
- * the host sees end of stream. docs/preload.md has the design and the
- * evidence for which calls are interposed.
+ * A read of a head is the host's own read (its flags, at most its length),
+ * made into the guard's buffer: the core judges what came, the approved
+ * bytes are copied into the host's buffers, and what is left of an
+ * incomplete head stays in the guard (the stash) until the bytes that
+ * complete it arrive. The host's memory never holds a byte the core has not
+ * approved, and the common case costs no system call of the guard's own.
+ * An approved body goes straight into the host's buffers, cut at its end.
+ * A host buffer smaller than the stash is served by peeking (MSG_PEEK), so
+ * that approved bytes are never held with nothing queued in the kernel.
+ * A refused request gets the prebuilt reply from the pages module, written
+ * here, and the host sees end of stream. docs/preload.md has the design,
+ * why readiness stays exact, and the evidence for which calls are
+ * interposed.
  *
  * Nothing here aborts at request time; only the constructor exits, on a
  * broken configuration or pages directory.
  */
-#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -29,7 +35,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -48,6 +53,7 @@
 #include "lit.h"
 #include "pages.h"
 #include "reason.h"
+#include "response.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -65,13 +71,18 @@
 #define IOV_USE		64
 /* the largest descriptor table kept (descriptors above are not guarded) */
 #define TABLE_MAX	(1 << 20)
-/* a blocking peek that returns nothing new this close to the host's
- * SO_RCVTIMEO (or later) timed out; earlier, a signal woke it */
-#define RCVTIMEO_SLACK_NS	(10 * 1000 * 1000)
+/* the guard's buffer holds at least this much: a host's read of a head
+ * is made into it, at most this long */
+#define STASH_MIN	(16 * 1024)
 /* the environment variable naming the socket (st_dev:st_ino) an inetd-style
  * fd 0 was guarded as: an image exec'ed later with it does not judge it
  * again (its next bytes may be a body the first image approved) */
 #define INETD_ENV	"LENGTHGUARD_INETD_SOCKET"
+/* the head of a response of the host's, parsed while a refusal waits for
+ * the host's answers (as the proxy's upstream responses: at least this) */
+#define ANSWER_HEAD_MIN	(64 * 1024)
+/* which of a read call's requests were HEAD is kept for this many */
+#define CALL_HEADS	64
 #define SYSLOG_PATH	"/dev/log"
 
 /* ---------------------------------------------------------------- real calls */
@@ -84,42 +95,73 @@ static ssize_t (*real_recv)(int, void *, size_t, int);
 static ssize_t (*real_recvfrom)(int, void *, size_t, int, struct sockaddr *,
     socklen_t *);
 static ssize_t (*real_recvmsg)(int, struct msghdr *, int);
+static ssize_t (*real_write)(int, const void *, size_t);
+static ssize_t (*real_writev)(int, const struct iovec *, int);
+static ssize_t (*real_send)(int, const void *, size_t, int);
+static ssize_t (*real_sendto)(int, const void *, size_t, int,
+    const struct sockaddr *, socklen_t);
+static ssize_t (*real_sendmsg)(int, const struct msghdr *, int);
+static ssize_t (*real_sendfile)(int, int, off_t *, size_t);
+static ssize_t (*real_sendfile64)(int, int, off64_t *, size_t);
 static int (*real_close)(int);
 static int (*real_dup)(int);
 static int (*real_dup2)(int, int);
 static int (*real_dup3)(int, int, int);
 static int (*real_fcntl)(int, int, ...);
 static int (*real_fcntl64)(int, int, ...);
-static int (*real_ioctl)(int, unsigned long, ...);
-static int (*real_setsockopt)(int, int, int, const void *, socklen_t);
 
 static void die(const char *, const char *) __attribute__((noreturn));
 
 /* ---------------------------------------------------------------- state */
 
 /*
- * One guarded connection. `fed` bytes at the front of the kernel's queue
- * were given to the core and not yet read by the host: all of them belong
- * to the head being inspected (or, once `approved`, to the approved head).
- * After approval the host may read `fed` + framing_body_left() bytes.
+ * One guarded connection. The client's bytes, in order: those the host has
+ * read; the stash, buf[s_off, s_off + s_len), read from the kernel and not
+ * yet the host's, of which the first s_ok are approved and the rest are an
+ * incomplete head the core has seen; k_fed approved head bytes at the front
+ * of the kernel's queue (only after a peek); framing_body_left() body bytes
+ * of the approved request; then bytes nobody has judged. Approved bytes
+ * are held in the stash only while the kernel still holds k_fed >= 1 of
+ * them (so the socket stays readable), and an unapproved stash only when
+ * nothing approved follows it.
  */
+enum guard_end {
+	END_NONE = 0,
+	END_CLOSE,		/* the last request asked to close: EOF */
+	END_REFUSE,		/* end_status's reply, then EOF */
+};
+
 struct guard {
-	pthread_mutex_t lock;		/* held for one read, peek included */
+	pthread_mutex_t lock;		/* held for one read call */
 	int	refs;			/* the table's, and each caller's (tlock) */
 	struct framing *fr;
-	char   *buf;			/* peeks land here: the whole head so far */
+	char   *buf;			/* the stash, and where reads land */
 	size_t	cap;
-	size_t	fed;
-	int	approved;
-	int	rearm;			/* the approved request's end is not
-					   where the peek ended: after the host
-					   read it, signal readiness again */
+	size_t	s_off, s_len, s_ok;
+	size_t	k_fed;
+	enum guard_end end;		/* found after approved bytes the host
+					   reads first */
+	int	wake;			/* end is END_REFUSE and the host has not
+					   been woken for it: once its writes
+					   have answered `due` requests, the
+					   read side is shut down (counted in
+					   `wakes`) */
+	/* the requests whose last byte the current read call delivered (the
+	 * one under way at its start included): what a host answers before
+	 * it reads on. Bit i of call_heads: the i-th was HEAD (its response
+	 * has no body); call_lost: a HEAD past CALL_HEADS */
+	unsigned call_reqs;
+	uint64_t call_heads;
+	int	call_lost;
+	/* while `wake`: the host's writes, parsed (NULL: the next write
+	 * wakes), and the final responses they hold, of `due` */
+	struct response *answer;
+	unsigned due, answered;
+	uint64_t due_heads;
+	int	end_status;
+	const char *end_why;		/* NULL: the core's reason */
 	int	done;			/* refused or finished: the host sees EOF */
 	int	refused;		/* a reply of ours was sent */
-	int	lowat;			/* SO_RCVLOWAT as set (atomic) */
-	int	host_lowat;		/* the host's own SO_RCVLOWAT (atomic) */
-	int	nonblock;		/* O_NONBLOCK of the description (atomic):
-					   from accept4, F_SETFL, FIONBIO */
 	struct timespec t_start;	/* the head's first byte was seen */
 };
 
@@ -128,13 +170,31 @@ static struct guard **table;
 static size_t table_len;
 static size_t table_hi;			/* no guard above this index */
 
+/* guards with `wake` set, in this process: writes look at nothing else
+ * while it is 0 */
+static int wakes;
+
 static struct conf conf;
 static struct framing_policy policy;
 static struct pages *pages;
 
+/* The guard's wake-up is no longer needed (it happened, or the host read
+ * on, or the guard goes). */
+static void
+wake_clear(struct guard *g)
+{
+	if (g->wake) {
+		g->wake = 0;
+		__atomic_sub_fetch(&wakes, 1, __ATOMIC_RELAXED);
+	}
+	response_free(g->answer);
+	g->answer = NULL;
+}
+
 static void
 guard_free(struct guard *g)
 {
+	wake_clear(g);
 	framing_free(g->fr);
 	free(g->buf);
 	pthread_mutex_destroy(&g->lock);
@@ -233,39 +293,6 @@ fork_child(void)
 			pthread_mutex_init(&table[i]->lock, NULL);
 }
 
-/* ---------------------------------------------------------------- replies */
-
-static int
-load_int(const int *p)
-{
-	return __atomic_load_n(p, __ATOMIC_RELAXED);
-}
-
-static void
-store_int(int *p, int v)
-{
-	__atomic_store_n(p, v, __ATOMIC_RELAXED);
-}
-
-/*
- * SO_RCVLOWAT to v, at least the host's own: while a head is incomplete,
- * one more than the bytes fed, so that a blocking peek waits for a byte
- * not fed yet and poll/select/epoll report the socket readable only when
- * one (or EOF) arrives; else the host's value.
- */
-static void
-set_lowat(int fd, struct guard *g, int v)
-{
-	int host = load_int(&g->host_lowat);
-
-	if (v < host)
-		v = host;
-	if (load_int(&g->lowat) == v)
-		return;
-	if (real_setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof(v)) == 0)
-		store_int(&g->lowat, v);
-}
-
 /* ---------------------------------------------------------------- logging */
 
 /* Send one line (its "\n" dropped) to syslog as LOG_DAEMON | LOG_NOTICE,
@@ -291,7 +318,7 @@ log_syslog(const char *line, size_t len)
 	memcpy(sa.sun_path, SYSLOG_PATH, sizeof(SYSLOG_PATH));
 	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
 		return;
-	(void)sendto(fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL,
+	(void)real_sendto(fd, msg, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL,
 	    (struct sockaddr *)&sa, sizeof(sa));
 	real_close(fd);
 }
@@ -352,7 +379,7 @@ log_refusal(int fd, struct guard *g, int status, const char *verdict,
 	    O_NOCTTY, 0644);
 	if (lf < 0)
 		return;		/* nowhere to say it; the reply went out */
-	if (write(lf, line, len) < 0)
+	if (real_write(lf, line, len) < 0)
 		len = 0;	/* as above */
 	real_close(lf);
 }
@@ -365,7 +392,6 @@ log_refusal(int fd, struct guard *g, int status, const char *verdict,
 static void
 finish(int fd, struct guard *g)
 {
-	set_lowat(fd, g, 1);
 	(void)shutdown(fd, SHUT_RD);
 	g->done = 1;
 }
@@ -406,302 +432,605 @@ refuse(int fd, struct guard *g, int status, const char *verdict)
 	    HTTPDATE_LINE_LEN, r->head_method, iov);
 	m.msg_iov = iov;
 	m.msg_iovlen = PAGES_REPLY_IOVS;
-	(void)sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)real_sendmsg(fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
 	(void)shutdown(fd, SHUT_RDWR);
-	set_lowat(fd, g, 1);
 	drain(fd);
 	g->done = g->refused = 1;
+	g->end = END_NONE;
+	g->s_len = g->s_ok = 0;
 	log_refusal(fd, g, status, verdict != NULL ? verdict :
 	    reason_text(framing_refusal(g->fr)), bytes);
 	errno = saved;
 }
 
+/* What the host's read gets once the approved bytes before a refusal or a
+ * close are read: the reply, if any, and end of stream (0). */
+static ssize_t
+ended(int fd, struct guard *g)
+{
+	wake_clear(g);
+	if (g->end == END_REFUSE)
+		refuse(fd, g, g->end_status, g->end_why);
+	else
+		finish(fd, g);
+	g->end = END_NONE;
+	return 0;
+}
+
+/* The client closed its side with no approved byte left for the host:
+ * a head it cut short is refused (400), else the host sees EOF (the
+ * kernel reports it itself). Returns 0. */
+static ssize_t
+at_end(int fd, struct guard *g)
+{
+	struct framing_step s = framing_eof(g->fr);
+
+	if (s.verdict == FRAMING_REJECT)
+		refuse(fd, g, framing_status(g->fr), NULL);
+	else
+		g->done = 1;
+	return 0;
+}
+
+/* Is the line at l (at least LITLEN("proxy:") bytes) a Proxy field line?
+ * Field names are ASCII tokens: c | 0x20 folds only letters to lower case
+ * here. */
+static int
+proxy_line(const char *l)
+{
+	static const char name[] = "proxy";
+	size_t i;
+
+	for (i = 0; i < LITLEN("proxy"); i++)
+		if ((l[i] | 0x20) != name[i])
+			return 0;
+	return l[LITLEN("proxy")] == ':';
+}
+
 /*
- * What an approved head holds that the proxy would rewrite and this front
- * end cannot: a status to refuse it with, or 0. (docs/preload.md, "Rules
- * that differ from the proxy".)
+ * What an approved head (head[0..len), as received) holds that the proxy
+ * would rewrite and this front end cannot: a status to refuse it with, or
+ * 0. (docs/preload.md, "Rules that differ from the proxy".)
  */
 static int
-needs_rewrite(const struct guard *g, const char **why)
+needs_rewrite(const char *head, size_t len, const char **why)
 {
-	const char *p = g->buf, *end = g->buf + g->fed, *eol, *sp;
+	const char *p = head, *end = head + len, *sp;
 
 	/* RFC 9112 §2.2: empty lines before the request line are ignored */
 	while (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
 		p += LITLEN("\r\n");
 	/* RFC 9112 §3.2.2: an absolute-form target replaces Host; the proxy
 	 * rewrites it to origin-form, the host would see both. (The core
-	 * approved the request line: one space after the method.) */
+	 * approved the request line: one space after the method; its record
+	 * of the target is the origin-form part.) */
 	*why = "absolute-form target (no rewriting in-process)";
 	if ((sp = memchr(p, ' ', (size_t)(end - p))) == NULL || sp + 1 >= end ||
 	    (sp[1] != '/' && sp[1] != '*'))
 		return 400;
+	/* the proxy drops Proxy (httpoxy), and the core drops it from its
+	 * own record too (framing_field does not see it): the line starts
+	 * are looked at, one memchr per line, the name compared only after
+	 * a "\n" (the core approved CRLF lines with no obs-fold) */
 	*why = "Proxy field (no dropping in-process)";
-	/* the proxy drops Proxy (httpoxy); the head was validated by the
-	 * core, so its lines end in CRLF and have no obs-fold */
-	while ((eol = memmem(p, (size_t)(end - p), "\r\n", LITLEN("\r\n"))) != NULL &&
-	    eol != p) {
-		if ((size_t)(eol - p) > LITLEN("proxy:") &&
-		    strncasecmp(p, "proxy:", LITLEN("proxy:")) == 0)
+	for (p = memchr(sp, '\n', (size_t)(end - sp)); p != NULL &&
+	    (size_t)(end - p) > LITLEN("\nproxy:");
+	    p = memchr(p + 1, '\n', (size_t)(end - p - 1)))
+		if (proxy_line(p + 1))
 			return 400;
-		p = eol + LITLEN("\r\n");
-	}
 	return 0;
 }
 
 /* ---------------------------------------------------------------- reading */
 
-/* Did a blocking peek that returned nothing new, started at t0, wait for
- * the host's SO_RCVTIMEO (rather than being woken by a signal)? */
-static int
-timed_out(int fd, const struct timespec *t0)
-{
-	struct timeval tv = { 0 };
-	socklen_t tl = sizeof(tv);
-	struct timespec t1;
-	int64_t waited, limit;
-
-	if (getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &tl) != 0 ||
-	    (tv.tv_sec == 0 && tv.tv_usec == 0))
-		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	waited = (int64_t)(t1.tv_sec - t0->tv_sec) * 1000000000 +
-	    (t1.tv_nsec - t0->tv_nsec);
-	limit = (int64_t)tv.tv_sec * 1000000000 + (int64_t)tv.tv_usec * 1000;
-	return waited + RCVTIMEO_SLACK_NS >= limit;
-}
-
-/* The client closed its side (or the connection failed)? */
-static int
-at_eof(int fd)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
-
-	return poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
-}
-
-/*
- * How many bytes the host may read from fd now: > 0; 0 when it must see
- * end of stream; -1 with errno as the real call would set it. Peeks and
- * feeds the core until a head is approved or refused. Called with g->lock.
- *
- * The peek blocks as the host's read would: MSG_DONTWAIT when the host
- * asked for it or the socket is non-blocking (tracked, never asked), else
- * a blocking peek, which SO_RCVLOWAT keeps from returning the bytes fed
- * already. A blocking peek that returns nothing new was woken by the
- * host's SO_RCVTIMEO (EAGAIN, as the real call) or by a signal (EINTR).
- */
-static ssize_t
-allowance(int fd, struct guard *g, int flags)
-{
-	struct framing_step s;
-	struct timespec t0;
-	const char *why = NULL;
-	ssize_t n;
-	uint64_t left;
-	int nb, status;
-
-	for (;;) {
-		if (g->done)
-			return 0;
-		if (g->approved) {
-			left = g->fed + framing_body_left(g->fr);
-			if (left > 0)
-				return left > (uint64_t)SSIZE_MAX ? SSIZE_MAX : (ssize_t)left;
-			g->approved = 0;	/* the request is read whole */
-		}
-		set_lowat(fd, g, g->fed + 1 > (size_t)INT_MAX ? INT_MAX : (int)g->fed + 1);
-		nb = (flags & MSG_DONTWAIT) || load_int(&g->nonblock);
-		if (nb) {
-			n = real_recv(fd, g->buf, g->cap, MSG_PEEK | MSG_DONTWAIT);
-		} else {
-			clock_gettime(CLOCK_MONOTONIC, &t0);
-			n = real_recv(fd, g->buf, g->cap, MSG_PEEK);
-		}
-		if (n < 0)
-			return -1;	/* EAGAIN, EINTR, ECONNRESET...: as is */
-		if (n > 0 && (size_t)n <= g->fed && !at_eof(fd)) {
-			/* nothing new */
-			errno = nb || timed_out(fd, &t0) ? EAGAIN : EINTR;
-			return -1;
-		}
-		if (n == 0 || (size_t)n <= g->fed) {
-			s = framing_eof(g->fr);
-			if (s.verdict == FRAMING_REJECT) {
-				refuse(fd, g, framing_status(g->fr), NULL);
-				return 0;
-			}
-			/* the client closed between requests: the kernel
-			 * reports EOF itself */
-			set_lowat(fd, g, 1);
-			g->done = 1;
-			return 0;
-		}
-		if (g->fed == 0)
-			clock_gettime(CLOCK_MONOTONIC, &g->t_start);
-		s = framing_feed(g->fr, g->buf + g->fed, (size_t)n - g->fed);
-		switch (s.verdict) {
-		case FRAMING_MORE:
-			g->fed += s.consumed;
-			if (g->fed >= g->cap) {
-				/* the core refuses a head over max_head_size
-				 * before this; never wait on a full buffer */
-				refuse(fd, g, 431, NULL);
-				return 0;
-			}
-			break;
-		case FRAMING_HEAD:
-			g->fed += s.consumed;
-			set_lowat(fd, g, 1);
-			if ((status = needs_rewrite(g, &why)) != 0) {
-				refuse(fd, g, status, why);
-				return 0;
-			}
-			g->approved = 1;
-			/* the peek saw bytes past this request, or did not
-			 * see its end: the host may need a new wake-up for
-			 * what follows (edge-triggered epoll) */
-			g->rearm = (uint64_t)n != g->fed + framing_body_left(g->fr);
-			break;
-		case FRAMING_REJECT:
-			refuse(fd, g, framing_status(g->fr), NULL);
-			return 0;
-		case FRAMING_BODY:	/* never fed body bytes */
-		case FRAMING_CLOSED:	/* the last request asked to close */
-		default:
-			finish(fd, g);
-			return 0;
-		}
-	}
-}
-
-/* The host read n bytes of an allowance: account for them. */
-static void
-consumed(struct guard *g, ssize_t n)
-{
-	size_t head;
-
-	if (n <= 0)
-		return;
-	head = (size_t)n < g->fed ? (size_t)n : g->fed;
-	g->fed -= head;
-	if ((size_t)n > head)
-		framing_body_done(g->fr, (uint64_t)n - head);
-}
-
-/*
- * The guarded form of every read call: `op` reads at most `max` bytes
- * (flags are the host's, MSG_PEEK included: a peek is not consumed).
- */
-typedef ssize_t (*read_op)(int fd, size_t max, void *arg);
-
-static ssize_t
-guarded(int fd, struct guard *g, int flags, size_t want, read_op op, void *arg)
-{
-	ssize_t a, n;
-	int v;
-
-	pthread_mutex_lock(&g->lock);
-	a = allowance(fd, g, flags);
-	if (a <= 0) {
-		pthread_mutex_unlock(&g->lock);
-		return a;
-	}
-	n = op(fd, (size_t)a, arg);
-	if (!(flags & MSG_PEEK)) {
-		consumed(g, n);
-		/* The read was cut at the request's end and more may be
-		 * queued: an edge-triggered host that stops at a short read
-		 * would wait for an edge that never comes. Setting
-		 * SO_RCVLOWAT makes Linux signal readiness again when bytes
-		 * are queued (tcp_set_rcvlowat calls tcp_data_ready). */
-		if (n > 0 && n == a && (size_t)n < want && g->rearm &&
-		    g->fed == 0 && framing_body_left(g->fr) == 0) {
-			g->rearm = 0;
-			v = load_int(&g->lowat);
-			(void)real_setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v,
-			    sizeof(v));
-		}
-	}
-	pthread_mutex_unlock(&g->lock);
-	return n;
-}
-
-struct buf_args {
-	void   *buf;
-	size_t	len;
-	int	flags;
-	struct sockaddr *from;
+/* One read call of the host: its buffers, and what else it asked. */
+struct out {
+	const struct iovec *iov;
+	int	cnt;
+	size_t	want;			/* their total length, > 0 */
+	int	flags;			/* the host's, MSG_PEEK excepted */
+	struct msghdr *msg;		/* recvmsg: name, control, flags */
+	struct sockaddr *from;		/* recvfrom */
 	socklen_t *fromlen;
+	int	named;			/* a read of this call gave them */
 };
 
-static ssize_t
-op_recvfrom(int fd, size_t max, void *arg)
-{
-	struct buf_args *b = arg;
-
-	return real_recvfrom(fd, b->buf, b->len < max ? b->len : max, b->flags,
-	    b->from, b->fromlen);
-}
-
-/* Copy at most IOV_USE iovecs of `iov`, cut to `max` bytes in all. */
+/* The host's buffers from byte `at` on, `max` bytes at most, as at most
+ * IOV_USE iovecs in cut[]; their number. */
 static int
-iov_cut(const struct iovec *iov, int cnt, size_t max, struct iovec *out)
+out_cut(const struct out *o, size_t at, size_t max, struct iovec *cut)
 {
 	int i, k = 0;
+	size_t len;
 
-	for (i = 0; i < cnt && k < IOV_USE && max > 0; i++) {
-		out[k] = iov[i];
-		if (out[k].iov_len > max)
-			out[k].iov_len = max;
-		max -= out[k].iov_len;
+	for (i = 0; i < o->cnt && k < IOV_USE && max > 0; i++) {
+		len = o->iov[i].iov_len;
+		if (at >= len) {
+			at -= len;
+			continue;
+		}
+		cut[k].iov_base = (char *)o->iov[i].iov_base + at;
+		cut[k].iov_len = len - at < max ? len - at : max;
+		max -= cut[k].iov_len;
+		at = 0;
 		k++;
 	}
 	return k;
 }
 
-static size_t
-iov_total(const struct iovec *iov, int cnt)
+/* Copy n bytes into the host's buffers from byte `at` on. */
+static void
+out_copy(const struct out *o, size_t at, const char *src, size_t n)
 {
-	size_t t = 0;
-	int i;
+	struct iovec cut[IOV_USE];
+	int i, k = out_cut(o, at, n, cut);
 
-	for (i = 0; i < cnt; i++)
-		t += iov[i].iov_len;
-	return t;
+	for (i = 0; i < k; i++) {
+		memcpy(cut[i].iov_base, src, cut[i].iov_len);
+		src += cut[i].iov_len;
+	}
 }
 
-struct iov_args {
-	const struct iovec *iov;
-	int	cnt;
-	struct msghdr *msg;
-	int	flags;
-};
-
+/*
+ * The real read into iov[0..cnt) with `flags`: recvmsg with the host's
+ * name and control buffers, or recvfrom with its address, for the first
+ * read of the call that returns; recv otherwise.
+ */
 static ssize_t
-op_readv(int fd, size_t max, void *arg)
+kread(int fd, struct out *o, struct iovec *iov, int cnt, int flags)
 {
-	struct iov_args *v = arg;
-	struct iovec cut[IOV_USE];
-
-	return real_readv(fd, cut, iov_cut(v->iov, v->cnt, max, cut));
-}
-
-static ssize_t
-op_recvmsg(int fd, size_t max, void *arg)
-{
-	struct iov_args *v = arg;
-	struct iovec cut[IOV_USE];
-	struct msghdr m = *v->msg;
+	struct msghdr m;
 	ssize_t n;
 
-	m.msg_iov = cut;
-	m.msg_iovlen = (size_t)iov_cut(v->msg->msg_iov, (int)v->msg->msg_iovlen,
-	    max, cut);
-	n = real_recvmsg(fd, &m, v->flags);
-	v->msg->msg_controllen = m.msg_controllen;
-	v->msg->msg_flags = m.msg_flags;
-	v->msg->msg_namelen = m.msg_namelen;
+	if (o->msg != NULL && !o->named) {
+		m = *o->msg;
+		m.msg_iov = iov;
+		m.msg_iovlen = (size_t)cnt;
+		if ((n = real_recvmsg(fd, &m, flags)) >= 0) {
+			o->msg->msg_namelen = m.msg_namelen;
+			o->msg->msg_controllen = m.msg_controllen;
+			o->msg->msg_flags = m.msg_flags;
+			o->named = 1;
+		}
+		return n;
+	}
+	if (cnt == 1 && o->from != NULL && !o->named) {
+		n = real_recvfrom(fd, iov[0].iov_base, iov[0].iov_len, flags,
+		    o->from, o->fromlen);
+		o->named = n >= 0;
+		return n;
+	}
+	if (cnt == 1)
+		return real_recv(fd, iov[0].iov_base, iov[0].iov_len, flags);
+	memset(&m, 0, sizeof(m));
+	m.msg_iov = iov;
+	m.msg_iovlen = (size_t)cnt;
+	return real_recvmsg(fd, &m, flags);
+}
+
+/* Approved bytes still queued in the kernel: k_fed head bytes, then the
+ * body. */
+static uint64_t
+kernel_approved(const struct guard *g)
+{
+	uint64_t left = framing_body_left(g->fr);
+
+	if (left == FRAMING_BODY_UNKNOWN)	/* (chunked is refused) */
+		left = 0;
+	return g->k_fed + left;
+}
+
+/* The host read n approved bytes that were in the kernel. */
+static void
+took_kernel(struct guard *g, size_t n)
+{
+	size_t head = n < g->k_fed ? n : g->k_fed;
+
+	g->k_fed -= head;
+	if (n > head)
+		framing_body_done(g->fr, n - head);
+}
+
+/* The end found after the approved bytes of a read (the core's record of
+ * a refused request stays as it is until the host reads on). */
+static void
+end_after(struct guard *g, enum guard_end end, int status, const char *why)
+{
+	g->end = end;
+	g->end_status = status;
+	g->end_why = why;
+}
+
+/* A request whose last byte this read call delivers: counted, and
+ * whether it was HEAD (the core's record of it is current). */
+static void
+call_request(struct guard *g)
+{
+	if (framing_request(g->fr)->head_method) {
+		if (g->call_reqs < CALL_HEADS)
+			g->call_heads |= (uint64_t)1 << g->call_reqs;
+		else
+			g->call_lost = 1;
+	}
+	g->call_reqs++;
+}
+
+/* A read call starts: none of its requests yet, but the one under way
+ * (a head approved by a peek, or its body, still to deliver), whose last
+ * byte this call may deliver. */
+static void
+call_starts(struct guard *g)
+{
+	g->call_reqs = 0;
+	g->call_heads = 0;
+	g->call_lost = 0;
+	if (g->s_ok > 0 || kernel_approved(g) > 0)
+		call_request(g);
+}
+
+/*
+ * The end the read call found is a refusal, and the host has approved
+ * bytes to read first: it answers them, then may wait for readiness with
+ * nothing queued. It is woken (woke()) once its writes hold the final
+ * responses to the requests this call delivered (a host answers a request
+ * before it reads the next: nginx, http.server, busybox), not earlier: a
+ * host that takes a read side's end for the client gone away (nginx
+ * proxying: 499) would cut a response it is still writing. Only then is a
+ * parser allocated (rarely: a refusal pipelined behind approved requests);
+ * without one (out of memory, or a HEAD past CALL_HEADS) the host's next
+ * write wakes it.
+ */
+static void
+wake_arm(struct guard *g)
+{
+	uint32_t max = policy.max_head_size > ANSWER_HEAD_MIN ?
+	    policy.max_head_size : ANSWER_HEAD_MIN;
+
+	if (g->wake)
+		return;
+	g->wake = 1;
+	__atomic_add_fetch(&wakes, 1, __ATOMIC_RELAXED);
+	g->due = g->call_reqs;
+	g->due_heads = g->call_heads;
+	g->answered = 0;
+	if (g->due == 0 || g->call_lost || (g->answer = response_new(max)) == NULL)
+		return;
+	/* the client's minor version only matters for a head written anew
+	 * and for de-chunking into a sink: neither here */
+	response_begin(g->answer, (int)(g->due_heads & 1), 1, NULL, NULL);
+}
+
+/* A head's first byte is fed: its time, for the log's rt= (only read
+ * there). */
+static void
+head_starts(struct guard *g)
+{
+	if (conf.preload_log != NULL)
+		clock_gettime(CLOCK_MONOTONIC, &g->t_start);
+}
+
+/* Move the stash to the front of the buffer (reads land after it). */
+static void
+stash_front(struct guard *g)
+{
+	if (g->s_off > 0 && g->s_len > 0)
+		memmove(g->buf, g->buf + g->s_off, g->s_len);
+	g->s_off = 0;
+}
+
+/*
+ * Judge buf[p, p + n), just read, after p bytes of an incomplete head
+ * (buf[0, p), fed already): approved bytes still expected from the kernel
+ * first, then heads and bodies. Returns how many bytes from buf[0] on are
+ * approved; what follows them is an incomplete head (the new stash) or,
+ * with g->end set, never the host's.
+ */
+static size_t
+judge_read(struct guard *g, size_t p, size_t n)
+{
+	struct framing_step s;
+	const char *why;
+	size_t pos = p, ok = 0, end = p + n, take;
+	uint64_t left;
+	int status;
+
+	/* approved bytes of the kernel's first (k_fed and a body left
+	 * imply p == 0) */
+	take = (uint64_t)n < kernel_approved(g) ? n : (size_t)kernel_approved(g);
+	if (take > 0) {
+		took_kernel(g, take);
+		pos = ok = take;
+	}
+	while (pos < end) {
+		if ((left = framing_body_left(g->fr)) > 0 &&
+		    left != FRAMING_BODY_UNKNOWN) {
+			take = left < end - pos ? (size_t)left : end - pos;
+			framing_body_done(g->fr, take);
+			pos = ok = pos + take;
+			continue;
+		}
+		if (ok == pos)
+			head_starts(g);
+		s = framing_feed(g->fr, g->buf + pos, end - pos);
+		switch (s.verdict) {
+		case FRAMING_MORE:
+			if (s.consumed == 0) {	/* (never: MORE uses it all) */
+				end_after(g, END_REFUSE, 400, NULL);
+				return ok;
+			}
+			pos += s.consumed;
+			break;
+		case FRAMING_HEAD:
+			pos += s.consumed;
+			status = needs_rewrite(g->buf + ok, pos - ok, &why);
+			if (status != 0) {
+				end_after(g, END_REFUSE, status, why);
+				return ok;
+			}
+			/* (its body, if any, comes in this call, or in a
+			 * later one that counts it again, as under way) */
+			call_request(g);
+			ok = pos;
+			break;
+		case FRAMING_REJECT:
+			end_after(g, END_REFUSE, framing_status(g->fr), NULL);
+			return ok;
+		case FRAMING_BODY:	/* never fed body bytes */
+		case FRAMING_CLOSED:	/* the last request asked to close */
+		default:
+			end_after(g, END_CLOSE, 0, NULL);
+			return ok;
+		}
+	}
+	/* the core refuses a head over max_head_size before this */
+	if (end - ok > policy.max_head_size)
+		end_after(g, END_REFUSE, 431, NULL);
+	return ok;
+}
+
+/*
+ * Judge what the kernel has queued without taking it (MSG_PEEK), after the
+ * stash (an incomplete head, s_ok == 0). For a host buffer no larger than
+ * the stash, and for the host's own MSG_PEEK: the bytes that complete a head
+ * stay queued (k_fed), so the socket stays readable while the host reads
+ * the stash, now approved. Bytes that do not complete it are taken into the
+ * stash. Blocks as the host's read would (the socket's mode, the host's
+ * MSG_DONTWAIT). Returns 1 when something changed (read on), 0 when the
+ * host must see EOF, -1 with errno.
+ */
+static int
+judge_peek(int fd, struct guard *g, int flags)
+{
+	struct framing_step s;
+	const char *why;
+	size_t p, pos;
+	ssize_t n, r;
+	int status;
+
+	stash_front(g);
+	p = pos = g->s_len;
+	n = real_recv(fd, g->buf + p, g->cap - p, MSG_PEEK |
+	    (flags & MSG_DONTWAIT));
+	if (n < 0)
+		return -1;
+	if (n == 0)
+		return at_end(fd, g);
+	if (p == 0)
+		head_starts(g);
+	while (pos < p + (size_t)n) {
+		s = framing_feed(g->fr, g->buf + pos, p + (size_t)n - pos);
+		switch (s.verdict) {
+		case FRAMING_MORE:
+			if (s.consumed == 0) {
+				refuse(fd, g, 400, NULL);
+				return 0;
+			}
+			pos += s.consumed;
+			break;
+		case FRAMING_HEAD:
+			pos += s.consumed;
+			if ((status = needs_rewrite(g->buf, pos, &why)) != 0) {
+				refuse(fd, g, status, why);
+				return 0;
+			}
+			g->s_ok = p;
+			g->k_fed = pos - p;
+			return 1;
+		case FRAMING_REJECT:
+			refuse(fd, g, framing_status(g->fr), NULL);
+			return 0;
+		case FRAMING_BODY:
+		case FRAMING_CLOSED:
+		default:
+			finish(fd, g);
+			return 0;
+		}
+	}
+	/* an incomplete head still: take it into the stash, so that a
+	 * blocking peek waits for a new byte, and poll for one */
+	r = real_recv(fd, g->buf + p, (size_t)n, MSG_DONTWAIT);
+	if (r != n) {
+		/* someone else read them (another process): the core has
+		 * seen bytes the stash does not hold */
+		finish(fd, g);
+		return 0;
+	}
+	g->s_len += (size_t)n;
+	if (g->s_len > policy.max_head_size) {
+		refuse(fd, g, 431, NULL);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * More may be queued than the host read, and its read was short: a host
+ * on edge-triggered epoll that takes a short read to mean "nothing more"
+ * would wait for an edge that never comes. Setting SO_RCVLOWAT (to what it
+ * is) makes Linux signal readiness again if bytes are queued
+ * (tcp_set_rcvlowat calls tcp_data_ready).
+ */
+static void
+rearm(int fd)
+{
+	int v = 1;
+	socklen_t vl = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v, &vl) == 0)
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v, sizeof(v));
+}
+
+/*
+ * The guarded form of every read call but MSG_PEEK: fills the host's
+ * buffers with approved bytes only, in stream order, from the stash, then
+ * from the kernel. Returns the count, 0 for end of stream, -1 with errno
+ * as the real call would set it. Called with g->lock.
+ *
+ * Only the first kernel read may block (as the host's: its socket's mode
+ * and flags, SO_RCVTIMEO, a signal); once the host has bytes, the reads
+ * that may add more are MSG_DONTWAIT. A read into the guard's buffer asks
+ * at most what is left of the host's length minus the stash, so what it
+ * approves always fits the host's buffers: nothing approved is held.
+ */
+static ssize_t
+guarded_read(int fd, struct guard *g, struct out *o)
+{
+	struct iovec cut[IOV_USE], one;
+	size_t got = 0, room, p, k, ok, n;
+	uint64_t a;
+	ssize_t r;
+	int full = 0, fl;
+
+	call_starts(g);
+	for (;;) {
+		room = o->want - got;
+		fl = o->flags | (got > 0 ? MSG_DONTWAIT : 0);
+		if (got > 0)
+			fl &= ~MSG_WAITALL;
+		if (g->s_ok > 0) {
+			n = g->s_ok < room ? g->s_ok : room;
+			out_copy(o, got, g->buf + g->s_off, n);
+			g->s_off += n;
+			g->s_len -= n;
+			g->s_ok -= n;
+			if (g->s_len == 0)
+				g->s_off = 0;
+			if ((got += n) == o->want)
+				return (ssize_t)got;
+			continue;
+		}
+		if (g->done)
+			return (ssize_t)got;
+		if (g->end != END_NONE)
+			return got > 0 ? (ssize_t)got : ended(fd, g);
+		if ((a = kernel_approved(g)) >= room) {
+			/* all the host asked for is approved: straight in */
+			r = kread(fd, o, cut, out_cut(o, got, room, cut), fl);
+			if (r < 0)
+				return got > 0 ? (ssize_t)got : -1;
+			took_kernel(g, (size_t)r);
+			return (ssize_t)(got + (size_t)r);
+		}
+		if ((p = g->s_len) >= room) {
+			/* the host's buffer is no larger than the stash */
+			if (got > 0) {
+				if (full)
+					rearm(fd);
+				return (ssize_t)got;
+			}
+			if ((r = judge_peek(fd, g, fl)) <= 0)
+				return r;
+			continue;
+		}
+		stash_front(g);
+		k = room - p < g->cap - p ? room - p : g->cap - p;
+		one.iov_base = g->buf + p;
+		one.iov_len = k;
+		r = kread(fd, o, &one, 1, fl);
+		if (r < 0)
+			return got > 0 ? (ssize_t)got : -1;
+		if (r == 0) {
+			/* EOF: in a body, the host sees it as it would */
+			if (got > 0 || a > 0)
+				return (ssize_t)got;
+			return at_end(fd, g);
+		}
+		full = (size_t)r == k;
+		ok = judge_read(g, p, (size_t)r);
+		out_copy(o, got, g->buf, ok);
+		got += ok;
+		if (g->end != END_NONE) {
+			g->s_len = 0;
+			if (got == 0)
+				return ended(fd, g);
+			/* the host has bytes to read first, and may then wait
+			 * for readiness: a refusal wakes it once it has
+			 * answered them (wake_arm()). A close does not: the
+			 * host was asked to close, and the client's own close
+			 * wakes it */
+			if (g->end == END_REFUSE)
+				wake_arm(g);
+			return (ssize_t)got;
+		}
+		g->s_off = ok;
+		g->s_len = p + (size_t)r - ok;
+		if (g->s_len == 0)
+			g->s_off = 0;
+		if (got == o->want || (!full && got > 0))
+			return (ssize_t)got;
+		/* more may be queued (a full read), or a blocking read with
+		 * nothing approved yet: read on */
+	}
+}
+
+/*
+ * The host's MSG_PEEK: approved bytes only, none taken. The stash's
+ * approved bytes, else those queued in the kernel (a real peek, cut to
+ * them), else a judging peek (judge_peek).
+ */
+static ssize_t
+guarded_peek(int fd, struct guard *g, struct out *o)
+{
+	struct iovec cut[IOV_USE];
+	uint64_t a;
+	size_t n;
+	int r;
+
+	for (;;) {
+		if (g->s_ok > 0) {
+			n = g->s_ok < o->want ? g->s_ok : o->want;
+			out_copy(o, 0, g->buf + g->s_off, n);
+			return (ssize_t)n;
+		}
+		if (g->done)
+			return 0;
+		if (g->end != END_NONE)
+			return ended(fd, g);
+		if ((a = kernel_approved(g)) > 0)
+			return kread(fd, o, cut, out_cut(o, 0,
+			    a < o->want ? (size_t)a : o->want, cut),
+			    o->flags | MSG_PEEK);
+		if ((r = judge_peek(fd, g, o->flags)) <= 0)
+			return r;
+		if (g->s_ok == 0 && g->k_fed > 0) {
+			/* the approved head is in the buffer, as peeked */
+			n = g->k_fed < o->want ? g->k_fed : o->want;
+			out_copy(o, 0, g->buf + g->s_len, n);
+			return (ssize_t)n;
+		}
+	}
+}
+
+/* Lock, read (or peek), unlock. */
+static ssize_t
+guarded(int fd, struct guard *g, int flags, struct out *o)
+{
+	ssize_t n;
+
+	o->flags = flags & ~(MSG_PEEK | MSG_TRUNC);
+	pthread_mutex_lock(&g->lock);
+	n = flags & MSG_PEEK ? guarded_peek(fd, g, o) : guarded_read(fd, g, o);
+	pthread_mutex_unlock(&g->lock);
 	return n;
 }
 
@@ -736,21 +1065,18 @@ guardable(int fd)
 
 /* A new guard for fd; 0, or -1 when out of memory or the table. */
 static int
-guard_new(int fd, int nonblock)
+guard_new(int fd)
 {
 	struct guard *g;
-	int v = 1;
-	socklen_t vl = sizeof(v);
 
 	if ((size_t)fd >= table_len || (g = calloc(1, sizeof(*g))) == NULL)
 		return -1;
 	g->refs = 1;
-	/* SO_RCVLOWAT is inherited from the listener: the host's own */
-	if (getsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &v, &vl) != 0 || v < 1)
-		v = 1;
-	g->lowat = g->host_lowat = v;
-	g->nonblock = nonblock;
+	/* an incomplete head fits (the core refuses one over max_head_size),
+	 * and a host's read of a head is made into it whole */
 	g->cap = policy.max_head_size + 1;
+	if (g->cap < STASH_MIN)
+		g->cap = STASH_MIN;
 	if ((g->buf = malloc(g->cap)) == NULL ||
 	    (g->fr = framing_new(&policy)) == NULL) {
 		free(g->buf);
@@ -765,19 +1091,19 @@ guard_new(int fd, int nonblock)
 /* Start guarding an accepted descriptor. 0, or -1 when it cannot be
  * guarded (the connection is then closed: nothing unguarded gets in). */
 static int
-guard_accepted(int fd, int flags)
+guard_accepted(int fd)
 {
 	if (!guardable(fd)) {
 		guard_set(fd, NULL);	/* a stale entry of a reused number */
 		return 0;
 	}
-	return guard_new(fd, (flags & SOCK_NONBLOCK) != 0);
+	return guard_new(fd);
 }
 
 static int
-accepted(int fd, int flags)
+accepted(int fd)
 {
-	if (fd >= 0 && guard_accepted(fd, flags) != 0) {
+	if (fd >= 0 && guard_accepted(fd) != 0) {
 		real_close(fd);
 		errno = ENOBUFS;
 		return -1;
@@ -800,7 +1126,7 @@ guard_inetd(void)
 	struct stat st, st2;
 	char id[64];
 	const char *seen = getenv(INETD_ENV);
-	int fl, fd;
+	int fd;
 
 	if (!conf.preload_inetd || fstat(0, &st) != 0 || !S_ISSOCK(st.st_mode))
 		return;
@@ -810,8 +1136,7 @@ guard_inetd(void)
 		return;
 	if (!guardable(0) || getpeername(0, (struct sockaddr *)&ss, &sl) != 0)
 		return;
-	fl = real_fcntl(0, F_GETFL);
-	if (guard_new(0, fl != -1 && (fl & O_NONBLOCK)) != 0)
+	if (guard_new(0) != 0)
 		die("cannot guard fd 0", NULL);
 	for (fd = 1; fd <= 2; fd++)
 		if (fstat(fd, &st2) == 0 && st2.st_dev == st.st_dev &&
@@ -826,29 +1151,35 @@ guard_inetd(void)
 EXPORT int
 accept(int s, struct sockaddr *addr, socklen_t *len)
 {
-	return accepted(real_accept(s, addr, len), 0);
+	return accepted(real_accept(s, addr, len));
 }
 
 EXPORT int
 accept4(int s, struct sockaddr *addr, socklen_t *len, int flags)
 {
-	return accepted(real_accept4(s, addr, len, flags), flags);
+	return accepted(real_accept4(s, addr, len, flags));
+}
+
+/* Does a read call with these flags read the stream? MSG_OOB (the urgent
+ * byte) and MSG_ERRQUEUE (the error queue) do not: the real call. */
+static int
+stream_read(int flags)
+{
+	return !(flags & (MSG_OOB | MSG_ERRQUEUE));
 }
 
 EXPORT ssize_t
 recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
     socklen_t *fromlen)
 {
-	struct guard *g = guard_get(fd);
-	struct buf_args b = { buf, len, flags, from, fromlen };
+	struct guard *g;
+	struct iovec iov = { buf, len };
+	struct out o = { &iov, 1, len, 0, NULL, from, fromlen, 0 };
 	ssize_t n;
 
-	if (g == NULL || len == 0) {
-		if (g)
-			guard_put(g);
+	if (len == 0 || !stream_read(flags) || (g = guard_get(fd)) == NULL)
 		return real_recvfrom(fd, buf, len, flags, from, fromlen);
-	}
-	n = guarded(fd, g, flags, len, op_recvfrom, &b);
+	n = guarded(fd, g, flags, &o);
 	guard_put(g);
 	return n;
 }
@@ -862,30 +1193,48 @@ recv(int fd, void *buf, size_t len, int flags)
 EXPORT ssize_t
 read(int fd, void *buf, size_t len)
 {
-	struct guard *g = guard_get(fd);
-	struct buf_args b = { buf, len, 0, NULL, NULL };
+	struct guard *g;
+	struct iovec iov = { buf, len };
+	struct out o = { &iov, 1, len, 0, NULL, NULL, NULL, 0 };
 	ssize_t n;
 
-	if (g == NULL || len == 0) {
-		if (g)
-			guard_put(g);
+	if (len == 0 || (g = guard_get(fd)) == NULL)
 		return real_read(fd, buf, len);
-	}
-	n = guarded(fd, g, 0, len, op_recvfrom, &b);
+	n = guarded(fd, g, 0, &o);
 	guard_put(g);
 	return n;
+}
+
+/* The iovecs a guarded read fills: at most IOV_USE of them. */
+static int
+iov_count(int cnt)
+{
+	return cnt < IOV_USE ? cnt : IOV_USE;
+}
+
+static size_t
+iov_total(const struct iovec *iov, int cnt)
+{
+	size_t t = 0;
+	int i;
+
+	for (i = 0; i < cnt; i++)
+		t += iov[i].iov_len;
+	return t;
 }
 
 EXPORT ssize_t
 readv(int fd, const struct iovec *iov, int cnt)
 {
-	struct guard *g = guard_get(fd);
-	struct iov_args v = { iov, cnt, NULL, 0 };
+	struct guard *g;
+	struct out o = { iov, iov_count(cnt), 0, 0, NULL, NULL, NULL, 0 };
 	ssize_t n;
 
-	if (g == NULL)
+	if (cnt <= 0 || cnt > IOV_MAX ||
+	    (o.want = iov_total(iov, o.cnt)) == 0 ||
+	    (g = guard_get(fd)) == NULL)
 		return real_readv(fd, iov, cnt);
-	n = guarded(fd, g, 0, iov_total(iov, cnt), op_readv, &v);
+	n = guarded(fd, g, 0, &o);
 	guard_put(g);
 	return n;
 }
@@ -893,14 +1242,19 @@ readv(int fd, const struct iovec *iov, int cnt)
 EXPORT ssize_t
 recvmsg(int fd, struct msghdr *msg, int flags)
 {
-	struct guard *g = guard_get(fd);
-	struct iov_args v = { NULL, 0, msg, flags };
+	struct guard *g;
+	struct out o = { NULL, 0, 0, 0, msg, NULL, NULL, 0 };
 	ssize_t n;
 
-	if (g == NULL)
+	if (msg == NULL || msg->msg_iovlen == 0 || msg->msg_iovlen > IOV_MAX ||
+	    !stream_read(flags))
 		return real_recvmsg(fd, msg, flags);
-	n = guarded(fd, g, flags, iov_total(msg->msg_iov, (int)msg->msg_iovlen),
-	    op_recvmsg, &v);
+	o.iov = msg->msg_iov;
+	o.cnt = iov_count((int)msg->msg_iovlen);
+	if ((o.want = iov_total(o.iov, o.cnt)) == 0 ||
+	    (g = guard_get(fd)) == NULL)
+		return real_recvmsg(fd, msg, flags);
+	n = guarded(fd, g, flags, &o);
 	guard_put(g);
 	return n;
 }
@@ -946,6 +1300,214 @@ __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
 	return recvfrom(fd, buf, len, flags, from, fromlen);
 }
 
+/* What the host's bytes of a response tell woke(). */
+enum answer {
+	ANSWER_WAIT,		/* responses still due */
+	ANSWER_WAKE,		/* all due are written (or nothing can tell) */
+	ANSWER_DROP,		/* the host closes to end this one */
+};
+
+/*
+ * Feed p[0..len), bytes the host wrote, to the parser of its answers:
+ * each final response counts (1xx heads do not: RFC 9110 §15.2, a final
+ * one follows), and the next is expected with its request's HEAD-ness
+ * (RFC 9112 §6.3 rule 1: no body after a HEAD's response head). A response
+ * that does not parse cannot tell its end: wake at once, as without a
+ * parser. A close-delimited one (RFC 9112 §6.3 rule 8) ends when the host
+ * closes: nothing to wait for.
+ */
+static enum answer
+answer_feed(struct guard *g, const char *p, size_t len)
+{
+	struct response_step s;
+	unsigned idle = 0;
+	int head;
+
+	for (;;) {
+		s = response_feed(g->answer, p, len);
+		if (s.consumed > len)
+			return ANSWER_WAKE;
+		p += s.consumed;
+		len -= s.consumed;
+		/* every step uses bytes, or moves on from a head to its end,
+		 * or from one response to the next: a few at most without */
+		idle = s.consumed > 0 ? 0 : idle + 1;
+		if (idle > 3)
+			return ANSWER_WAKE;
+		switch (s.verdict) {
+		case RESPONSE_MORE:
+		case RESPONSE_BODY:
+			if (len == 0)
+				return ANSWER_WAIT;
+			break;
+		case RESPONSE_HEAD:
+			if (!response_interim(g->answer) &&
+			    response_client_close(g->answer))
+				return ANSWER_DROP;
+			break;
+		case RESPONSE_END:
+			if (++g->answered >= g->due)
+				return ANSWER_WAKE;
+			head = g->answered < CALL_HEADS &&
+			    (g->due_heads >> g->answered & 1);
+			response_begin(g->answer, head, 1, NULL, NULL);
+			if (len == 0)
+				return ANSWER_WAIT;
+			break;
+		case RESPONSE_ERROR:
+		default:
+			return ANSWER_WAKE;
+		}
+	}
+}
+
+/* The bytes of one write, n of iov[0..cnt) (iov NULL: bytes the guard
+ * cannot see, sendfile's), fed to the parser of the host's answers. */
+static enum answer
+answers(struct guard *g, const struct iovec *iov, int cnt, size_t n)
+{
+	enum answer a = ANSWER_WAIT;
+	size_t len;
+	int i;
+
+	if (g->answer == NULL || iov == NULL)
+		return ANSWER_WAKE;
+	for (i = 0; i < cnt && n > 0 && a == ANSWER_WAIT; i++) {
+		len = iov[i].iov_len < n ? iov[i].iov_len : n;
+		if (len > 0)
+			a = answer_feed(g, iov[i].iov_base, len);
+		n -= len;
+	}
+	return a;
+}
+
+/*
+ * The host wrote n bytes of iov[0..cnt) to fd (iov NULL: sendfile). If
+ * the guard found a refusal after approved bytes the host has read, and
+ * the host has not read on, the bytes are parsed as its responses; once
+ * they hold the final responses to those requests (wake_arm()), the end is
+ * made readable: shutdown(SHUT_RD) reports EOF to poll, select and epoll,
+ * and the host's next read gets the reply and 0. Not earlier: a host that
+ * takes a read side's end for a client gone away (nginx proxying: 499)
+ * would cut a response it is still writing.
+ *
+ * Never blocks: skipped while a read holds the guard. With `wake` set, a
+ * read call holds it either to deliver the end itself (ended(): the
+ * parse is moot), or it is the call that armed it, not yet returned: the
+ * host does not have those requests yet, so what another thread of it
+ * writes then is no answer to them.
+ */
+static void
+woke(int fd, const struct iovec *iov, int cnt, size_t n)
+{
+	struct guard *g = guard_get(fd);
+
+	if (g == NULL)
+		return;
+	if (pthread_mutex_trylock(&g->lock) == 0) {
+		if (g->wake) {
+			switch (answers(g, iov, cnt, n)) {
+			case ANSWER_WAIT:
+				break;
+			case ANSWER_WAKE:
+				wake_clear(g);
+				(void)shutdown(fd, SHUT_RD);
+				break;
+			case ANSWER_DROP:
+				/* the host closes after it; if it reads
+				 * instead, that read gets the end */
+				wake_clear(g);
+				break;
+			}
+		}
+		pthread_mutex_unlock(&g->lock);
+	}
+	guard_put(g);
+}
+
+/* woke() for one buffer */
+static void
+woke_buf(int fd, const void *buf, size_t n)
+{
+	struct iovec v = { (void *)buf, n };
+
+	woke(fd, &v, 1, n);
+}
+
+/*
+ * The real write, then `after` (with r_, what it wrote) if any guard waits
+ * for the host's answers: while none does, a write costs one atomic load.
+ * The real call is resolved here if the constructor has not run yet
+ * (another library's constructor may write first).
+ */
+#define WROTE(name, args, after) do {					\
+	int saved_;							\
+	ssize_t r_;							\
+	if (real_##name == NULL)					\
+		*(void **)&real_##name = dlsym(RTLD_NEXT, #name);	\
+	if (real_##name == NULL) {					\
+		errno = ENOSYS;						\
+		return -1;						\
+	}								\
+	r_ = real_##name args;						\
+	if (r_ > 0 && __atomic_load_n(&wakes, __ATOMIC_RELAXED) > 0) {	\
+		saved_ = errno;						\
+		after;							\
+		errno = saved_;						\
+	}								\
+	return r_;							\
+} while (0)
+
+EXPORT ssize_t
+write(int fd, const void *buf, size_t len)
+{
+	WROTE(write, (fd, buf, len), woke_buf(fd, buf, (size_t)r_));
+}
+
+EXPORT ssize_t
+writev(int fd, const struct iovec *iov, int cnt)
+{
+	WROTE(writev, (fd, iov, cnt), woke(fd, iov, cnt, (size_t)r_));
+}
+
+EXPORT ssize_t
+send(int fd, const void *buf, size_t len, int flags)
+{
+	WROTE(send, (fd, buf, len, flags), woke_buf(fd, buf, (size_t)r_));
+}
+
+EXPORT ssize_t
+sendto(int fd, const void *buf, size_t len, int flags,
+    const struct sockaddr *to, socklen_t tolen)
+{
+	WROTE(sendto, (fd, buf, len, flags, to, tolen),
+	    woke_buf(fd, buf, (size_t)r_));
+}
+
+EXPORT ssize_t
+sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	WROTE(sendmsg, (fd, msg, flags),
+	    woke(fd, msg->msg_iov, (int)msg->msg_iovlen, (size_t)r_));
+}
+
+/* sendfile's bytes are the file's: the guard cannot see them (and a
+ * response's body bytes would be all it needs), so a host that sends a
+ * file while a refusal waits is woken at once, as without a parser */
+EXPORT ssize_t
+sendfile(int out, int in, off_t *off, size_t len)
+{
+	WROTE(sendfile, (out, in, off, len), woke(out, NULL, 0, (size_t)r_));
+}
+
+EXPORT ssize_t sendfile64(int, int, off64_t *, size_t);
+
+EXPORT ssize_t
+sendfile64(int out, int in, off64_t *off, size_t len)
+{
+	WROTE(sendfile64, (out, in, off, len), woke(out, NULL, 0, (size_t)r_));
+}
+
 EXPORT int
 close(int fd)
 {
@@ -986,18 +1548,10 @@ dup3(int fd, int nfd, int flags)
 
 /* fcntl's third argument is read as glibc does: one word, whatever cmd. */
 static int
-fcntl_after(int fd, int cmd, void *arg, int r)
+fcntl_after(int fd, int cmd, int r)
 {
-	struct guard *g;
-
-	if (r < 0)
-		return r;
-	if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC)
+	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
 		return aliased(fd, r);
-	if (cmd == F_SETFL && (g = guard_get(fd)) != NULL) {
-		store_int(&g->nonblock, ((int)(intptr_t)arg & O_NONBLOCK) != 0);
-		guard_put(g);
-	}
 	return r;
 }
 
@@ -1010,7 +1564,7 @@ fcntl(int fd, int cmd, ...)
 	va_start(ap, cmd);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	return fcntl_after(fd, cmd, arg, real_fcntl(fd, cmd, arg));
+	return fcntl_after(fd, cmd, real_fcntl(fd, cmd, arg));
 }
 
 /* what glibc's headers call for fcntl with _FILE_OFFSET_BITS=64 */
@@ -1025,45 +1579,7 @@ fcntl64(int fd, int cmd, ...)
 	va_start(ap, cmd);
 	arg = va_arg(ap, void *);
 	va_end(ap);
-	return fcntl_after(fd, cmd, arg, real_fcntl64(fd, cmd, arg));
-}
-
-EXPORT int
-ioctl(int fd, unsigned long req, ...)
-{
-	struct guard *g;
-	va_list ap;
-	void *arg;
-	int r;
-
-	va_start(ap, req);
-	arg = va_arg(ap, void *);
-	va_end(ap);
-	r = real_ioctl(fd, req, arg);
-	if (r == 0 && req == FIONBIO && arg != NULL &&
-	    (g = guard_get(fd)) != NULL) {
-		store_int(&g->nonblock, *(int *)arg != 0);
-		guard_put(g);
-	}
-	return r;
-}
-
-/* The host's own SO_RCVLOWAT: kept, and never lowered by the guard. */
-EXPORT int
-setsockopt(int fd, int level, int name, const void *val, socklen_t len)
-{
-	struct guard *g;
-	int r = real_setsockopt(fd, level, name, val, len);
-	int v;
-
-	if (r == 0 && level == SOL_SOCKET && name == SO_RCVLOWAT &&
-	    len >= (socklen_t)sizeof(int) && (g = guard_get(fd)) != NULL) {
-		memcpy(&v, val, sizeof(v));
-		store_int(&g->host_lowat, v < 1 ? 1 : v);
-		store_int(&g->lowat, v);	/* set again at the next read */
-		guard_put(g);
-	}
-	return r;
+	return fcntl_after(fd, cmd, real_fcntl64(fd, cmd, arg));
 }
 
 /* ---------------------------------------------------------------- loading */
@@ -1102,13 +1618,18 @@ preload_init(void)
 	RESOLVE(recv);
 	RESOLVE(recvfrom);
 	RESOLVE(recvmsg);
+	RESOLVE(write);
+	RESOLVE(writev);
+	RESOLVE(send);
+	RESOLVE(sendto);
+	RESOLVE(sendmsg);
+	RESOLVE(sendfile);
+	RESOLVE(sendfile64);
 	RESOLVE(close);
 	RESOLVE(dup);
 	RESOLVE(dup2);
 	RESOLVE(dup3);
 	RESOLVE(fcntl);
-	RESOLVE(ioctl);
-	RESOLVE(setsockopt);
 	*(void **)&real_fcntl64 = dlsym(RTLD_NEXT, "fcntl64");
 	if (real_fcntl64 == NULL)	/* a glibc before 2.28 */
 		real_fcntl64 = real_fcntl;

@@ -3,10 +3,25 @@
 real one, on a loopback port they choose ("listening on PORT" once bound):
 
   poll       single thread, non-blocking sockets, level-triggered poll
+  poll-1     the same, reading one byte per readiness (poll before each)
   epoll-lt   the same with epoll, level-triggered
   epoll-et   epoll, edge-triggered, and reading once per event (a host
              that trusts a short read to mean "nothing more queued")
+  poll-slow, epoll-lt-slow, epoll-et-slow
+             the same, answering each request with a large body (60000
+             bytes; chunked for targets that start with /chunk, after a
+             100 Continue for /interim, delimited by the close of the
+             connection for /close) in several writes, a pause of
+             SLOW_PAUSE before each but the first; a
+             read side's end reported during it (POLLRDHUP) is taken for
+             the client gone away, as nginx does when it proxies: "host:
+             client gone", the response is cut and the connection closed
   rcvtimeo   a thread per connection, blocking sockets with SO_RCVTIMEO
+  peek       a thread per connection, blocking: each read is a recv(MSG_PEEK)
+             of up to 100 bytes, then a recv of what it showed (which must
+             be the same bytes: "host: peek mismatch" if not)
+  scatter    a thread per connection, blocking, reading with recvmsg into
+             three buffers of 7 bytes
   prefork    accepts, forks; the child serves the connection, blocking
   forklock   a thread blocks in a read of a connection while the main
              thread forks; the child then reads the same connection
@@ -17,9 +32,12 @@ real one, on a loopback port they choose ("listening on PORT" once bound):
 
 A request is answered 200 with "hello\\n" (GET) or the sha256 of its
 Content-Length body (POST); each one received is logged as "host: METHOD
-TARGET te=... len=N". The event loops log "host: eof" when a read returns
+TARGET te=... len=N". The slow modes log "host: sent TARGET len=N
+sha256=..." (of the body) once a response is written whole. The event loops log "host: eof" when a read returns
 0, then poll the descriptor once more (3 s at most) and log "host: after
-eof readable=0|1" before closing it. Requests to /exec in inetd-child read
+eof readable=0|1" before closing it; they log "host: read N" for each
+read that returns N > 0 bytes (but poll-1) and "host: eagain" for each
+that finds nothing. Requests to /exec in inetd-child read
 their head only and exec "cgi", which reads the body from fd 0 (a CGI
 whose stdin is the client's socket).
 """
@@ -35,6 +53,8 @@ import threading
 import time
 
 BUF = 65536
+SLOW_LEN = 60000
+SLOW_PAUSE = 0.05
 
 
 def log(*a):
@@ -87,6 +107,59 @@ def serve_all(buf, send):
         buf = r[4]
 
 
+def slow_pieces(method, target):
+    """(the pieces of the slow modes' response, its body)."""
+    body = hashlib.sha256(target.encode()).digest() * (SLOW_LEN // 32)
+    third = len(body) // 3
+    parts = [body[:third], body[third:2 * third], body[2 * third:]]
+    if target.startswith("/chunk"):
+        head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        return [head] + [b"%x\r\n%s\r\n" % (len(x), x) for x in parts] + \
+            [b"0\r\n\r\n"], body
+    if target.startswith("/close"):
+        return [b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"] + parts, \
+            body
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body)
+    if method == "HEAD":
+        return [head[:10], head[10:30], head[30:]], b""
+    if target.startswith("/interim"):
+        return [b"HTTP/1.1 100 Continue\r\n\r\n", head] + parts, body
+    return [head] + parts, body
+
+
+def slow_answer(c, method, target, te, body):
+    """Write the response in pieces; False if the read side's end was
+    reported during it (the client gone away: the rest is not written)."""
+    log("%s %s te=%s len=%d" % (method, target, te, len(body)))
+    pieces, out = slow_pieces(method, target)
+    p = select.poll()
+    p.register(c.fileno(), select.POLLRDHUP)
+    c.settimeout(5)
+    try:
+        for i, piece in enumerate(pieces):
+            # the pause: a wait for the end of the read side, bounded
+            if i > 0 and p.poll(int(SLOW_PAUSE * 1000)):
+                log("client gone")
+                return False
+            c.sendall(piece)
+    finally:
+        c.setblocking(False)
+    log("sent %s len=%d sha256=%s" % (target, len(out),
+                                      hashlib.sha256(out).hexdigest()))
+    return True
+
+
+def serve_slow(c, buf):
+    """serve_all for the slow modes; None once the client is gone."""
+    while True:
+        r = parse(buf)
+        if r is None:
+            return buf
+        if not slow_answer(c, *r[:4]) or r[1].startswith("/close"):
+            return None
+        buf = r[4]
+
+
 def listener():
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -103,10 +176,13 @@ def after_eof(fd):
 
 
 def event_loop(kind):
+    slow = kind.endswith("-slow")
+    kind = kind[:-len("-slow")] if slow else kind
     lsn = listener()
     lsn.setblocking(False)
     conns = {}
-    if kind == "poll":
+    size = 1 if kind == "poll-1" else BUF
+    if kind in ("poll", "poll-1"):
         p = select.poll()
         add = lambda fd: p.register(fd, select.POLLIN)     # noqa: E731
         drop = p.unregister
@@ -131,9 +207,12 @@ def event_loop(kind):
                 continue
             c, buf = conns[fd]
             try:
-                data = c.recv(BUF)
+                data = c.recv(size)
             except BlockingIOError:
+                log("eagain")
                 continue
+            if data and size > 1:
+                log("read %d" % len(data))
             if data == b"":
                 log("eof")
                 drop(fd)
@@ -141,14 +220,35 @@ def event_loop(kind):
                 del conns[fd]
                 c.close()
                 continue
-            conns[fd][1] = serve_all(buf + data, c.sendall)
+            if not slow:
+                conns[fd][1] = serve_all(buf + data, c.sendall)
+                continue
+            conns[fd][1] = serve_slow(c, buf + data)
+            if conns[fd][1] is None:
+                drop(fd)
+                del conns[fd]
+                c.close()
 
 
-def serve_blocking(c):
+def peek_then_read(c):
+    shown = c.recv(100, socket.MSG_PEEK)
+    data = c.recv(len(shown)) if shown else b""
+    if data != shown:
+        log("peek mismatch")
+    return data
+
+
+def scatter_read(c):
+    bufs = [bytearray(7) for _ in range(3)]
+    n = c.recvmsg_into(bufs)[0]
+    return b"".join(bufs)[:n]
+
+
+def serve_blocking(c, read=lambda c: c.recv(BUF)):
     buf = b""
     while True:
         try:
-            data = c.recv(BUF)
+            data = read(c)
         except BlockingIOError:
             log("rcvtimeo")
             break
@@ -169,6 +269,14 @@ def rcvtimeo():
         c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
                      struct.pack("ll", 0, 300000))
         threading.Thread(target=serve_blocking, args=(c,), daemon=True).start()
+
+
+def threaded(read):
+    lsn = listener()
+    while True:
+        c, _ = lsn.accept()
+        threading.Thread(target=serve_blocking, args=(c, read),
+                         daemon=True).start()
 
 
 def prefork():
@@ -291,12 +399,15 @@ def cgi(n):
 
 def main():
     mode = sys.argv[1]
-    if mode in ("poll", "epoll-lt", "epoll-et"):
+    if mode in ("poll", "poll-1", "epoll-lt", "epoll-et", "poll-slow",
+                "epoll-lt-slow", "epoll-et-slow"):
         event_loop(mode)
     elif mode == "cgi":
         cgi(int(sys.argv[2]))
     else:
         {"rcvtimeo": rcvtimeo, "prefork": prefork, "forklock": forklock,
+         "peek": lambda: threaded(peek_then_read),
+         "scatter": lambda: threaded(scatter_read),
          "dup2": dup2, "inetd": inetd, "inetd-child": inetd_child}[mode]()
 
 

@@ -8,7 +8,11 @@ request it handles it appends one JSON line to its record file: method,
 QUERY_STRING, Transfer-Encoding and Content-Length as it saw them, and the
 body it read (length, sha256, first bytes). It answers 200 with
 "hello\\n" to a GET and the body's sha256 (hex, then a newline) to
-anything else, with a Content-Length.
+anything else, with a Content-Length. Under WSGI, a GET whose query has
+big=N gets N bytes instead, in SLOW_PIECES writes with a pause of
+SLOW_PAUSE before each but the first (a response its server writes on to
+the client in pieces); their length and sha256 are in the record too
+("out_len", "out_sha256").
 
 A request with a Content-Length gets exactly that many bytes read. One
 without reads nothing under WSGI (PEP 3333), unless the server sets
@@ -30,13 +34,18 @@ import time
 
 RECORD_ENV = "LG_APP_RECORD"
 RAW_WAIT = 1.0      # seconds a CGI waits for a body of no declared length
+SLOW_PIECES = 3
+SLOW_PAUSE = 0.1
 
 
-def record(path, method, query, te, cl, body):
-    line = json.dumps({
-        "method": method, "query": query, "te": te, "cl": cl,
-        "len": len(body), "sha256": hashlib.sha256(body).hexdigest(),
-        "head": body[:40].decode("latin-1"), "pid": os.getpid()}) + "\n"
+def record(path, method, query, te, cl, body, out=None):
+    rec = {"method": method, "query": query, "te": te, "cl": cl,
+           "len": len(body), "sha256": hashlib.sha256(body).hexdigest(),
+           "head": body[:40].decode("latin-1"), "pid": os.getpid()}
+    if out is not None:
+        rec.update(out_len=len(out),
+                   out_sha256=hashlib.sha256(out).hexdigest())
+    line = json.dumps(rec) + "\n"
     # one write with O_APPEND: lines from concurrent processes stay whole
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
@@ -68,12 +77,35 @@ def application(environ, start_response):
                 break
             body += part
     method = environ["REQUEST_METHOD"]
-    record(os.environ[RECORD_ENV], method, environ.get("QUERY_STRING", ""),
-           environ.get("HTTP_TRANSFER_ENCODING"), cl, body)
+    query = environ.get("QUERY_STRING", "")
+    big = [int(x[4:]) for x in query.split("&")
+           if x.startswith("big=") and x[4:].isdigit()]
+    out = big_body(query, big[0]) if big and method == "GET" else None
+    record(os.environ[RECORD_ENV], method, query,
+           environ.get("HTTP_TRANSFER_ENCODING"), cl, body, out)
+    if out is not None:
+        start_response("200 OK", [("Content-Type", "text/plain"),
+                                  ("Content-Length", str(len(out)))])
+        return slowly(out)
     out = answer(method, body)
     start_response("200 OK", [("Content-Type", "text/plain"),
                               ("Content-Length", str(len(out)))])
     return [out]
+
+
+def big_body(query, n):
+    block = hashlib.sha256(query.encode()).digest()
+    return (block * (n // len(block) + 1))[:n]
+
+
+def slowly(out):
+    """out in SLOW_PIECES pieces, a pause before each but the first (the
+    server writes each as it comes)."""
+    step = len(out) // SLOW_PIECES + 1
+    for i in range(0, len(out), step):
+        if i > 0:
+            time.sleep(SLOW_PAUSE)  # pacing of the output, bounded
+        yield out[i:i + step]
 
 
 def read_raw(fd, limit=1 << 20):
