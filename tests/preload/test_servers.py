@@ -412,6 +412,16 @@ class Cases:
                          "the application received the request")
         return r
 
+    def assert_411_then_eof(self, c):
+        """The next response on c is lengthguard's 411, then end of
+        stream, and the application saw nothing of the refused request."""
+        r = c.read_response()
+        self.assertEqual(r.status, 411, r)
+        self.assertEqual(r.header("Server"), "lengthguard", r)
+        self.assertTrue(c.at_eof())
+        self.sentinel()
+        self.assertEqual(self.srv.records(self.tag()), [])
+
     def assert_answered(self, r, method, body, tag=None):
         """r is the application's answer to (method, body), and the app
         recorded exactly that body."""
@@ -518,12 +528,7 @@ class Cases:
                self.req("POST", self.tag(), [
                    ("Transfer-Encoding", "chunked")]) + CHUNKED)
         self.assert_answered(c.read_response(), "GET", b"", self.tag("-1"))
-        r = c.read_response()
-        self.assertEqual(r.status, 411, r)
-        self.assertEqual(r.header("Server"), "lengthguard", r)
-        self.assertTrue(c.at_eof())
-        self.sentinel()
-        self.assertEqual(self.srv.records(self.tag()), [])
+        self.assert_411_then_eof(c)
 
     def test_pipelined_large_then_chunked(self):
         # a GET answered in pieces (by the application, slowly), then a
@@ -547,12 +552,7 @@ class Cases:
                          [("GET", len(r.body),
                            hashlib.sha256(r.body).hexdigest())])
         self.assertEqual(len(r.body), 300000)
-        r = c.read_response()
-        self.assertEqual(r.status, 411, r)
-        self.assertEqual(r.header("Server"), "lengthguard", r)
-        self.assertTrue(c.at_eof())
-        self.sentinel()
-        self.assertEqual(self.srv.records(self.tag()), [])
+        self.assert_411_then_eof(c)
 
     def test_keep_alive_then_chunked(self):
         # a refusal on a connection that already carried a request
@@ -563,17 +563,13 @@ class Cases:
         self.assert_answered(r, "GET", b"", self.tag("-1"))
         c.send(self.req("POST", self.tag(), [
             ("Transfer-Encoding", "chunked")]) + CHUNKED)
-        r = c.read_response()
-        self.assertEqual(r.status, 411, r)
-        self.assertEqual(r.header("Server"), "lengthguard", r)
-        self.assertTrue(c.at_eof())
-        self.sentinel()
-        self.assertEqual(self.srv.records(self.tag()), [])
+        self.assert_411_then_eof(c)
 
     def test_partial_head_without_spinning(self):
         # while a head is incomplete, the server (all its processes and
-        # threads) sleeps until a new byte comes: SO_RCVLOWAT keeps its
-        # poll/epoll/blocking read from waking on the bytes already queued
+        # threads) sleeps until a new byte comes: the guard takes the
+        # part that came out of the kernel's queue and holds it, so no
+        # poll/epoll/blocking read wakes on it
         c = self.client()
         c.send(("GET %s HTTP/1.1\r\nHost: t" %
                 self.srv.url(self.tag())).encode())
