@@ -376,23 +376,23 @@ def inetd_child():
             log("exec cgi for %d bytes" % n)
             os.execv(sys.executable, [sys.executable, os.path.abspath(__file__),
                                       "cgi", str(n)])
-        body = b""
-        while len(body) < n:
-            data = os.read(0, n - len(body))
-            if not data:
-                break
-            body += data
-        os.write(1, answer(method, target, te, body))
+        os.write(1, answer(method, target, te, read_stdin(n)))
 
 
-def cgi(n):
-    sys.stdout = sys.stderr
+def read_stdin(n):
+    """Up to n bytes of fd 0: fewer only at end of stream."""
     body = b""
     while len(body) < n:
         data = os.read(0, n - len(body))
         if not data:
             break
         body += data
+    return body
+
+
+def cgi(n):
+    sys.stdout = sys.stderr
+    body = read_stdin(n)
     log("cgi read %d sha256=%s" % (len(body), hashlib.sha256(body).hexdigest()))
     os.write(1, answer("POST", "/exec", None, body))
 
