@@ -86,6 +86,7 @@ struct framing {
 	unsigned conn_close:1, conn_keep_alive:1, conn_extra:1;
 	unsigned expect_continue:1, expect_other:1;
 	unsigned absolute_form:1;
+	unsigned proxy_field:1;		/* a Proxy line (dropped) */
 	unsigned fwd_xff:1;		/* X-Forwarded-For lines in the block */
 	unsigned fwd_other:1;		/* Forwarded or X-Real-IP lines */
 	uint8_t  desync;		/* enum desync_class: the highest a
@@ -380,7 +381,7 @@ on_message_begin(llhttp_t *p)
 	f->host_bad = 0;
 	f->conn_close = f->conn_keep_alive = f->conn_extra = 0;
 	f->expect_continue = f->expect_other = 0;
-	f->absolute_form = 0;
+	f->absolute_form = f->proxy_field = 0;
 	f->fwd_xff = f->fwd_other = 0;
 	f->content_length = 0;
 	f->reason = REASON_NONE;
@@ -567,6 +568,7 @@ field_inspect(struct framing *f, enum field_id id, size_t nlen,
 	case FIELD_PROXY:
 		/* httpoxy (CVE-2016-5385): a CGI program would find it as
 		 * HTTP_PROXY, which HTTP clients read as their proxy */
+		f->proxy_field = 1;
 		return 0;
 	default:
 		break;
@@ -1971,6 +1973,13 @@ framing_body_sink(struct framing *f, chunked_sink sink, void *arg)
 {
 	f->sink = sink;
 	f->sink_arg = arg;
+}
+
+int
+framing_rewrites(const struct framing *f)
+{
+	return (f->absolute_form ? FRAMING_REWRITE_TARGET : 0) |
+	    (f->proxy_field ? FRAMING_REWRITE_PROXY : 0);
 }
 
 int

@@ -196,6 +196,17 @@ void framing_body_sink(struct framing *, chunked_sink sink, void *arg);
  */
 int framing_discard_body(struct framing *, uint64_t max_payload);
 
+/*
+ * What the canonical head of the last approved request changes beyond the
+ * framing fields, for a front end that passes the head on as received (the
+ * LD_PRELOAD guard) and must refuse such a request instead: a bit set of
+ * FRAMING_REWRITE_TARGET (an absolute-form target written in origin-form,
+ * RFC 9112 §3.2.2) and FRAMING_REWRITE_PROXY (a Proxy field dropped).
+ */
+#define FRAMING_REWRITE_TARGET	0x1
+#define FRAMING_REWRITE_PROXY	0x2
+int framing_rewrites(const struct framing *);
+
 /* After that 411: did its head allow no other request ("Connection: close",
  * or HTTP/1.0 without keep-alive; RFC 9112 §9.3)? Such a client sends
  * nothing after the request (§9.6). 0 for any other refusal. */

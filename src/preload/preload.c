@@ -472,52 +472,25 @@ at_end(int fd, struct guard *g)
 	return 0;
 }
 
-/* Is the line at l (at least LITLEN("proxy:") bytes) a Proxy field line?
- * Field names are ASCII tokens: c | 0x20 folds only letters to lower case
- * here. */
-static int
-proxy_line(const char *l)
-{
-	static const char name[] = "proxy";
-	size_t i;
-
-	for (i = 0; i < LITLEN("proxy"); i++)
-		if ((l[i] | 0x20) != name[i])
-			return 0;
-	return l[LITLEN("proxy")] == ':';
-}
-
 /*
- * What an approved head (head[0..len), as received) holds that the proxy
- * would rewrite and this front end cannot: a status to refuse it with, or
- * 0. (docs/preload.md, "Rules that differ from the proxy".)
+ * What an approved head holds that the proxy would rewrite and this front
+ * end cannot (the core says, framing_rewrites): a status to refuse it
+ * with, or 0. (docs/preload.md, "Rules that differ from the proxy".)
  */
 static int
-needs_rewrite(const char *head, size_t len, const char **why)
+needs_rewrite(const struct framing *fr, const char **why)
 {
-	const char *p = head, *end = head + len, *sp;
+	int w = framing_rewrites(fr);
 
-	/* RFC 9112 §2.2: empty lines before the request line are ignored */
-	while (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
-		p += LITLEN("\r\n");
 	/* RFC 9112 §3.2.2: an absolute-form target replaces Host; the proxy
-	 * rewrites it to origin-form, the host would see both. (The core
-	 * approved the request line: one space after the method; its record
-	 * of the target is the origin-form part.) */
+	 * rewrites it to origin-form, the host would see both */
 	*why = "absolute-form target (no rewriting in-process)";
-	if ((sp = memchr(p, ' ', (size_t)(end - p))) == NULL || sp + 1 >= end ||
-	    (sp[1] != '/' && sp[1] != '*'))
+	if (w & FRAMING_REWRITE_TARGET)
 		return 400;
-	/* the proxy drops Proxy (httpoxy), and the core drops it from its
-	 * own record too (framing_field does not see it): the line starts
-	 * are looked at, one memchr per line, the name compared only after
-	 * a "\n" (the core approved CRLF lines with no obs-fold) */
+	/* the proxy drops Proxy (httpoxy) */
 	*why = "Proxy field (no dropping in-process)";
-	for (p = memchr(sp, '\n', (size_t)(end - sp)); p != NULL &&
-	    (size_t)(end - p) > LITLEN("\nproxy:");
-	    p = memchr(p + 1, '\n', (size_t)(end - p - 1)))
-		if (proxy_line(p + 1))
-			return 400;
+	if (w & FRAMING_REWRITE_PROXY)
+		return 400;
 	return 0;
 }
 
@@ -762,7 +735,7 @@ judge_read(struct guard *g, size_t p, size_t n)
 			break;
 		case FRAMING_HEAD:
 			pos += s.consumed;
-			status = needs_rewrite(g->buf + ok, pos - ok, &why);
+			status = needs_rewrite(g->fr, &why);
 			if (status != 0) {
 				end_after(g, END_REFUSE, status, why);
 				return ok;
@@ -829,7 +802,7 @@ judge_peek(int fd, struct guard *g, int flags)
 			break;
 		case FRAMING_HEAD:
 			pos += s.consumed;
-			if ((status = needs_rewrite(g->buf, pos, &why)) != 0) {
+			if ((status = needs_rewrite(g->fr, &why)) != 0) {
 				refuse(fd, g, status, why);
 				return 0;
 			}

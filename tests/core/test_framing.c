@@ -546,6 +546,55 @@ test_discard(void)
 	framing_free(f);
 }
 
+/* framing_rewrites: what the canonical head changes besides framing, fed
+ * whole and byte by byte, and reset by the next request */
+static void
+test_rewrites(void)
+{
+	static const struct {
+		const char *head;
+		int want;
+	} rows[] = {
+		{ "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 0 },
+		{ "GET http://a/x HTTP/1.1\r\nHost: a\r\n\r\n",
+		    FRAMING_REWRITE_TARGET },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nPROXY: http://e\r\n\r\n",
+		    FRAMING_REWRITE_PROXY },
+		{ "GET http://a/ HTTP/1.1\r\nHost: a\r\nProxy: x\r\n\r\n",
+		    FRAMING_REWRITE_TARGET | FRAMING_REWRITE_PROXY },
+		{ "GET / HTTP/1.1\r\nHost: a\r\nProxy-Connection: x\r\n\r\n",
+		    0 },
+		{ "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", 0 },
+	};
+	static const char next[] = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+	struct framing_policy pol;
+	struct framing *f;
+	struct framing_step s;
+	size_t i, used, n;
+	int bytes;
+
+	framing_policy_default(&pol);
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		for (bytes = 0; bytes < 2; bytes++) {
+			f = framing_new(&pol);
+			n = strlen(rows[i].head);
+			if (bytes) {
+				CHECK(feed_bytes(f, rows[i].head, n, &used) ==
+				    FRAMING_HEAD, "rewrites: approved, bytes");
+			} else {
+				s = framing_feed(f, rows[i].head, n);
+				CHECK(s.verdict == FRAMING_HEAD,
+				    "rewrites: approved, whole");
+			}
+			CHECK(framing_rewrites(f) == rows[i].want,
+			    "rewrites: as the head says");
+			s = framing_feed(f, next, sizeof(next) - 1);
+			CHECK(s.verdict == FRAMING_HEAD &&
+			    framing_rewrites(f) == 0, "rewrites: reset");
+			framing_free(f);
+		}
+}
+
 /* framing_field, for logs, after approvals and after refusals mid-head */
 static void
 test_fields(void)
@@ -852,6 +901,7 @@ main(void)
 	test_request_info();
 	test_refused_head_method();
 	test_fields();
+	test_rewrites();
 	test_discard();
 	test_methods();
 	test_head_size();
