@@ -22,6 +22,7 @@
  */
 #include <sys/resource.h>
 #include <sys/sendfile.h>
+#include <sys/single_threaded.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -178,6 +179,30 @@ static struct conf conf;
 static struct framing_policy policy;
 static struct pages *pages;
 
+/*
+ * The table's and the guards' locks, for a process with threads. glibc's
+ * __libc_single_threaded stays true until the process first creates a
+ * thread, and only the thread running here could create one: while it is
+ * true, no other thread can touch a guard, and taking a lock would cost
+ * the host two atomic operations per lock for nothing. lock() says whether
+ * it took the lock; unlock() releases only a lock taken.
+ */
+static int
+lock(pthread_mutex_t *m)
+{
+	if (__libc_single_threaded)
+		return 0;
+	pthread_mutex_lock(m);
+	return 1;
+}
+
+static void
+unlock(pthread_mutex_t *m, int held)
+{
+	if (held)
+		pthread_mutex_unlock(m);
+}
+
 /* The guard's wake-up is no longer needed (it happened, or the host read
  * on, or the guard goes). */
 static void
@@ -206,6 +231,7 @@ static struct guard *
 guard_get(int fd)
 {
 	struct guard *g = NULL;
+	int held;
 
 	if (fd < 0 || table == NULL || (size_t)fd >= table_len)
 		return NULL;
@@ -213,21 +239,21 @@ guard_get(int fd)
 	 * (a descriptor's guard is set by the call that made it) */
 	if (__atomic_load_n(&table[fd], __ATOMIC_ACQUIRE) == NULL)
 		return NULL;
-	pthread_mutex_lock(&tlock);
+	held = lock(&tlock);
 	if ((g = table[fd]) != NULL)
 		g->refs++;
-	pthread_mutex_unlock(&tlock);
+	unlock(&tlock, held);
 	return g;
 }
 
 static void
 guard_put(struct guard *g)
 {
-	int last;
+	int last, held;
 
-	pthread_mutex_lock(&tlock);
+	held = lock(&tlock);
 	last = --g->refs == 0;
-	pthread_mutex_unlock(&tlock);
+	unlock(&tlock, held);
 	if (last)
 		guard_free(g);
 }
@@ -237,18 +263,19 @@ static void
 guard_set(int fd, struct guard *g)
 {
 	struct guard *old = NULL;
+	int held;
 
 	if (fd < 0 || table == NULL || (size_t)fd >= table_len) {
 		if (g)
 			guard_put(g);
 		return;
 	}
-	pthread_mutex_lock(&tlock);
+	held = lock(&tlock);
 	old = table[fd];
 	__atomic_store_n(&table[fd], g, __ATOMIC_RELEASE);
 	if (g != NULL && (size_t)fd > table_hi)
 		table_hi = (size_t)fd;
-	pthread_mutex_unlock(&tlock);
+	unlock(&tlock, held);
 	if (old)
 		guard_put(old);
 }
@@ -694,12 +721,13 @@ stash_front(struct guard *g)
 /*
  * Judge buf[p, p + n), just read, after p bytes of an incomplete head
  * (buf[0, p), fed already): approved bytes still expected from the kernel
- * first, then heads and bodies. Returns how many bytes from buf[0] on are
- * approved; what follows them is an incomplete head (the new stash) or,
- * with g->end set, never the host's.
+ * first, then heads and bodies. buf is the guard's, or the host's when
+ * there was no stash. Returns how many bytes from buf[0] on are approved;
+ * what follows them is an incomplete head (the new stash) or, with g->end
+ * set, never the host's.
  */
 static size_t
-judge_read(struct guard *g, size_t p, size_t n)
+judge_read(struct guard *g, const char *buf, size_t p, size_t n)
 {
 	struct framing_step s;
 	const char *why;
@@ -724,7 +752,7 @@ judge_read(struct guard *g, size_t p, size_t n)
 		}
 		if (ok == pos)
 			head_starts(g);
-		s = framing_feed(g->fr, g->buf + pos, end - pos);
+		s = framing_feed(g->fr, buf + pos, end - pos);
 		switch (s.verdict) {
 		case FRAMING_MORE:
 			if (s.consumed == 0) {	/* (never: MORE uses it all) */
@@ -870,6 +898,7 @@ guarded_read(int fd, struct guard *g, struct out *o)
 {
 	struct iovec cut[IOV_USE], one;
 	size_t got = 0, room, p, k, ok, n;
+	char *base;
 	uint64_t a;
 	ssize_t r;
 	int full = 0, fl;
@@ -915,9 +944,18 @@ guarded_read(int fd, struct guard *g, struct out *o)
 				return r;
 			continue;
 		}
-		stash_front(g);
-		k = room - p < g->cap - p ? room - p : g->cap - p;
-		one.iov_base = g->buf + p;
+		if (p == 0 && o->cnt == 1) {
+			/* no stash, one buffer: the read lands in the host's
+			 * buffer and is judged there; what is not approved
+			 * leaves it before the call returns (below) */
+			base = (char *)o->iov[0].iov_base + got;
+			k = room;
+		} else {
+			stash_front(g);
+			base = g->buf;
+			k = room - p < g->cap - p ? room - p : g->cap - p;
+		}
+		one.iov_base = base + p;
 		one.iov_len = k;
 		r = kread(fd, o, &one, 1, fl);
 		if (r < 0)
@@ -929,8 +967,18 @@ guarded_read(int fd, struct guard *g, struct out *o)
 			return at_end(fd, g);
 		}
 		full = (size_t)r == k;
-		ok = judge_read(g, p, (size_t)r);
-		out_copy(o, got, g->buf, ok);
+		ok = judge_read(g, base, p, (size_t)r);
+		if (base == g->buf) {
+			out_copy(o, got, g->buf, ok);
+		} else if (ok < (size_t)r) {
+			/* an incomplete head becomes the stash (it fits:
+			 * judge_read refuses one over max_head_size); a
+			 * refused rest is dropped. Either way the host's
+			 * buffer keeps no unapproved byte */
+			if (g->end == END_NONE)
+				memcpy(g->buf, base + ok, (size_t)r - ok);
+			memset(base + ok, 0, (size_t)r - ok);
+		}
 		got += ok;
 		if (g->end != END_NONE) {
 			g->s_len = 0;
@@ -945,7 +993,7 @@ guarded_read(int fd, struct guard *g, struct out *o)
 				wake_arm(g);
 			return (ssize_t)got;
 		}
-		g->s_off = ok;
+		g->s_off = base == g->buf ? ok : 0;
 		g->s_len = p + (size_t)r - ok;
 		if (g->s_len == 0)
 			g->s_off = 0;
@@ -999,11 +1047,12 @@ static ssize_t
 guarded(int fd, struct guard *g, int flags, struct out *o)
 {
 	ssize_t n;
+	int held;
 
 	o->flags = flags & ~(MSG_PEEK | MSG_TRUNC);
-	pthread_mutex_lock(&g->lock);
+	held = lock(&g->lock);
 	n = flags & MSG_PEEK ? guarded_peek(fd, g, o) : guarded_read(fd, g, o);
-	pthread_mutex_unlock(&g->lock);
+	unlock(&g->lock, held);
 	return n;
 }
 

@@ -22,6 +22,10 @@ real one, on a loopback port they choose ("listening on PORT" once bound):
              be the same bytes: "host: peek mismatch" if not)
   scatter    a thread per connection, blocking, reading with recvmsg into
              three buffers of 7 bytes
+  residue    a thread per connection, blocking, reading with recv_into a
+             buffer filled with 0xaa first: "host: residue" if, after a
+             read of N bytes, the buffer holds past N anything but 0xaa
+             or zeros (a byte the read did not give the host)
   prefork    accepts, forks; the child serves the connection, blocking
   forklock   a thread blocks in a read of a connection while the main
              thread forks; the child then reads the same connection
@@ -244,6 +248,14 @@ def scatter_read(c):
     return b"".join(bufs)[:n]
 
 
+def residue_read(c):
+    buf = bytearray(b"\xaa" * BUF)
+    n = c.recv_into(buf)
+    if bytes(buf[n:]).translate(None, b"\x00\xaa"):
+        log("residue")
+    return bytes(buf[:n])
+
+
 def serve_blocking(c, read=lambda c: c.recv(BUF)):
     buf = b""
     while True:
@@ -408,6 +420,7 @@ def main():
         {"rcvtimeo": rcvtimeo, "prefork": prefork, "forklock": forklock,
          "peek": lambda: threaded(peek_then_read),
          "scatter": lambda: threaded(scatter_read),
+         "residue": lambda: threaded(residue_read),
          "dup2": dup2, "inetd": inetd, "inetd-child": inetd_child}[mode]()
 
 

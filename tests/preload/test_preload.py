@@ -674,6 +674,32 @@ class TestBlocking(HostCase):
                 self.assert_never_seen(h)
                 self.assertNotIn("host: peek mismatch", h.log.lines())
 
+    def test_unapproved_bytes_leave_the_hosts_buffer(self):
+        # a read lands in the host's buffer when the guard holds nothing:
+        # what it does not approve (the start of the next head, kept by
+        # the guard; a refused request) must not stay there past the
+        # count returned
+        first = build_request("GET", "/a")
+        post = build_request("POST", "/b", body=b"x" * 100)
+        cases = (("partial", first + post[:20], post[20:]),
+                 ("refused", first + CHUNKED, None),
+                 ("body, refused", post + CHUNKED, None))
+        h = self.host("residue")
+        for name, send, rest in cases:
+            with self.subTest(case=name):
+                c = self.client(h.port)
+                c.send(send)
+                self.assertEqual(c.read_response().status, 200)
+                if rest is not None:
+                    time.sleep(0.1)     # input pacing: the rest comes later
+                    c.send(rest)
+                    self.assertEqual(c.read_response().status, 200)
+                else:
+                    self.assertEqual(c.read_response().status, 411)
+                    self.assertTrue(c.at_eof())
+                self.assertNotIn("host: residue", h.log.lines())
+        self.assert_never_seen(h)
+
     def test_prefork_child_serves(self):
         h = self.host("prefork")
         self.refused(h)
