@@ -4,10 +4,11 @@
  * Every connection the host accepts on a TCP listener (AF_INET, AF_INET6)
  * gets a struct guard: the core's inspector over the bytes the client sent.
  * A read of a head is the host's own read (its flags, at most its length),
- * made into the guard's buffer: the core judges what came, the approved
- * bytes are copied into the host's buffers, and what is left of an
- * incomplete head stays in the guard (the stash) until the bytes that
- * complete it arrive. The host's memory never holds a byte the core has not
+ * made into the host's buffer (or, after part of a head or for scattered
+ * buffers, into the guard's, then copied): the core judges what came, the
+ * host gets the approved bytes, and what is left of an incomplete head
+ * stays in the guard (the stash) until the bytes that complete it arrive.
+ * When a call returns, the host's memory holds no byte the core has not
  * approved, and the common case costs no system call of the guard's own.
  * An approved body goes straight into the host's buffers, cut at its end.
  * A host buffer smaller than the stash is served by peeking (MSG_PEEK), so
