@@ -25,6 +25,9 @@ import harness  # noqa: E402
 from harness import build_request  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from host import BAD_LENGTH, NOT_A_RESPONSE  # noqa: E402
+
 APP = os.path.join(HERE, "app.py")
 LIB = os.environ.get("LG_PRELOAD") or \
     os.path.join(harness.BUILD, "liblengthguard-preload.so")
@@ -572,6 +575,33 @@ class TestEventLoops(HostCase):
         h.wait_line(r"^host: eof$", since=mark)
         self.assertNotIn("host: client gone", h.log.lines()[mark:])
         self.assert_never_seen(h)
+
+    def test_unparsable_answer_then_refused(self):
+        # an approved request and a refused one in one read: the guard
+        # parses the host's writes for the response before it wakes the
+        # host. Bytes that do not parse as a response (none at all, a head
+        # whose length is no number) cannot say where it ends: the host
+        # must be woken at that write, and its next read (once per edge
+        # under epoll-et) get the 411 and EOF, after what the host wrote
+        for mode in self.MODES:
+            for target, wrote in (("/garbage", NOT_A_RESPONSE),
+                                  ("/badlength", BAD_LENGTH)):
+                with self.subTest(mode=mode, target=target):
+                    h = self.host(mode)
+                    c = self.client(h.port)
+                    mark = h.log.mark()
+                    c.send(build_request("GET", target) + CHUNKED)
+                    data = c.read_until_eof(timeout=5)
+                    self.assertEqual(data[:len(wrote)], wrote, data)
+                    head, _, body = data[len(wrote):].partition(b"\r\n\r\n")
+                    head += b"\r\n"
+                    self.assertRegex(head, rb"^HTTP/1\.1 411 ")
+                    self.assertIn(b"\r\nServer: lengthguard\r\n", head)
+                    self.assertIn(b"\r\nContent-Length: %d\r\n" % len(body),
+                                  head)
+                    h.wait_line(r"^host: GET %s " % target, since=mark)
+                    h.wait_line(r"^host: eof$", since=mark)
+                    self.assert_never_seen(h)
 
     def test_bytes_after_close_in_one_read(self):
         # a request that asks to close, and more bytes in the same read:
