@@ -603,6 +603,51 @@ class TestEventLoops(HostCase):
                     h.wait_line(r"^host: eof$", since=mark)
                     self.assert_never_seen(h)
 
+    def test_more_requests_than_call_heads_then_refused(self):
+        # more requests delivered by one read than the guard keeps the
+        # HEAD-ness of (64), a HEAD past the 64th, then a refused one: the
+        # guard cannot tell where the HEAD's response ends, so the host's
+        # next write wakes it. Every request is answered (a host that
+        # answers all it has read before it reads again), then 411, EOF
+        for n in (65, 70):
+            with self.subTest(requests=n):
+                h = self.host("epoll-et")
+                reqs = [("GET", "/g%d" % i) for i in range(n - 1)] + \
+                    [("HEAD", "/h%d" % (n - 1))]
+                data = b"".join(build_request(m, t) for m, t in reqs)
+                c = self.client(h.port)
+                mark = h.log.mark()
+                c.send(data + CHUNKED)
+                rs = [c.read_response(m) for m, _ in reqs]
+                self.assertEqual([(r.status, r.body) for r in rs],
+                                 [(200, b"hello\n")] * (n - 1) + [(200, b"")])
+                self.assertEqual(rs[-1].header("Content-Length"), "6")
+                r = c.read_response()
+                self.assertEqual(r.status, 411, r)
+                self.assertEqual(r.header("Server"), "lengthguard", r)
+                self.assertTrue(c.at_eof())
+                h.wait_line(r"^host: eof$", since=mark)
+                # all came in one read of the host's
+                self.assertEqual(self.reads(h, mark), [len(data)])
+                self.assertEqual([q[1] for q in h.requests()],
+                                 [t for _, t in reqs])
+                self.assert_never_seen(h)
+
+    def test_more_gets_than_call_heads_then_refused(self):
+        # the same with no HEAD past the 64th (none, or the 64th): the
+        # guard follows the responses past it and wakes the host after the
+        # last, not before, to a slow host that takes a read side's end
+        # for the client gone and would cut the rest
+        gets = [("GET", "/g%d" % i) for i in range(70)]
+        h = self.host("epoll-et-slow", {"HOST_SLOW_PAUSE": "0.001"})
+        for reqs in (gets, gets[:63] + [("HEAD", "/h63")] + gets[64:]):
+            with self.subTest(head=reqs[63][0] == "HEAD"):
+                data = b"".join(build_request(m, t) for m, t in reqs)
+                c = self.client(h.port)
+                mark = h.log.mark()
+                self.assert_answered_then_refused(h, reqs, c, data, mark)
+                self.assertEqual(self.reads(h, mark), [len(data)])
+
     def test_bytes_after_close_in_one_read(self):
         # a request that asks to close, and more bytes in the same read:
         # the host gets the request, then end of stream, never the rest
