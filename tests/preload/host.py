@@ -12,10 +12,11 @@ real one, on a loopback port they choose ("listening on PORT" once bound):
              bytes; chunked for targets that start with /chunk, after a
              100 Continue for /interim, delimited by the close of the
              connection for /close) in several writes, a pause of
-             SLOW_PAUSE before each but the first; a
-             read side's end reported during it (POLLRDHUP) is taken for
-             the client gone away, as nginx does when it proxies: "host:
-             client gone", the response is cut and the connection closed
+             SLOW_PAUSE (HOST_SLOW_PAUSE seconds if set) before each but
+             the first; a read side's end reported during it (POLLRDHUP)
+             is taken for the client gone away, as nginx does when it
+             proxies: "host: client gone", the response is cut and the
+             connection closed
   rcvtimeo   a thread per connection, blocking sockets with SO_RCVTIMEO
   peek       a thread per connection, blocking: each read is a recv(MSG_PEEK)
              of up to 100 bytes, then a recv of what it showed (which must
@@ -34,16 +35,19 @@ real one, on a loopback port they choose ("listening on PORT" once bound):
              "inetd-child" process, run with HOST_CHILD_PRELOAD as its
              LD_PRELOAD (the inetd itself runs unguarded)
 
-A request is answered 200 with "hello\\n" (GET) or the sha256 of its
-Content-Length body (POST); each one received is logged as "host: METHOD
-TARGET te=... len=N". The slow modes log "host: sent TARGET len=N
-sha256=..." (of the body) once a response is written whole. The event loops log "host: eof" when a read returns
-0, then poll the descriptor once more (3 s at most) and log "host: after
-eof readable=0|1" before closing it; they log "host: read N" for each
-read that returns N > 0 bytes (but poll-1) and "host: eagain" for each
-that finds nothing. Requests to /exec in inetd-child read
-their head only and exec "cgi", which reads the body from fd 0 (a CGI
-whose stdin is the client's socket).
+A request is answered 200 with "hello\\n" (GET; a HEAD gets the same head
+and no body) or the sha256 of its Content-Length body (POST), except that
+a target that starts with /garbage is answered with NOT_A_RESPONSE and one
+that starts with /badlength with BAD_LENGTH (bytes the guard's parser of
+the host's answers cannot follow); each one received is logged as "host:
+METHOD TARGET te=... len=N". The slow modes log "host: sent TARGET len=N
+sha256=..." (of the body) once a response is written whole. The event
+loops log "host: eof" when a read returns 0, then poll the descriptor once
+more (3 s at most) and log "host: after eof readable=0|1" before closing
+it; they log "host: read N" for each read that returns N > 0 bytes (but
+poll-1) and "host: eagain" for each that finds nothing. Requests to /exec
+in inetd-child read their head only and exec "cgi", which reads the body
+from fd 0 (a CGI whose stdin is the client's socket).
 """
 
 import hashlib
@@ -58,7 +62,11 @@ import time
 
 BUF = 65536
 SLOW_LEN = 60000
-SLOW_PAUSE = 0.05
+SLOW_PAUSE = float(os.environ.get("HOST_SLOW_PAUSE") or "0.05")
+# answers that do not parse as an HTTP response: not one at all, and a head
+# whose Content-Length is no number (RFC 9110 §8.6)
+NOT_A_RESPONSE = b"this is not an HTTP response\r\n\r\n"
+BAD_LENGTH = b"HTTP/1.1 200 OK\r\nContent-Length: six\r\n\r\nhello\n"
 
 
 def log(*a):
@@ -96,9 +104,15 @@ def parse(buf):
 
 def answer(method, target, te, body):
     log("%s %s te=%s len=%d" % (method, target, te, len(body)))
+    if target.startswith("/garbage"):
+        return NOT_A_RESPONSE
+    if target.startswith("/badlength"):
+        return BAD_LENGTH
     out = (hashlib.sha256(body).hexdigest() + "\n").encode() \
         if method == "POST" else b"hello\n"
-    return b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(out) + out
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(out)
+    # RFC 9110 §9.3.2: the head a GET would get, no content
+    return head if method == "HEAD" else head + out
 
 
 def serve_all(buf, send):

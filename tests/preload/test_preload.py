@@ -10,10 +10,12 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import syslog
 import time
 import unittest
 
@@ -23,6 +25,9 @@ import harness  # noqa: E402
 from harness import build_request  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from host import BAD_LENGTH, NOT_A_RESPONSE  # noqa: E402
+
 APP = os.path.join(HERE, "app.py")
 LIB = os.environ.get("LG_PRELOAD") or \
     os.path.join(harness.BUILD, "liblengthguard-preload.so")
@@ -295,9 +300,10 @@ HOST_RX = re.compile(r"^host: (\S+) (\S+) te=(\S+) len=(\d+)$")
 
 class Host(harness.Process):
     """host.py in one of its modes, under the library (or, for inetd, with
-    the library for its children only)."""
+    the library for its children only). wrap: a command that execs the
+    host (its argv appended), which then sets LD_PRELOAD itself."""
 
-    def __init__(self, mode, env=None, guarded=True):
+    def __init__(self, mode, env=None, guarded=True, wrap=()):
         e = dict(os.environ)
         for k in ("LD_PRELOAD", "LENGTHGUARD_CONF", "HOST_CHILD_PRELOAD"):
             e.pop(k, None)
@@ -306,8 +312,8 @@ class Host(harness.Process):
         elif guarded:
             e["LD_PRELOAD"] = PRELOAD
         e.update(env or {})
-        super().__init__("host-" + mode, [sys.executable, "-u", HOST, mode],
-                         env=e)
+        super().__init__("host-" + mode, list(wrap) +
+                         [sys.executable, "-u", HOST, mode], env=e)
 
     def ready(self):
         self.port = int(self.wait_line(r"^listening on (\d+)$").group(1))
@@ -346,8 +352,8 @@ def preload_conf(path, preload=None, limits=None, log=None):
 
 
 class HostCase(harness.E2ECase):
-    def host(self, mode, env=None, guarded=True):
-        h = Host(mode, env, guarded)
+    def host(self, mode, env=None, guarded=True, wrap=()):
+        h = Host(mode, env, guarded, wrap)
         self.procs.append(h)
         return h.ready()
 
@@ -570,6 +576,78 @@ class TestEventLoops(HostCase):
         self.assertNotIn("host: client gone", h.log.lines()[mark:])
         self.assert_never_seen(h)
 
+    def test_unparsable_answer_then_refused(self):
+        # an approved request and a refused one in one read: the guard
+        # parses the host's writes for the response before it wakes the
+        # host. Bytes that do not parse as a response (none at all, a head
+        # whose length is no number) cannot say where it ends: the host
+        # must be woken at that write, and its next read (once per edge
+        # under epoll-et) get the 411 and EOF, after what the host wrote
+        for mode in self.MODES:
+            for target, wrote in (("/garbage", NOT_A_RESPONSE),
+                                  ("/badlength", BAD_LENGTH)):
+                with self.subTest(mode=mode, target=target):
+                    h = self.host(mode)
+                    c = self.client(h.port)
+                    mark = h.log.mark()
+                    c.send(build_request("GET", target) + CHUNKED)
+                    data = c.read_until_eof(timeout=5)
+                    self.assertEqual(data[:len(wrote)], wrote, data)
+                    head, _, body = data[len(wrote):].partition(b"\r\n\r\n")
+                    head += b"\r\n"
+                    self.assertRegex(head, rb"^HTTP/1\.1 411 ")
+                    self.assertIn(b"\r\nServer: lengthguard\r\n", head)
+                    self.assertIn(b"\r\nContent-Length: %d\r\n" % len(body),
+                                  head)
+                    h.wait_line(r"^host: GET %s " % target, since=mark)
+                    h.wait_line(r"^host: eof$", since=mark)
+                    self.assert_never_seen(h)
+
+    def test_more_requests_than_call_heads_then_refused(self):
+        # more requests delivered by one read than the guard keeps the
+        # HEAD-ness of (64), a HEAD past the 64th, then a refused one: the
+        # guard cannot tell where the HEAD's response ends, so the host's
+        # next write wakes it. Every request is answered (a host that
+        # answers all it has read before it reads again), then 411, EOF
+        for n in (65, 70):
+            with self.subTest(requests=n):
+                h = self.host("epoll-et")
+                reqs = [("GET", "/g%d" % i) for i in range(n - 1)] + \
+                    [("HEAD", "/h%d" % (n - 1))]
+                data = b"".join(build_request(m, t) for m, t in reqs)
+                c = self.client(h.port)
+                mark = h.log.mark()
+                c.send(data + CHUNKED)
+                rs = [c.read_response(m) for m, _ in reqs]
+                self.assertEqual([(r.status, r.body) for r in rs],
+                                 [(200, b"hello\n")] * (n - 1) + [(200, b"")])
+                self.assertEqual(rs[-1].header("Content-Length"), "6")
+                r = c.read_response()
+                self.assertEqual(r.status, 411, r)
+                self.assertEqual(r.header("Server"), "lengthguard", r)
+                self.assertTrue(c.at_eof())
+                h.wait_line(r"^host: eof$", since=mark)
+                # all came in one read of the host's
+                self.assertEqual(self.reads(h, mark), [len(data)])
+                self.assertEqual([q[1] for q in h.requests()],
+                                 [t for _, t in reqs])
+                self.assert_never_seen(h)
+
+    def test_more_gets_than_call_heads_then_refused(self):
+        # the same with no HEAD past the 64th (none, or the 64th): the
+        # guard follows the responses past it and wakes the host after the
+        # last, not before, to a slow host that takes a read side's end
+        # for the client gone and would cut the rest
+        gets = [("GET", "/g%d" % i) for i in range(70)]
+        h = self.host("epoll-et-slow", {"HOST_SLOW_PAUSE": "0.001"})
+        for reqs in (gets, gets[:63] + [("HEAD", "/h63")] + gets[64:]):
+            with self.subTest(head=reqs[63][0] == "HEAD"):
+                data = b"".join(build_request(m, t) for m, t in reqs)
+                c = self.client(h.port)
+                mark = h.log.mark()
+                self.assert_answered_then_refused(h, reqs, c, data, mark)
+                self.assertEqual(self.reads(h, mark), [len(data)])
+
     def test_bytes_after_close_in_one_read(self):
         # a request that asks to close, and more bytes in the same read:
         # the host gets the request, then end of stream, never the rest
@@ -767,12 +845,15 @@ class TestPreloadConf(HostCase):
                                self.conf({"ports": "1 %d" % port})})
         self.refused(h)
 
-    def refusal_line(self, log=None):
-        """One refused chunked POST and one served request: the one line
-        the [preload] log file then holds, and the 411 response."""
-        path = os.path.join(self.tmpdir, "refused.log")
-        h = self.host("poll", {"LENGTHGUARD_CONF":
-                               self.conf({"log": path}, log=log)})
+    # the line of logged_refusal()'s 411 (its body's length to fill in)
+    REFUSAL_LINE = (r'^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d '
+                    r'[+-]\d{4}\] "POST /chunked\?x=\\x221\\x22 HTTP/1\.1" '
+                    r'411 %d "-" "test agent" rt=\d+\.\d{3} urt=- '
+                    r'verdict="chunked request body" class=compliant$')
+
+    def logged_refusal(self, h):
+        """A refused chunked POST, then a served request (not logged: only
+        refusals are). Returns the 411 response."""
         c = self.client(h.port)
         c.send(build_request("POST", "/chunked?x=\"1\"",
                              [("Transfer-Encoding", "chunked"),
@@ -780,7 +861,16 @@ class TestPreloadConf(HostCase):
                b"5\r\nhello\r\n0\r\n\r\n")
         r = c.read_response()
         self.assertEqual(r.status, 411)
-        self.served(h)      # not logged: only refusals are
+        self.served(h)
+        return r
+
+    def refusal_line(self, log=None):
+        """logged_refusal(): the one line the [preload] log file then
+        holds, and the 411 response."""
+        path = os.path.join(self.tmpdir, "refused.log")
+        h = self.host("poll", {"LENGTHGUARD_CONF":
+                               self.conf({"log": path}, log=log)})
+        r = self.logged_refusal(h)
         deadline = time.monotonic() + 5
         lines = []
         while not lines and time.monotonic() < deadline:
@@ -796,12 +886,106 @@ class TestPreloadConf(HostCase):
 
     def test_refusal_logged(self):
         line, r = self.refusal_line()
-        self.assertRegex(line,
-                         r'^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d '
-                         r'[+-]\d{4}\] "POST /chunked\?x=\\x221\\x22 HTTP/1\.1" '
-                         r'411 %d "-" "test agent" rt=\d+\.\d{3} urt=- '
-                         r'verdict="chunked request body" class=compliant$'
-                         % len(r.body))
+        self.assertRegex(line, self.REFUSAL_LINE % len(r.body))
+
+    # run by sh in the host's mount namespace ($1: an empty directory, $2:
+    # the test's socket, $3: LD_PRELOAD, then the host's argv): a tmpfs
+    # with the real /dev's null, zero, random and urandom bound into it and
+    # log a symlink to the socket, moved over /dev; then the host
+    DEV_SCRIPT = """set -e
+dev=$1 sock=$2 preload=$3
+shift 3
+mount -t tmpfs -o mode=755,size=64k lengthguard-test-dev "$dev"
+for n in null zero random urandom; do
+    : > "$dev/$n"
+    mount --bind "/dev/$n" "$dev/$n"
+done
+ln -s "$sock" "$dev/log"
+mount --move "$dev" /dev
+exec env "LD_PRELOAD=$preload" "$@"
+"""
+
+    @staticmethod
+    def dev_state():
+        """This namespace's mounts on /dev and below, and what /dev/log
+        is: what a namespace that leaked would change."""
+        with open("/proc/self/mountinfo") as f:
+            mounts = sorted(l for l in f if l.split()[4] == "/dev" or
+                            l.split()[4].startswith("/dev/"))
+        try:
+            st = os.lstat("/dev/log")
+            log = (st.st_dev, st.st_ino, st.st_mode)
+        except FileNotFoundError:
+            log = None
+        return mounts, log
+
+    def unshare_or_skip(self, dev):
+        """unshare(1)'s path, once it has mounted a tmpfs on dev in a mount
+        namespace of its own (gone with it); else the test is skipped."""
+        unshare = shutil.which("unshare")
+        if unshare is None:
+            self.skipTest("no unshare(1): the host cannot get a /dev/log "
+                          "of its own")
+        p = subprocess.run([unshare, "-m", "--propagation", "private", "--",
+                            "mount", "-t", "tmpfs", "lengthguard-test", dev],
+                           capture_output=True, text=True, timeout=20)
+        if p.returncode != 0:
+            self.skipTest("no private mount namespace (unshare -m, then "
+                          "mount, as root): %s" % p.stderr.strip())
+        return unshare
+
+    def test_refusal_to_syslog(self):
+        """[preload] log = syslog: each refusal is one datagram on /dev/log,
+        as syslog(3) sends it (RFC 3164: <facility * 8 + severity>, the
+        time, the ident and pid), daemon.notice, holding the file's line
+        without its newline. The host runs in a mount namespace of its own
+        whose /dev is a tmpfs, /dev/log a symlink to the test's socket: the
+        real /dev is never touched."""
+        dev = os.path.join(self.tmpdir, "dev")
+        os.mkdir(dev)
+        unshare = self.unshare_or_skip(dev)
+        sock = os.path.join(self.tmpdir, "log.sock")
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(s.close)
+        s.bind(sock)
+        s.settimeout(5)
+        before = self.dev_state()
+        h = self.host("poll", {"LENGTHGUARD_CONF":
+                               self.conf({"log": "syslog"})}, guarded=False,
+                      wrap=[unshare, "-m", "--propagation", "private", "--",
+                            "sh", "-c", self.DEV_SCRIPT, "sh", dev, sock,
+                            PRELOAD])
+        self.assertNotEqual(os.readlink("/proc/%d/ns/mnt" % h.pid),
+                            os.readlink("/proc/self/ns/mnt"))
+        r = self.logged_refusal(h)
+        c = self.client(h.port)
+        mark = h.log.mark()
+        c.send(build_request("POST", "/nolength", body=None))
+        self.assertEqual(c.read_response().status, 411)
+        # the host's read that got the end returned after the guard logged
+        h.wait_line(r"^host: eof$", since=mark)
+        got = [s.recv(65536), s.recv(65536)]
+        s.setblocking(False)
+        with self.assertRaises(BlockingIOError, msg="a third datagram"):
+            s.recv(65536)
+        rx = re.compile(r"^<(\d+)>\w{3} [ \d]\d \d\d:\d\d:\d\d "
+                        r"lengthguard-preload\[(\d+)\]: (.*)$", re.S)
+        lines = []
+        for raw in got:
+            m = rx.match(raw.decode())
+            self.assertIsNotNone(m, raw)
+            self.assertEqual(int(m.group(1)), syslog.LOG_DAEMON |
+                             syslog.LOG_NOTICE, raw)
+            self.assertEqual(int(m.group(2)), h.pid, raw)
+            self.assertNotIn("\n", m.group(3), raw)
+            lines.append(m.group(3))
+        self.assertRegex(lines[0], self.REFUSAL_LINE % len(r.body))
+        self.assertIn('"POST /nolength HTTP/1.1" 411 ', lines[1])
+        self.assertEqual(self.dev_state(), before,
+                         "the host's /dev is seen outside its namespace")
+        h.stop()
+        self.assertEqual(self.dev_state(), before)
+        self.assertEqual(os.listdir(dev), [])
 
     def test_refusal_logged_json(self):
         """[log] format = json applies to the library's lines too."""
