@@ -108,6 +108,9 @@ struct framing {
 	 * offsets in the head. */
 	struct span *spans;		/* span_cap of them, after the raw copy */
 	uint32_t nspans, span_cap;
+	/* and its request line: offsets of its CR and of its first two
+	 * spaces (line_sp2 0: fewer than two) */
+	uint32_t line_eol, line_sp1, line_sp2;
 
 	/* the verdict */
 	uint64_t body_left;
@@ -718,54 +721,28 @@ scan_cr(const char *h, const char *end)
 }
 
 /*
- * head_scan's fast path: field line k, which starts at h, from the spans
- * head_clean noted, checked against the bytes around them as head_scan
- * would read the line: a name (a token: never ':' or CR) followed by ':',
- * then no OWS or one byte of it and the value (HTAB and visible ASCII:
- * never a CR), then CRLF at the start of the next span's line, or of the
- * empty line that ends the head. Returns 1 with *colon,
- * *eol (the CR) and *v (the value after its leading OWS) set, 0 at the
- * end of the field lines (h at a CR, or the end of the head), -1 for a
- * line the slow path must read (then what happened before this line is
- * what the slow path would have done).
+ * head_scan's fast path: field line k of a head head_clean read, h0[0..n),
+ * from its span. head_clean took the line only if it is what head_scan
+ * reads byte by byte: a name of tchar (never ':', CR or a leading blank),
+ * ':', a value of HTAB and visible ASCII (never a CR) after its leading
+ * OWS, CRLF, each line starting where the one before ended, the empty
+ * line after the last one. So *colon, *eol (the CR), *v (the value after
+ * its leading OWS) are where head_scan would find them. Returns 1, or 0
+ * after the last line.
  */
 static int
-span_line(const struct framing *f, const char *h0, const char *h,
-    size_t n, uint32_t k, const char **colon, const char **eol,
-    const char **v, const struct span **line)
+span_line(const struct framing *f, const char *h0, uint32_t k,
+    const char **colon, const char **eol, const char **v,
+    const struct span **line)
 {
 	const struct span *sp;
-	size_t c, e, next;
 
 	if (k == f->nspans)
-		return h >= h0 + n || *h == '\r' ? 0 : -1;
+		return 0;
 	sp = &f->spans[k];
-	if (h0 + sp->name != h || sp->name_len == 0 || n < 2)
-		return -1;
-	c = (size_t)sp->name + sp->name_len;
-	next = k + 1 < f->nspans ? f->spans[k + 1].name : n - 2;
-	if (next < c + 3 || next > n - 2 || h0[c] != ':' ||
-	    h0[next - 2] != '\r' || h0[next - 1] != '\n')
-		return -1;
-	e = next - 2;
-	if (sp->value_len > 0) {
-		/* no OWS or one byte of it before the value, whose end is the
-		 * line's CR */
-		if (sp->value < c + 1 || sp->value > c + 2 ||
-		    (size_t)sp->value + sp->value_len != e ||
-		    h0[sp->value] == ' ' || h0[sp->value] == '\t' ||
-		    (sp->value == c + 2 && h0[c + 1] != ' ' && h0[c + 1] != '\t'))
-			return -1;
-		*v = h0 + sp->value;
-	} else {
-		/* an empty value: nothing or one byte of OWS */
-		if (e != c + 1 && !(e == c + 2 &&
-		    (h0[c + 1] == ' ' || h0[c + 1] == '\t')))
-			return -1;
-		*v = h0 + e;
-	}
-	*colon = h0 + c;
-	*eol = h0 + e;
+	*colon = h0 + sp->name + sp->name_len;
+	*v = h0 + sp->value;
+	*eol = *v + sp->value_len;
 	*line = sp;
 	return 1;
 }
@@ -773,10 +750,9 @@ span_line(const struct framing *f, const char *h0, const char *h,
 /*
  * Read a head llhttp has accepted, h[0..n) (its request line and fields,
  * CRLF ended, the empty line last), and apply the rules llhttp leaves to
- * us. `fast`: head_clean read it, and its field lines are where f->spans
- * say (span_line checks each against the bytes; a line it cannot take,
- * and all after it, are read byte by byte). Returns 0 to approve (the
- * canonical block is built), -1 to refuse.
+ * us. `fast`: head_clean read it (its request line is where f->line_eol
+ * says, its field lines where f->spans say: span_line). Returns 0 to
+ * approve (the canonical block is built), -1 to refuse.
  */
 static int
 head_scan(struct framing *f, const char *h, size_t n, int fast)
@@ -792,12 +768,19 @@ head_scan(struct framing *f, const char *h, size_t n, int fast)
 	/* RFC 9112 §2.3: a request line without a version is HTTP/0.9 */
 	if (!f->line_done)
 		return reject(f, REASON_HTTP09);
+	/* RFC 9112 §3: method SP request-target SP HTTP-version, one space
+	 * each (llhttp lets more through). head_clean found the line's CRLF,
+	 * no empty line before it, and its first two spaces. */
+	if (fast && f->line_sp2 > f->line_sp1 + 1 &&
+	    f->line_eol - f->line_sp2 == LITLEN(" HTTP/1.1")) {
+		eol = h + f->line_eol;
+		sp1 = h + f->line_sp1;
+		sp2 = h + f->line_sp2;
+		goto line_ok;
+	}
 	/* RFC 9112 §2.2: empty lines before the request line are ignored */
 	while (h + 1 < end && h[0] == '\r' && h[1] == '\n')
 		h += 2;
-
-	/* RFC 9112 §3: method SP request-target SP HTTP-version, one space
-	 * each (llhttp lets more through) */
 	if ((eol = memchr(h, '\r', (size_t)(end - h))) == NULL ||
 	    eol + 1 >= end || eol[1] != '\n')
 		return reject(f, line_fault(h, end, 0));
@@ -810,6 +793,7 @@ head_scan(struct framing *f, const char *h, size_t n, int fast)
 		return reject(f, memchr(h, '\n', (size_t)(eol - h)) != NULL ?
 		    REASON_BARE_LF : sp1 == NULL ? REASON_REQUEST_LINE :
 		    REASON_REQUEST_LINE_SPACE);
+line_ok:
 	f->target_len = (uint32_t)(sp2 - sp1 - 1);
 	memcpy(f->arena, sp1 + 1, f->target_len);
 	f->arena_len = f->target_len;
@@ -830,20 +814,18 @@ head_scan(struct framing *f, const char *h, size_t n, int fast)
 	for (k = 0, h = eol + 2;; k++, h = eol + 2) {
 		enum field_id id;
 		size_t nlen;
-		int keep, under = 0, sl = -1;
+		int keep, under = 0;
 		const struct span *sp;
 
-		/* the line where head_clean found it, if it did */
-		if (fast && (sl = span_line(f, h0, h, n, k, &colon, &eol,
-		    &v, &sp)) == 0)
-			break;
-		if (sl > 0) {
+		/* the line where head_clean found it */
+		if (fast) {
+			if (!span_line(f, h0, k, &colon, &eol, &v, &sp))
+				break;
 			nlen = (size_t)(colon - h);
 			id = (enum field_id)sp->id;
 			under = sp->under;
 			goto line;
 		}
-		fast = 0;
 		if (h >= end || *h == '\r')
 			break;
 		/* RFC 9112 §5.2: obs-fold, which llhttp takes as more value */
@@ -1739,6 +1721,63 @@ value_end(const char *d, size_t i, size_t lim)
 	return lim;
 }
 
+/*
+ * head_clean's request line, in d[0..lim): the offset of its CR, the
+ * first CR or LF of d[0..lim), or 0 when there is none or an LF comes
+ * first (a bare LF, RFC 9112 §2.2; d[0] is neither). Notes the line's
+ * CR and its first two spaces for head_scan (f->line_*). 16 bytes at a
+ * time where SSE2 is there, the last block overlapping the one before.
+ */
+static size_t
+request_line_end(struct framing *f, const char *d, size_t lim)
+{
+	uint32_t sp[2] = { 0, 0 }, nsp = 0;
+	size_t i = 0, e;
+
+#ifdef __SSE2__
+	const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+	const __m128i space = _mm_set1_epi8(' ');
+
+	while (lim >= 16 && i < lim) {
+		/* the block at i, or the last 16 bytes (without those
+		 * before i) */
+		size_t at = lim - i >= 16 ? i : lim - 16;
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(d + at));
+		unsigned skip = (unsigned)(i - at);
+		unsigned stop = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		    _mm_cmpeq_epi8(x, cr), _mm_cmpeq_epi8(x, lf))) >> skip;
+		unsigned m = (unsigned)_mm_movemask_epi8(
+		    _mm_cmpeq_epi8(x, space)) >> skip;
+
+		if (stop != 0)
+			m &= (1u << __builtin_ctz(stop)) - 1;
+		for (; m != 0 && nsp < 2; m &= m - 1)
+			sp[nsp++] = (uint32_t)(i + (unsigned)__builtin_ctz(m));
+		if (stop != 0) {
+			e = i + (unsigned)__builtin_ctz(stop);
+			goto found;
+		}
+		i += 16 - skip;
+	}
+#endif
+	for (; i < lim; i++) {
+		if (d[i] == '\r' || d[i] == '\n') {
+			e = i;
+			goto found;
+		}
+		if (d[i] == ' ' && nsp < 2)
+			sp[nsp++] = (uint32_t)i;
+	}
+	return 0;
+found:
+	if (d[e] != '\r')
+		return 0;
+	f->line_eol = (uint32_t)e;
+	f->line_sp1 = sp[0];
+	f->line_sp2 = nsp == 2 ? sp[1] : 0;
+	return e;
+}
+
 /* The fields whose lines llhttp reads for the message's framing and
  * persistence (its header states): a head read by head_clean gives
  * llhttp those lines only. */
@@ -1767,7 +1806,6 @@ head_clean(struct framing *f, const char *d, size_t len, size_t *rlen)
 	const struct framing_policy *pol = f->policy;
 	char *out = f->arena;	/* (the canonical block is written after) */
 	size_t lim = len, rl, pos, i, b, v, o;
-	const char *cr;
 	struct span *sp;
 	unsigned under;
 	enum field_id id;
@@ -1780,10 +1818,7 @@ head_clean(struct framing *f, const char *d, size_t len, size_t *rlen)
 	 * with no empty line before it (RFC 9112 §2.2) */
 	rl = lim < pol->max_request_line ? lim : pol->max_request_line;
 	if (rl < 2 || d[0] == '\r' || d[0] == '\n' ||
-	    (cr = memchr(d, '\r', rl - 1)) == NULL || cr[1] != '\n')
-		return 0;
-	rl = (size_t)(cr - d);
-	if (memchr(d, '\n', rl) != NULL)
+	    (rl = request_line_end(f, d, rl - 1)) == 0 || d[rl + 1] != '\n')
 		return 0;
 	memcpy(out, d, rl + 2);
 	o = rl + 2;
