@@ -23,14 +23,12 @@
  * so llhttp stops right after the head; body bytes are counted, never read.
  *
  * Memory, allocated once per inspector:
- *   arena[0 .. arena_cap)        canonical: [target][Name: value\r\n]...;
- *                                before that, for a head_clean head, what
- *                                llhttp reads of it
+ *   arena[0 .. arena_cap)        canonical: [target][Name: value\r\n]...
  *   arena[arena_cap .. +raw_cap) the raw head, when it came in pieces
  *                                (a head in one piece is read where it is),
  *                                and a head refused by a limit (414, 431),
- *                                read for its Accept (raw_accept)
- *   then spans[0 .. span_cap)    head_clean's field lines (max_headers)
+ *                                read for its Accept (raw_accept); for a
+ *                                head_clean head, what llhttp reads of it
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -104,14 +102,6 @@ struct framing {
 	unsigned discardable:1;		/* its 411 may keep the connection */
 	unsigned client_closes:1;	/* its head allows no other request */
 
-	/* The field lines of a head read by head_clean, for head_scan:
-	 * offsets in the head. */
-	struct span *spans;		/* span_cap of them, after the raw copy */
-	uint32_t nspans, span_cap;
-	/* and its request line: offsets of its CR and of its first two
-	 * spaces (line_sp2 0: fewer than two) */
-	uint32_t line_eol, line_sp1, line_sp2;
-
 	/* the verdict */
 	uint64_t body_left;
 	enum reason reason;		/* of a refusal: status, text, label */
@@ -120,14 +110,6 @@ struct framing {
 
 	uint32_t arena_len, arena_cap, raw_cap;
 	char arena[];
-};
-
-/* One field line as head_clean found it: name[0..name_len) and its
- * row, value[0..value_len) (without its leading OWS, as llhttp's
- * on_header_value would give it), whether the name holds a '_'. */
-struct span {
-	uint32_t name, name_len, value, value_len;
-	unsigned char id, under;
 };
 
 static const char *const method_names[] = {
@@ -372,11 +354,10 @@ cl_fault(const char *s, size_t n)
 
 /* ---------------------------------------------------- llhttp callbacks */
 
-static int
-on_message_begin(llhttp_t *p)
+/* A new head: the state of the last one is forgotten. */
+static void
+message_begin(struct framing *f)
 {
-	struct framing *f = (struct framing *)p;
-
 	f->nfields = 0;
 	f->target_len = 0;
 	f->arena_len = 0;
@@ -403,6 +384,12 @@ on_message_begin(llhttp_t *p)
 	f->req.chunked = 0;
 	f->req.chunked_forward = 0;
 	f->req.would_refuse = REASON_NONE;
+}
+
+static int
+on_message_begin(llhttp_t *p)
+{
+	message_begin((struct framing *)p);
 	return 0;
 }
 
@@ -741,37 +728,91 @@ scan_cr(const char *h, const char *end)
 }
 
 /*
- * head_scan's fast path: field line k of a head head_clean read, h0[0..n),
- * from its span. head_clean took the line only if it is what head_scan
- * reads byte by byte: a name of tchar (never ':', CR or a leading blank),
- * ':', a value of HTAB and visible ASCII (never a CR) after its leading
- * OWS, CRLF, each line starting where the one before ended, the empty
- * line after the last one. So *colon, *eol (the CR), *v (the value after
- * its leading OWS) are where head_scan would find them. Returns 1, or 0
- * after the last line.
+ * One field line of a head, at h: its name h[0..nlen) (row id, with a '_'
+ * when `under`), its colon, its value v[0..) after the leading OWS, up to
+ * eol (its CR), the line forwarded or dropped as the rules say. *run is
+ * the start of the lines already canonical and not yet in the arena
+ * (NULL: none). Returns 0; -1 for a refusal (the lines of *run still to
+ * go to the arena: scan_fail), -2 for one where the arena is full.
  */
-static int
-span_line(const struct framing *f, const char *h0, uint32_t k,
-    const char **colon, const char **eol, const char **v,
-    const struct span **line)
+static inline __attribute__((always_inline)) int
+field_line(struct framing *f, const char *h, size_t nlen, const char *colon,
+    const char *v, const char *eol, enum field_id id, int under,
+    const char **run)
 {
-	const struct span *sp;
+	const char *ve;
+	int keep;
 
-	if (k == f->nspans)
+	if (++f->nfields > f->policy->max_headers)
+		return reject(f, REASON_TOO_MANY_FIELDS), -1;
+	for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
+		;
+	if (id == FIELD_OTHER && under)
+		keep = underscore_name(f, h, nlen);
+	else if (id == FIELD_OTHER)
+		keep = 1;	/* end-to-end (field_inspect's default) */
+	else
+		keep = field_inspect(f, id, nlen, v, (size_t)(ve - v),
+		    f->arena_len + (uint32_t)(*run ? h - *run : 0));
+	if (keep < 0)
+		return -1;
+	if (keep && v == colon + 2 && ve == eol) {
+		if (*run == NULL)
+			*run = h;	/* canonical already */
 		return 0;
-	sp = &f->spans[k];
-	*colon = h0 + sp->name + sp->name_len;
-	*v = h0 + sp->value;
-	*eol = *v + sp->value_len;
-	*line = sp;
-	return 1;
+	}
+	if (*run != NULL && arena_add(f, *run, (size_t)(h - *run)) != 0)
+		return -2;
+	*run = NULL;
+	if (keep && (arena_add(f, h, nlen) != 0 ||
+	    arena_add(f, LIT(": ")) != 0 ||
+	    arena_add(f, v, (size_t)(ve - v)) != 0 ||
+	    arena_add(f, LIT("\r\n")) != 0))
+		return -2;
+	return 0;
+}
+
+/*
+ * The request-target, t[0..n), at the start of the arena, where the
+ * canonical block follows it. The request line goes on for " HTTP/1.x"
+ * CRLF after it: a target of up to 24 bytes is copied 8 at a time,
+ * without a call, and no read passes the line's CR (what is written
+ * after the target is the canonical block's room).
+ */
+static void
+copy_target(struct framing *f, const char *t, size_t n)
+{
+	size_t i;
+
+	f->target_len = (uint32_t)n;
+	f->arena_len = (uint32_t)n;
+	if (n > 24) {
+		memcpy(f->arena, t, n);
+		return;
+	}
+	for (i = 0; i < n; i += 8)
+		memcpy(f->arena + i, t + i, 8);
+}
+
+/* The request line, for logs, even if the request is refused. */
+static void
+note_line(struct framing *f)
+{
+	const llhttp_t *p = &f->parser;
+	struct framing_request *r = &f->req;
+
+	r->method = p->method;
+	r->method_name = p->method < NMETHODS ? method_names[p->method] : NULL;
+	r->http_minor = p->http_minor;
+	r->target = f->arena;
+	r->target_len = f->target_len;
 }
 
 /*
  * Read a head llhttp has accepted, h[0..n) (its request line and fields,
  * CRLF ended, the empty line last), and apply the rules llhttp leaves to
- * us. `fast`: head_clean read it (its request line is where f->line_eol
- * says, its field lines where f->spans say: span_line). Returns 0 to
+ * us. `fast`: head_clean read its request line and field lines already
+ * (the target and the canonical block are in the arena). Returns 0 to
  * approve (the canonical block is built), -1 to refuse.
  */
 static int
@@ -780,27 +821,22 @@ head_scan(struct framing *f, const char *h, size_t n, int fast)
 	const struct framing_policy *pol = f->policy;
 	const llhttp_t *p = &f->parser;
 	struct framing_request *r = &f->req;
-	const char *const h0 = h, *end = h + n;
-	const char *eol, *sp1, *sp2, *colon, *v, *ve, *run;
-	int close_upstream = 0, forward_chunked = 0, zero_length = 0;
-	uint32_t k;
+	const char *const end = h + n;
+	const char *eol, *sp1, *sp2, *colon, *v, *run;
+	int close_upstream = 0, forward_chunked = 0, zero_length = 0, rv;
 
 	/* RFC 9112 §2.3: a request line without a version is HTTP/0.9 */
 	if (!f->line_done)
 		return reject(f, REASON_HTTP09);
-	/* RFC 9112 §3: method SP request-target SP HTTP-version, one space
-	 * each (llhttp lets more through). head_clean found the line's CRLF,
-	 * no empty line before it, and its first two spaces. */
-	if (fast && f->line_sp2 > f->line_sp1 + 1 &&
-	    f->line_eol - f->line_sp2 == LITLEN(" HTTP/1.1")) {
-		eol = h + f->line_eol;
-		sp1 = h + f->line_sp1;
-		sp2 = h + f->line_sp2;
-		goto line_ok;
+	if (fast) {
+		note_line(f);
+		goto fields_done;
 	}
 	/* RFC 9112 §2.2: empty lines before the request line are ignored */
 	while (h + 1 < end && h[0] == '\r' && h[1] == '\n')
 		h += 2;
+	/* RFC 9112 §3: method SP request-target SP HTTP-version, one space
+	 * each (llhttp lets more through) */
 	if ((eol = memchr(h, '\r', (size_t)(end - h))) == NULL ||
 	    eol + 1 >= end || eol[1] != '\n')
 		return reject(f, line_fault(h, end, 0));
@@ -813,28 +849,8 @@ head_scan(struct framing *f, const char *h, size_t n, int fast)
 		return reject(f, memchr(h, '\n', (size_t)(eol - h)) != NULL ?
 		    REASON_BARE_LF : sp1 == NULL ? REASON_REQUEST_LINE :
 		    REASON_REQUEST_LINE_SPACE);
-line_ok:
-	f->target_len = (uint32_t)(sp2 - sp1 - 1);
-	if (f->target_len <= 24) {
-		/* 8 bytes at a time, without a call: the line goes on for
-		 * " HTTP/1.x" CRLF after the target, so the last 8 bytes
-		 * read end before its CR; what is written after the target
-		 * is the canonical block's room */
-		size_t i;
-
-		for (i = 0; i < f->target_len; i += 8)
-			memcpy(f->arena + i, sp1 + 1 + i, 8);
-	} else {
-		memcpy(f->arena, sp1 + 1, f->target_len);
-	}
-	f->arena_len = f->target_len;
-
-	/* the request line, for logs, even if the request is refused */
-	r->method = p->method;
-	r->method_name = p->method < NMETHODS ? method_names[p->method] : NULL;
-	r->http_minor = p->http_minor;
-	r->target = f->arena;
-	r->target_len = f->target_len;
+	copy_target(f, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+	note_line(f);
 
 	/*
 	 * Field lines. Most are forwarded as they came ("Name: value" with
@@ -842,21 +858,10 @@ line_ok:
 	 * go; the others are dropped or written canonically.
 	 */
 	run = NULL;
-	for (k = 0, h = eol + 2;; k++, h = eol + 2) {
-		enum field_id id;
+	for (h = eol + 2;; h = eol + 2) {
 		size_t nlen;
-		int keep, under = 0;
-		const struct span *sp;
+		int under = 0;
 
-		/* the line where head_clean found it */
-		if (fast) {
-			if (!span_line(f, h0, k, &colon, &eol, &v, &sp))
-				break;
-			nlen = (size_t)(colon - h);
-			id = (enum field_id)sp->id;
-			under = sp->under;
-			goto line;
-		}
 		if (h >= end || *h == '\r')
 			break;
 		/* RFC 9112 §5.2: obs-fold, which llhttp takes as more value */
@@ -881,34 +886,11 @@ line_ok:
 		/* RFC 9112 §5.1: OWS around the value is not part of it */
 		for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
 			;
-		id = fields_lookup(h, nlen);
-line:
-		if (++f->nfields > pol->max_headers)
-			return reject(f, REASON_TOO_MANY_FIELDS),
-			    scan_fail(f, run, h);
-		for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
-			;
-		if (id == FIELD_OTHER && under)
-			keep = underscore_name(f, h, nlen);
-		else if (id == FIELD_OTHER)
-			keep = 1;	/* end-to-end (field_inspect's default) */
-		else
-			keep = field_inspect(f, id, nlen, v, (size_t)(ve - v),
-			    f->arena_len + (uint32_t)(run ? h - run : 0));
-		if (keep < 0)
+		rv = field_line(f, h, nlen, colon, v, eol, fields_lookup(h, nlen),
+		    under, &run);
+		if (rv == -1)
 			return scan_fail(f, run, h);
-		if (keep && v == colon + 2 && ve == eol) {
-			if (run == NULL)
-				run = h;	/* canonical already */
-			continue;
-		}
-		if (run != NULL && arena_add(f, run, (size_t)(h - run)) != 0)
-			return -1;
-		run = NULL;
-		if (keep && (arena_add(f, h, nlen) != 0 ||
-		    arena_add(f, LIT(": ")) != 0 ||
-		    arena_add(f, v, (size_t)(ve - v)) != 0 ||
-		    arena_add(f, LIT("\r\n")) != 0))
+		if (rv != 0)
 			return -1;
 	}
 	if (h + 1 >= end || h[0] != '\r' || h[1] != '\n')
@@ -916,6 +898,7 @@ line:
 	if (run != NULL && arena_add(f, run, (size_t)(h - run)) != 0)
 		return -1;
 
+fields_done:
 	/* RFC 9110 §9.3.6, §7.8: no tunnels, no protocol switch (yet) */
 	if (p->method == HTTP_CONNECT)
 		return reject(f, REASON_CONNECT);
@@ -1058,6 +1041,15 @@ static const llhttp_settings_t framing_settings = {
 	.on_message_complete = on_message_complete,
 };
 
+/* For what head_clean gives llhttp: head_clean did on_message_begin's
+ * work already, on the head's field lines too. */
+static const llhttp_settings_t clean_settings = {
+	.on_method_complete = on_method_complete,
+	.on_version_complete = on_version_complete,
+	.on_headers_complete = on_headers_complete,
+	.on_message_complete = on_message_complete,
+};
+
 /* ------------------------------------------------------------ the API */
 
 void
@@ -1132,24 +1124,18 @@ struct framing *
 framing_new(const struct framing_policy *policy)
 {
 	struct framing *f;
-	size_t cap, raw, spans;
+	size_t cap, raw;
 
 	/* a canonical line is at most one byte longer than the client's
 	 * ("Name:v" gains a space); the raw copy is at most one head */
 	cap = (size_t)policy->max_head_size + policy->max_headers + 64;
 	raw = policy->max_head_size;
-	/* the spans, after the raw copy (aligned), one per field line */
-	cap += (0u - (offsetof(struct framing, arena) + cap + raw)) %
-	    _Alignof(struct span);
-	spans = (size_t)policy->max_headers * sizeof(struct span);
 	/* only the struct is cleared: arena pages are touched when used */
-	if ((f = malloc(sizeof(*f) + cap + raw + spans)) == NULL)
+	if ((f = malloc(sizeof(*f) + cap + raw)) == NULL)
 		return NULL;
 	memset(f, 0, sizeof(*f));
 	f->arena_cap = (uint32_t)cap;
 	f->raw_cap = (uint32_t)raw;
-	f->spans = (struct span *)(void *)(f->arena + cap + raw);
-	f->span_cap = policy->max_headers;
 	f->policy = policy;
 	f->line_open = 1;
 	llhttp_init(&f->parser, HTTP_REQUEST, &framing_settings);
@@ -1167,15 +1153,11 @@ void
 framing_reset(struct framing *f)
 {
 	const struct framing_policy *policy = f->policy;
-	uint32_t span_cap = f->span_cap;
-	struct span *spans = f->spans;
 
 	/* all but line[] (read only up to req.line_len, now 0) and the
 	 * arena's sizes */
 	memset(f, 0, offsetof(struct framing, line));
 	f->arena_len = 0;
-	f->spans = spans;
-	f->span_cap = span_cap;
 	f->policy = policy;
 	f->line_open = 1;
 	llhttp_init(&f->parser, HTTP_REQUEST, &framing_settings);
@@ -1599,8 +1581,8 @@ chunked_step(struct framing *f, const char *data, size_t len)
 }
 
 /*
- * llhttp paused at the end of a head, h[0..n) (its spans from head_clean
- * when `fast`), which used `consumed` bytes of the input: the core's
+ * llhttp paused at the end of a head, h[0..n) (read by head_clean when
+ * `fast`), which used `consumed` bytes of the input: the core's
  * verdict on it.
  */
 static struct framing_step
@@ -1755,15 +1737,18 @@ value_end(const char *d, size_t i, size_t lim)
 /*
  * head_clean's request line, in d[0..lim): the offset of its CR, the
  * first CR or LF of d[0..lim), or 0 when there is none or an LF comes
- * first (a bare LF, RFC 9112 §2.2; d[0] is neither). Notes the line's
- * CR and its first two spaces for head_scan (f->line_*). 16 bytes at a
- * time where SSE2 is there, the last block overlapping the one before.
+ * first (a bare LF, RFC 9112 §2.2; d[0] is neither). sp[] gets the
+ * offsets of the line's first two spaces (sp[1] 0: fewer than two). 16
+ * bytes at a time where SSE2 is there, the last block overlapping the
+ * one before.
  */
 static size_t
-request_line_end(struct framing *f, const char *d, size_t lim)
+request_line_end(const char *d, size_t lim, uint32_t sp[2])
 {
-	uint32_t sp[2] = { 0, 0 }, nsp = 0;
+	uint32_t nsp = 0;
 	size_t i = 0, e;
+
+	sp[0] = sp[1] = 0;
 
 #ifdef __SSE2__
 	const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
@@ -1803,9 +1788,8 @@ request_line_end(struct framing *f, const char *d, size_t lim)
 found:
 	if (d[e] != '\r')
 		return 0;
-	f->line_eol = (uint32_t)e;
-	f->line_sp1 = sp[0];
-	f->line_sp2 = nsp == 2 ? sp[1] : 0;
+	if (nsp < 2)
+		sp[1] = 0;
 	return e;
 }
 
@@ -1818,26 +1802,33 @@ found:
 
 /*
  * A head that came whole in d[0..len), within the limits, and is plain:
- * a request line with no LF before its CRLF, then field lines each made
- * of a token, ':', and a value of HTAB and visible ASCII only, each ended
- * by CRLF, then CRLF. Those field lines are what llhttp (strict mode)
- * accepts without a second look, and only the ones named in LLHTTP_FIELDS
- * change what it makes of the message. So this pass reads the head once,
- * noting each field line (f->spans) for head_scan, and writes into the
- * arena what llhttp needs to read: the request line, the LLHTTP_FIELDS
- * lines in their order, and the empty line (*rlen bytes). Returns the
- * head's length, or 0 for a head to be read as usual (any other head, or
- * one that does not end in d[0..len)), however the input was cut: the
- * verdict is the same on either path (tests/core: every case fed whole
- * and in pieces).
+ * a request line with no LF before its CRLF and one space before and
+ * after its target, then field lines each made of a token, ':', and a
+ * value of HTAB and visible ASCII only, each ended by CRLF, then CRLF.
+ * Those field lines are what llhttp (strict mode) accepts without a
+ * second look, and only the ones named in LLHTTP_FIELDS change what it
+ * makes of the message; they are also what head_scan reads byte by byte
+ * (a name of tchar, never ':', CR or a blank, its ':', the value after
+ * its leading OWS up to the line's CR), so this pass reads the head once
+ * and does head_scan's work on its request line and field lines: the
+ * target and the canonical block go to the arena, the rules of each
+ * field line are applied (field_line). It writes into the raw copy's
+ * room, unused by a head in one piece, what llhttp needs to read: the
+ * request line, the LLHTTP_FIELDS lines in their order, and the empty
+ * line (*rlen bytes). Returns the head's length, or 0 for a head to be
+ * read as usual: any other head, one that does not end in d[0..len),
+ * or one a field line refuses (the usual way then finds the reason,
+ * after what llhttp says of the head). The verdict is the same on either
+ * path (tests/core: every case fed whole and in pieces).
  */
 static size_t
 head_clean(struct framing *f, const char *d, size_t len, size_t *rlen)
 {
 	const struct framing_policy *pol = f->policy;
-	char *out = f->arena;	/* (the canonical block is written after) */
+	char *out = f->arena + f->arena_cap;
+	const char *run = NULL;
 	size_t lim = len, rl, pos, i, b, v, o;
-	struct span *sp;
+	uint32_t sp[2];
 	unsigned under;
 	enum field_id id;
 
@@ -1846,14 +1837,19 @@ head_clean(struct framing *f, const char *d, size_t len, size_t *rlen)
 	if (lim > f->raw_cap)
 		lim = f->raw_cap;
 	/* the request line, whole within max_request_line (RFC 9112 §3),
-	 * with no empty line before it (RFC 9112 §2.2) */
+	 * with no empty line before it (RFC 9112 §2.2), and its target
+	 * between single spaces as head_scan asks */
 	rl = lim < pol->max_request_line ? lim : pol->max_request_line;
 	if (rl < 2 || d[0] == '\r' || d[0] == '\n' ||
-	    (rl = request_line_end(f, d, rl - 1)) == 0 || d[rl + 1] != '\n')
+	    (rl = request_line_end(d, rl - 1, sp)) == 0 || d[rl + 1] != '\n' ||
+	    sp[1] <= sp[0] + 1 || rl - sp[1] != LITLEN(" HTTP/1.1"))
 		return 0;
+	/* a request begins (llhttp's on_message_begin, on this first byte
+	 * that is no CR or LF, does the same on the usual way) */
+	message_begin(f);
 	memcpy(out, d, rl + 2);
 	o = rl + 2;
-	f->nspans = 0;
+	copy_target(f, d + sp[0] + 1, sp[1] - sp[0] - 1);
 	for (pos = rl + 2;; pos = b + 2) {
 		if (lim - pos < 2)
 			return 0;
@@ -1867,24 +1863,21 @@ head_clean(struct framing *f, const char *d, size_t len, size_t *rlen)
 		if (i == pos || i == lim || d[i] != ':')
 			return 0;
 		b = value_end(d, i + 1, lim);
-		if (lim - b < 2 || d[b] != '\r' || d[b + 1] != '\n' ||
-		    f->nspans == f->span_cap)
+		if (lim - b < 2 || d[b] != '\r' || d[b + 1] != '\n')
 			return 0;
 		for (v = i + 1; v < b && (d[v] == ' ' || d[v] == '\t'); v++)
 			;
 		id = fields_lookup(d + pos, i - pos);
-		sp = &f->spans[f->nspans++];
-		sp->name = (uint32_t)pos;
-		sp->name_len = (uint32_t)(i - pos);
-		sp->value = (uint32_t)v;
-		sp->value_len = (uint32_t)(b - v);
-		sp->id = (unsigned char)id;
-		sp->under = (unsigned char)under;
+		if (field_line(f, d + pos, i - pos, d + i, d + v, d + b, id,
+		    (int)under, &run) != 0)
+			return 0;
 		if (LLHTTP_FIELDS >> id & 1) {
 			memcpy(out + o, d + pos, b + 2 - pos);
 			o += b + 2 - pos;
 		}
 	}
+	if (run != NULL && arena_add(f, run, (size_t)(d + pos - run)) != 0)
+		return 0;
 	memcpy(out + o, LIT("\r\n"));
 	*rlen = o + LITLEN("\r\n");
 	return pos + LITLEN("\r\n");
@@ -1918,11 +1911,14 @@ framing_feed(struct framing *f, const char *data, size_t len)
 	/* a head that came whole and plain: llhttp reads only its request
 	 * line and framing fields (head_clean) */
 	if (f->head_bytes == 0 && (n = head_clean(f, data, len, &used)) != 0) {
-		const char *r = f->arena;
+		const char *r = f->arena + f->arena_cap;
 
+		/* without on_message_begin, whose work head_clean did first */
+		f->parser.settings = (void *)&clean_settings;
+		err = llhttp_execute(&f->parser, r, used);
+		f->parser.settings = (void *)&framing_settings;
 		/* (a request line with no version is never done: it is
 		 * refused by the line limit as the head is read on, 414) */
-		err = llhttp_execute(&f->parser, r, used);
 		if (err == HPE_PAUSED && f->line_done &&
 		    llhttp_get_error_pos(&f->parser) == r + used) {
 			llhttp_resume(&f->parser);
