@@ -1661,18 +1661,31 @@ name_end(const char *d, size_t i, size_t lim, unsigned *under)
 #endif
 #ifdef __SSE2__
 #define NE_EQ(c)	_mm_cmpeq_epi8(v, _mm_set1_epi8(c))
-#define NE_IN(lo, hi)	_mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8((lo) - 1)), \
-	_mm_cmplt_epi8(v, _mm_set1_epi8((hi) + 1)))
+#define NE_IN2(x, lo, hi) _mm_and_si128(_mm_cmpgt_epi8((x), _mm_set1_epi8((lo) - 1)), \
+	_mm_cmplt_epi8((x), _mm_set1_epi8((hi) + 1)))
+#define NE_IN(lo, hi)	NE_IN2(v, lo, hi)
 	for (; lim - i >= 16; i += 16) {
 		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
-		__m128i bad = _mm_or_si128(_mm_or_si128(
+		__m128i low = _mm_or_si128(v, _mm_set1_epi8(0x20)), bad;
+		unsigned ok, m, u;
+
+		/* first the bytes of most names, letters, digits and '-'
+		 * (a byte | 0x20 is a lower case letter for letters only):
+		 * the first other byte is most often the name's ':' */
+		ok = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
+		    NE_IN2(low, 'a', 'z'), NE_IN2(v, '0', '9')), NE_EQ('-')));
+		if (ok == 0xffff)
+			continue;
+		if (d[i + (unsigned)__builtin_ctz(~ok)] == ':')
+			return i + (size_t)__builtin_ctz(~ok);
+		bad = _mm_or_si128(_mm_or_si128(
 		    _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8('!')), NE_EQ('"')),
 		    _mm_or_si128(NE_IN('(', ')'), NE_EQ(','))),
 		    _mm_or_si128(_mm_or_si128(NE_EQ('/'), NE_IN(':', '@')),
 		    _mm_or_si128(_mm_or_si128(NE_IN('[', ']'), NE_EQ('{')),
 		    _mm_or_si128(NE_EQ('}'), NE_EQ(0x7f)))));
-		unsigned m = (unsigned)_mm_movemask_epi8(bad);
-		unsigned u = (unsigned)_mm_movemask_epi8(NE_EQ('_'));
+		m = (unsigned)_mm_movemask_epi8(bad);
+		u = (unsigned)_mm_movemask_epi8(NE_EQ('_'));
 
 		if (m != 0) {
 			*under |= (u & ((1u << __builtin_ctz(m)) - 1)) != 0;
@@ -1682,6 +1695,7 @@ name_end(const char *d, size_t i, size_t lim, unsigned *under)
 	}
 #undef NE_EQ
 #undef NE_IN
+#undef NE_IN2
 #endif
 	for (; i < lim && tchar_table[(unsigned char)d[i]]; i++)
 		*under |= d[i] == '_';
