@@ -1664,35 +1664,57 @@ name_end(const char *d, size_t i, size_t lim, unsigned *under)
 #define NE_IN2(x, lo, hi) _mm_and_si128(_mm_cmpgt_epi8((x), _mm_set1_epi8((lo) - 1)), \
 	_mm_cmplt_epi8((x), _mm_set1_epi8((hi) + 1)))
 #define NE_IN(lo, hi)	NE_IN2(v, lo, hi)
+/* letters (a byte | 0x20 is a lower case letter for letters only),
+ * digits, '-' */
+#define NE_OK(v)	(unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(	\
+	NE_IN2(_mm_or_si128((v), _mm_set1_epi8(0x20)), 'a', 'z'),		\
+	NE_IN2((v), '0', '9')), NE_EQ('-')))
+#define NE_BAD(v)	(unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(	\
+	_mm_or_si128(_mm_cmplt_epi8((v), _mm_set1_epi8('!')), NE_EQ('"')),	\
+	_mm_or_si128(NE_IN('(', ')'), NE_EQ(','))),				\
+	_mm_or_si128(_mm_or_si128(NE_EQ('/'), NE_IN(':', '@')),		\
+	_mm_or_si128(_mm_or_si128(NE_IN('[', ']'), NE_EQ('{')),		\
+	_mm_or_si128(NE_EQ('}'), NE_EQ(0x7f))))))
 	for (; lim - i >= 16; i += 16) {
 		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
-		__m128i low = _mm_or_si128(v, _mm_set1_epi8(0x20)), bad;
 		unsigned ok, m, u;
 
-		/* first the bytes of most names, letters, digits and '-'
-		 * (a byte | 0x20 is a lower case letter for letters only):
-		 * the first other byte is most often the name's ':' */
-		ok = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(
-		    NE_IN2(low, 'a', 'z'), NE_IN2(v, '0', '9')), NE_EQ('-')));
+		/* first the bytes of most names (NE_OK): the first other
+		 * byte is most often the name's ':' */
+		ok = NE_OK(v);
 		if (ok == 0xffff)
 			continue;
 		if (d[i + (unsigned)__builtin_ctz(~ok)] == ':')
 			return i + (size_t)__builtin_ctz(~ok);
-		bad = _mm_or_si128(_mm_or_si128(
-		    _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8('!')), NE_EQ('"')),
-		    _mm_or_si128(NE_IN('(', ')'), NE_EQ(','))),
-		    _mm_or_si128(_mm_or_si128(NE_EQ('/'), NE_IN(':', '@')),
-		    _mm_or_si128(_mm_or_si128(NE_IN('[', ']'), NE_EQ('{')),
-		    _mm_or_si128(NE_EQ('}'), NE_EQ(0x7f)))));
-		m = (unsigned)_mm_movemask_epi8(bad);
+		m = NE_BAD(v);
 		u = (unsigned)_mm_movemask_epi8(NE_EQ('_'));
-
 		if (m != 0) {
 			*under |= (u & ((1u << __builtin_ctz(m)) - 1)) != 0;
 			return i + (size_t)__builtin_ctz(m);
 		}
 		*under |= u != 0;
 	}
+	/* the last bytes, as the end of a block that overlaps the one
+	 * before (the name of a head's last line, when nothing follows) */
+	if (i < lim && lim >= 16) {
+		unsigned skip = (unsigned)(16 - (lim - i)), m, u;
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)
+		    (d + lim - 16));
+
+		m = ~NE_OK(v) >> skip & ((1u << (lim - i)) - 1);
+		if (m != 0 && d[i + (unsigned)__builtin_ctz(m)] == ':')
+			return i + (size_t)__builtin_ctz(m);
+		m = NE_BAD(v) >> skip;
+		u = (unsigned)_mm_movemask_epi8(NE_EQ('_')) >> skip;
+		if (m != 0) {
+			*under |= (u & ((1u << __builtin_ctz(m)) - 1)) != 0;
+			return i + (size_t)__builtin_ctz(m);
+		}
+		*under |= u != 0;
+		return lim;
+	}
+#undef NE_BAD
+#undef NE_OK
 #undef NE_EQ
 #undef NE_IN
 #undef NE_IN2
@@ -1729,15 +1751,24 @@ value_end(const char *d, size_t i, size_t lim)
 	const __m128i sp = _mm_set1_epi8(' '), ht = _mm_set1_epi8('\t');
 	const __m128i del = _mm_set1_epi8(0x7f);
 
+#define VE_BAD(v)	(unsigned)_mm_movemask_epi8(_mm_or_si128(		\
+	_mm_andnot_si128(_mm_cmpeq_epi8((v), ht), _mm_cmplt_epi8((v), sp)),	\
+	_mm_cmpeq_epi8((v), del)))
 	for (; lim - i >= 16; i += 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
-		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-		    _mm_andnot_si128(_mm_cmpeq_epi8(v, ht), _mm_cmplt_epi8(v, sp)),
-		    _mm_cmpeq_epi8(v, del)));
+		unsigned m = VE_BAD(_mm_loadu_si128((const __m128i *)(const void *)(d + i)));
 
 		if (m != 0)
 			return i + (size_t)__builtin_ctz(m);
 	}
+	/* the last bytes, as the end of a block that overlaps the one
+	 * before (the value of a head's last line, when nothing follows) */
+	if (i < lim && lim >= 16) {
+		unsigned m = VE_BAD(_mm_loadu_si128((const __m128i *)(const void *)
+		    (d + lim - 16))) >> (16 - (lim - i));
+
+		return m != 0 ? i + (size_t)__builtin_ctz(m) : lim;
+	}
+#undef VE_BAD
 #endif
 	for (; i < lim; i++) {
 		unsigned char c = (unsigned char)d[i];
