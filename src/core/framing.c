@@ -748,8 +748,10 @@ field_line(struct framing *f, const char *h, size_t nlen, const char *colon,
 
 	if (++f->nfields > f->policy->max_headers)
 		return reject(f, REASON_TOO_MANY_FIELDS), -1;
-	for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
-		;
+	ve = eol;
+	if (ve[-1] <= ' ')	/* (most often a visible byte: none) */
+		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+			ve--;
 	if (id == FIELD_OTHER && under)
 		keep = underscore_name(f, h, nlen);
 	else if (id == FIELD_OTHER)
@@ -1920,8 +1922,13 @@ head_clean(struct framing *f, const char *d, size_t len, size_t *rlen)
 		b = value_end(d, i + 1, lim);
 		if (lim - b < 2 || d[b] != '\r' || d[b + 1] != '\n')
 			return 0;
-		for (v = i + 1; v < b && (d[v] == ' ' || d[v] == '\t'); v++)
-			;
+		/* (most often one space, then a visible byte) */
+		v = i + 1;
+		if (d[v] == ' ' && d[v + 1] > ' ')
+			v++;
+		else
+			while (v < b && (d[v] == ' ' || d[v] == '\t'))
+				v++;
 		id = fields_lookup(d + pos, i - pos);
 		if (field_line(f, d + pos, i - pos, d + i, d + v, d + b, id,
 		    (int)under, &run) != 0)
