@@ -1623,12 +1623,20 @@ static const unsigned char tchar_table[256] = {
 	['`'] = 1, ['|'] = 1, ['~'] = 1,
 };
 
+/* name_end, a byte at a time. */
+static size_t
+name_tchar(const char *d, size_t i, size_t lim, unsigned *under)
+{
+	for (; i < lim && tchar_table[(unsigned char)d[i]]; i++)
+		*under |= d[i] == '_';
+	return i;
+}
+
 /*
  * The first byte of d[i..lim) that is no tchar, or lim; *under is set when
  * a '_' comes before it. 32 bytes at a time with AVX2 (a nibble table),
- * 16 with SSE2, where a byte is no tchar below '!' or above '~' (signed:
- * 0x80-0xff are below too), or when it is one of the delimiters of RFC
- * 9110 §5.6.2 or DEL.
+ * then 16 at a time with SSE2 for the letters, digits and '-' of most
+ * names, then a byte at a time.
  */
 static size_t
 name_end(const char *d, size_t i, size_t lim, unsigned *under)
@@ -1668,68 +1676,40 @@ name_end(const char *d, size_t i, size_t lim, unsigned *under)
 	}
 #endif
 #ifdef __SSE2__
-#define NE_EQ(c)	_mm_cmpeq_epi8(v, _mm_set1_epi8(c))
-#define NE_IN2(x, lo, hi) _mm_and_si128(_mm_cmpgt_epi8((x), _mm_set1_epi8((lo) - 1)), \
-	_mm_cmplt_epi8((x), _mm_set1_epi8((hi) + 1)))
-#define NE_IN(lo, hi)	NE_IN2(v, lo, hi)
-/* letters (a byte | 0x20 is a lower case letter for letters only),
- * digits, '-' */
+	/* letters (a byte | 0x20 is a lower case letter for letters only),
+	 * digits and '-', the bytes of most names, 16 at a time: the first
+	 * other byte is most often the name's ':'; from any other, the
+	 * bytes are read one by one (name_tchar) */
+	/* (x in [lo, hi]: x - lo - 128, in two's complement, is below
+	 * hi - lo + 1 - 128) */
+#define NE_IN(x, lo, hi) _mm_cmplt_epi8(_mm_add_epi8((x),			\
+	_mm_set1_epi8((char)(-128 - (lo)))), _mm_set1_epi8((char)((hi) - (lo) + 1 - 128)))
 #define NE_OK(v)	(unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(	\
-	NE_IN2(_mm_or_si128((v), _mm_set1_epi8(0x20)), 'a', 'z'),		\
-	NE_IN2((v), '0', '9')), NE_EQ('-')))
-#define NE_BAD(v)	(unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(	\
-	_mm_or_si128(_mm_cmplt_epi8((v), _mm_set1_epi8('!')), NE_EQ('"')),	\
-	_mm_or_si128(NE_IN('(', ')'), NE_EQ(','))),				\
-	_mm_or_si128(_mm_or_si128(NE_EQ('/'), NE_IN(':', '@')),		\
-	_mm_or_si128(_mm_or_si128(NE_IN('[', ']'), NE_EQ('{')),		\
-	_mm_or_si128(NE_EQ('}'), NE_EQ(0x7f))))))
+	NE_IN(_mm_or_si128((v), _mm_set1_epi8(0x20)), 'a', 'z'),		\
+	NE_IN((v), '0', '9')), _mm_cmpeq_epi8((v), _mm_set1_epi8('-'))))
 	for (; lim - i >= 16; i += 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
-		unsigned ok, m, u;
+		unsigned ok = NE_OK(_mm_loadu_si128((const __m128i *)(const void *)(d + i)));
 
-		/* first the bytes of most names (NE_OK): the first other
-		 * byte is most often the name's ':' */
-		ok = NE_OK(v);
-		if (ok == 0xffff)
-			continue;
-		if (d[i + (unsigned)__builtin_ctz(~ok)] == ':')
-			return i + (size_t)__builtin_ctz(~ok);
-		m = NE_BAD(v);
-		u = (unsigned)_mm_movemask_epi8(NE_EQ('_'));
-		if (m != 0) {
-			*under |= (u & ((1u << __builtin_ctz(m)) - 1)) != 0;
-			return i + (size_t)__builtin_ctz(m);
+		if (ok != 0xffff) {
+			i += (unsigned)__builtin_ctz(~ok);
+			return d[i] == ':' ? i : name_tchar(d, i, lim, under);
 		}
-		*under |= u != 0;
 	}
 	/* the last bytes, as the end of a block that overlaps the one
 	 * before (the name of a head's last line, when nothing follows) */
 	if (i < lim && lim >= 16) {
-		unsigned skip = (unsigned)(16 - (lim - i)), m, u;
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)
-		    (d + lim - 16));
+		unsigned stop = ~NE_OK(_mm_loadu_si128((const __m128i *)(const void *)
+		    (d + lim - 16))) >> (16 - (lim - i)) & ((1u << (lim - i)) - 1);
 
-		m = ~NE_OK(v) >> skip & ((1u << (lim - i)) - 1);
-		if (m != 0 && d[i + (unsigned)__builtin_ctz(m)] == ':')
-			return i + (size_t)__builtin_ctz(m);
-		m = NE_BAD(v) >> skip;
-		u = (unsigned)_mm_movemask_epi8(NE_EQ('_')) >> skip;
-		if (m != 0) {
-			*under |= (u & ((1u << __builtin_ctz(m)) - 1)) != 0;
-			return i + (size_t)__builtin_ctz(m);
-		}
-		*under |= u != 0;
-		return lim;
+		if (stop == 0)
+			return lim;
+		i += (unsigned)__builtin_ctz(stop);
+		return d[i] == ':' ? i : name_tchar(d, i, lim, under);
 	}
-#undef NE_BAD
 #undef NE_OK
-#undef NE_EQ
 #undef NE_IN
-#undef NE_IN2
 #endif
-	for (; i < lim && tchar_table[(unsigned char)d[i]]; i++)
-		*under |= d[i] == '_';
-	return i;
+	return name_tchar(d, i, lim, under);
 }
 
 /*
