@@ -171,7 +171,8 @@ fields_lookup(const char *name, size_t n)
 {
 	unsigned id;
 
-	if (n == 0 || n >= 32 || !(FIELDS_LENGTHS >> n & 1) ||
+	/* (no row's name is empty: bit 0 of FIELDS_LENGTHS is clear) */
+	if (n >= 32 || !(FIELDS_LENGTHS >> n & 1) ||
 	    (id = fields_ids[FIELDS_HASH(n, (unsigned char)name[0])]) ==
 	    FIELD_OTHER)
 		return FIELD_OTHER;
