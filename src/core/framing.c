@@ -10,11 +10,14 @@
  *
  * A head that arrives whole and plain (head_clean: field lines of a token,
  * ':', HTAB and visible ASCII, CRLF) is read once by the core instead:
- * head_clean checks those bytes as strictly as llhttp would, notes where
- * each line is for head_scan, and gives llhttp only the request line and
- * the field lines llhttp reads for framing and persistence (Connection,
- * Content-Length, Transfer-Encoding, Upgrade). Anything else, or anything
- * llhttp refuses there, is read the usual way, from the start, so both
+ * head_clean checks those bytes as strictly as llhttp would, applies
+ * head_scan's rules to its request line and field lines as it goes
+ * (field_line), and gives llhttp only the request line and the field
+ * lines llhttp reads for framing and persistence (Connection,
+ * Content-Length, Transfer-Encoding, Upgrade); head_scan then applies
+ * the rules that need llhttp's reading. Anything else, anything a field
+ * line refuses, or anything llhttp refuses there, is read the usual way,
+ * from the start, so both
  * paths give the same verdict (tests/core feeds every case whole and in
  * pieces; fuzz_framing compares the two). bench/parse_bench: the core
  * then costs about what llhttp alone does on the same bytes.
