@@ -276,7 +276,7 @@ conn_element(void *arg, const char *s, size_t n)
  * Host (RFC 9112 §3.2, RFC 3986 §3.2.2): uri-host [ ":" port ], possibly
  * empty. Anything else makes the request invalid (400).
  */
-static int
+static inline __attribute__((always_inline)) int
 host_valid(const char *s, size_t n)
 {
 	size_t i = 0;
@@ -523,7 +523,7 @@ target_check(struct framing *f)
  * Inspects what the core needs. Returns 1 to forward the line, 0 to drop
  * it, -1 to refuse the request.
  */
-static int
+static inline __attribute__((always_inline)) int
 field_inspect(struct framing *f, enum field_id id, size_t nlen,
     const char *v, size_t vlen, uint32_t at)
 {
