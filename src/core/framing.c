@@ -17,10 +17,10 @@
  * Content-Length, Transfer-Encoding, Upgrade); head_scan then applies
  * the rules that need llhttp's reading. Anything else, anything a field
  * line refuses, or anything llhttp refuses there, is read the usual way,
- * from the start, so both
- * paths give the same verdict (tests/core feeds every case whole and in
- * pieces; fuzz_framing compares the two). bench/parse_bench: the core
- * then costs about what llhttp alone does on the same bytes.
+ * from the start, so both paths give the same verdict (tests/core feeds
+ * every case whole and in pieces; fuzz_framing compares the two).
+ * bench/parse_bench: the core then costs about what llhttp alone does on
+ * the same bytes.
  *
  * on_headers_complete returns 1 ("no body") and on_message_complete pauses,
  * so llhttp stops right after the head; body bytes are counted, never read.
@@ -894,8 +894,8 @@ head_scan(struct framing *f, const char *h, size_t n, int fast)
 		/* RFC 9112 §5.1: OWS around the value is not part of it */
 		for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
 			;
-		rv = field_line(f, h, nlen, colon, v, eol, fields_lookup(h, nlen),
-		    under, &run);
+		rv = field_line(f, h, nlen, colon, v, eol,
+		    fields_lookup(h, nlen), under, &run);
 		if (rv == -1)
 			return scan_fail(f, run, h);
 		if (rv != 0)
@@ -1685,13 +1685,15 @@ name_end(const char *d, size_t i, size_t lim, unsigned *under)
 	 * bytes are read one by one (name_tchar) */
 	/* (x in [lo, hi]: x - lo - 128, in two's complement, is below
 	 * hi - lo + 1 - 128) */
-#define NE_IN(x, lo, hi) _mm_cmplt_epi8(_mm_add_epi8((x),			\
-	_mm_set1_epi8((char)(-128 - (lo)))), _mm_set1_epi8((char)((hi) - (lo) + 1 - 128)))
+#define NE_IN(x, lo, hi) _mm_cmplt_epi8(					\
+	_mm_add_epi8((x), _mm_set1_epi8((char)(-128 - (lo)))),		\
+	_mm_set1_epi8((char)((hi) - (lo) + 1 - 128)))
 #define NE_OK(v)	(unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(	\
 	NE_IN(_mm_or_si128((v), _mm_set1_epi8(0x20)), 'a', 'z'),		\
 	NE_IN((v), '0', '9')), _mm_cmpeq_epi8((v), _mm_set1_epi8('-'))))
 	for (; lim - i >= 16; i += 16) {
-		unsigned ok = NE_OK(_mm_loadu_si128((const __m128i *)(const void *)(d + i)));
+		unsigned ok = NE_OK(_mm_loadu_si128(
+		    (const __m128i *)(const void *)(d + i)));
 
 		if (ok != 0xffff) {
 			i += (unsigned)__builtin_ctz(~ok);
@@ -1701,8 +1703,9 @@ name_end(const char *d, size_t i, size_t lim, unsigned *under)
 	/* the last bytes, as the end of a block that overlaps the one
 	 * before (the name of a head's last line, when nothing follows) */
 	if (i < lim && lim >= 16) {
-		unsigned stop = ~NE_OK(_mm_loadu_si128((const __m128i *)(const void *)
-		    (d + lim - 16))) >> (16 - (lim - i)) & ((1u << (lim - i)) - 1);
+		unsigned r = (unsigned)(lim - i), stop = ~NE_OK(_mm_loadu_si128(
+		    (const __m128i *)(const void *)(d + lim - 16))) >> (16 - r) &
+		    ((1u << r) - 1);
 
 		if (stop == 0)
 			return lim;
@@ -1746,7 +1749,8 @@ value_end(const char *d, size_t i, size_t lim)
 	_mm_andnot_si128(_mm_cmpeq_epi8((v), ht), _mm_cmplt_epi8((v), sp)),	\
 	_mm_cmpeq_epi8((v), del)))
 	for (; lim - i >= 16; i += 16) {
-		unsigned m = VE_BAD(_mm_loadu_si128((const __m128i *)(const void *)(d + i)));
+		unsigned m = VE_BAD(_mm_loadu_si128(
+		    (const __m128i *)(const void *)(d + i)));
 
 		if (m != 0)
 			return i + (size_t)__builtin_ctz(m);
