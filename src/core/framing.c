@@ -1050,10 +1050,10 @@ static const llhttp_settings_t framing_settings = {
 };
 
 /* For what head_clean gives llhttp: head_clean did on_message_begin's
- * work already, on the head's field lines too. */
+ * work already, on the head's field lines too; framing_feed does what
+ * on_method_complete and on_version_complete do once llhttp has read
+ * the whole head. */
 static const llhttp_settings_t clean_settings = {
-	.on_method_complete = on_method_complete,
-	.on_version_complete = on_version_complete,
 	.on_headers_complete = on_headers_complete,
 	.on_message_complete = on_message_complete,
 };
@@ -1962,16 +1962,25 @@ framing_feed(struct framing *f, const char *data, size_t len)
 	if (f->head_bytes == 0 && (n = head_clean(f, data, len, &used)) != 0) {
 		const char *r = f->arena + f->arena_cap;
 
-		/* without on_message_begin, whose work head_clean did first */
+		const llhttp_t *p = &f->parser;
+
+		/* without the callbacks of the request line, whose work
+		 * head_clean did first or is done below */
 		f->parser.settings = (void *)&clean_settings;
 		err = llhttp_execute(&f->parser, r, used);
 		f->parser.settings = (void *)&framing_settings;
-		/* (a request line with no version is never done: it is
-		 * refused by the line limit as the head is read on, 414) */
-		if (err == HPE_PAUSED && f->line_done &&
-		    llhttp_get_error_pos(&f->parser) == r + used) {
+		/* llhttp read the whole head: then it read the version
+		 * (head_clean's request line has one space and 8 bytes after
+		 * its target, which strict llhttp takes only as a version);
+		 * on_version_complete's rules, on_method_complete's note. A
+		 * version we do not speak is refused the usual way. */
+		if (err == HPE_PAUSED &&
+		    llhttp_get_error_pos(&f->parser) == r + used &&
+		    p->http_major == 1 && p->http_minor <= 1) {
 			llhttp_resume(&f->parser);
+			f->line_done = 1;
 			f->line_open = 1;	/* for the next request */
+			f->req.head_method = p->method == HTTP_HEAD;
 			return head_done(f, data, n, 1, n);
 		}
 		/* llhttp refused it: read the head as it came, from the
