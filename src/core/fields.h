@@ -151,8 +151,8 @@ fields_eq_row(const char *s, const char *lit, size_t n)
 		return fields_eq_word(s + n - 8, lit + n - 8, 8);
 	}
 	if (n >= 4)
-		return fields_eq_word(s, lit, 4) &&
-		    fields_eq_word(s + n - 4, lit + n - 4, 4);
+		return fields_eq_word(s, lit, 4) && (n == 4 ||
+		    fields_eq_word(s + n - 4, lit + n - 4, 4));
 	if (n >= 2)
 		return fields_eq_word(s, lit, 2) &&
 		    fields_eq_word(s + n - 2, lit + n - 2, 2);
