@@ -3,10 +3,10 @@
  * connection, driven the way the LD_PRELOAD guard drives it for a host
  * read that holds a whole request (src/preload/preload.c, judge_read):
  * one struct framing for the connection, each request fed whole (head
- * and body) in one framing_feed() call, which takes the head; its body
- * then accounted with framing_body_done(), and
- * the calls the guard makes around them (framing_body_left() before and
- * after the head, framing_rewrites(), framing_request()).
+ * and body) in one framing_feed() call, which takes the head, its body
+ * then accounted with framing_body_done(), with the calls the guard makes
+ * around them (framing_body_left() before and after the head,
+ * framing_rewrites(), framing_request()).
  *
  * Two heads: a small POST with a 1024-byte body, and a small GET.
  *
