@@ -13,33 +13,46 @@ const struct fields_def fields_table[FIELD_COUNT] = {
 };
 #undef FIELDS_ROW
 
-#define FIELDS_HASHBIT(id, lname, fl)				\
-	| 1ull << FIELDS_HASH(LITLEN(lname), lname[0])
-const unsigned long long fields_hashes = 0ull FIELDS_TABLE(FIELDS_HASHBIT);
-#undef FIELDS_HASHBIT
-
-#define FIELDS_SLOTBIT(id, lname, fl)				\
-	| (unsigned long long)((id) >> FIELDS_B & 1) <<		\
+/*
+ * fields_ids: the id in each row's slot. A designated index must be an
+ * integer constant expression, which a name's first byte ("host"[0]) is
+ * not, so the table is written slot by slot: each slot's id is read, bit
+ * by bit, from five bit planes (bit h of plane b: bit b of the id of the
+ * row in slot h), which the compiler folds.
+ */
+#define FIELDS_PLANEBIT(id, lname, b)				\
+	| (unsigned long long)((id) >> (b) & 1) <<		\
 	    FIELDS_HASH(LITLEN(lname), lname[0])
-const unsigned long long fields_slots[FIELDS_ID_BITS] = {
-#define FIELDS_B 0
-	0ull FIELDS_TABLE(FIELDS_SLOTBIT),
-#undef FIELDS_B
-#define FIELDS_B 1
-	0ull FIELDS_TABLE(FIELDS_SLOTBIT),
-#undef FIELDS_B
-#define FIELDS_B 2
-	0ull FIELDS_TABLE(FIELDS_SLOTBIT),
-#undef FIELDS_B
-#define FIELDS_B 3
-	0ull FIELDS_TABLE(FIELDS_SLOTBIT),
-#undef FIELDS_B
-#define FIELDS_B 4
-	0ull FIELDS_TABLE(FIELDS_SLOTBIT),
-#undef FIELDS_B
+#define FIELDS_PLANE0(id, lname, fl) FIELDS_PLANEBIT(id, lname, 0)
+#define FIELDS_PLANE1(id, lname, fl) FIELDS_PLANEBIT(id, lname, 1)
+#define FIELDS_PLANE2(id, lname, fl) FIELDS_PLANEBIT(id, lname, 2)
+#define FIELDS_PLANE3(id, lname, fl) FIELDS_PLANEBIT(id, lname, 3)
+#define FIELDS_PLANE4(id, lname, fl) FIELDS_PLANEBIT(id, lname, 4)
+#define FIELDS_PLANE(b)	(0ull FIELDS_TABLE(FIELDS_PLANE##b))
+#define FIELDS_ID_AT(h)	(unsigned char)(			\
+	(FIELDS_PLANE(0) >> (h) & 1) | (FIELDS_PLANE(1) >> (h) & 1) << 1 | \
+	(FIELDS_PLANE(2) >> (h) & 1) << 2 | (FIELDS_PLANE(3) >> (h) & 1) << 3 | \
+	(FIELDS_PLANE(4) >> (h) & 1) << 4)
+#define FIELDS_ID_AT4(h)	FIELDS_ID_AT(h), FIELDS_ID_AT((h) + 1),	\
+	FIELDS_ID_AT((h) + 2), FIELDS_ID_AT((h) + 3)
+#define FIELDS_ID_AT16(h)	FIELDS_ID_AT4(h), FIELDS_ID_AT4((h) + 4),	\
+	FIELDS_ID_AT4((h) + 8), FIELDS_ID_AT4((h) + 12)
+const unsigned char fields_ids[FIELDS_SLOTS] = {
+	FIELDS_ID_AT16(0), FIELDS_ID_AT16(16), FIELDS_ID_AT16(32),
+	FIELDS_ID_AT16(48),
 };
-#undef FIELDS_SLOTBIT
-_Static_assert(FIELD_COUNT <= 1 << FIELDS_ID_BITS, "fields_slots: too few bits");
+_Static_assert(FIELDS_SLOTS == 64, "fields_ids: one slot per bit of a word");
+_Static_assert(FIELD_COUNT <= 1 << 5, "fields_ids: five bit planes");
+#undef FIELDS_ID_AT16
+#undef FIELDS_ID_AT4
+#undef FIELDS_ID_AT
+#undef FIELDS_PLANE
+#undef FIELDS_PLANE0
+#undef FIELDS_PLANE1
+#undef FIELDS_PLANE2
+#undef FIELDS_PLANE3
+#undef FIELDS_PLANE4
+#undef FIELDS_PLANEBIT
 
 #define FIELDS_SHORT(id, lname, fl) && LITLEN(lname) < 32
 _Static_assert(1 FIELDS_TABLE(FIELDS_SHORT), "FIELDS_LENGTHS has 32 bits");

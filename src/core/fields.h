@@ -108,18 +108,17 @@ fields_eq(const char *s, size_t n, const char *lit, size_t litn)
 #define FIELDS_LENBIT(id, lname, flags) | 1u << LITLEN(lname)
 #define FIELDS_LENGTHS (0u FIELDS_TABLE(FIELDS_LENBIT))
 
-/* Bit FIELDS_HASH(n, c) of fields_hashes is set for each row, n the
- * length of its name and c its first byte (either case): a name whose bit
- * is clear is no row's. No two rows share a bit (tests/core/test_fields.c
- * finds every row by its name), and the factor keeps the names browsers
- * and HTTP libraries send most (User-Agent, Cookie, Accept-Encoding,
+/* FIELDS_HASH(n, c) is a slot of fields_ids for each row, n the length of
+ * its name and c its first byte (either case): fields_ids[slot] is the
+ * row's id, FIELD_OTHER (0) where no row is, so a name whose slot holds 0
+ * is no row's. No two rows share a slot (tests/core/test_fields.c finds
+ * every row by its name), and the factor keeps the names browsers and
+ * HTTP libraries send most (User-Agent, Cookie, Accept-Encoding,
  * Accept-Language, Sec-Fetch-*, Sec-CH-UA*, Referer, Content-Type,
- * Authorization...) on clear bits. The row of a set bit is read from
- * fields_slots: bit h of fields_slots[b] is bit b of the row's id. */
+ * Authorization...) on empty slots. One load per lookup (one cache line). */
 #define FIELDS_HASH(n, c)	(((n) * 22u + ((unsigned)(c) | 0x20u)) & 63u)
-#define FIELDS_ID_BITS		5
-extern const unsigned long long fields_hashes;
-extern const unsigned long long fields_slots[FIELDS_ID_BITS];
+#define FIELDS_SLOTS		64
+extern const unsigned char fields_ids[FIELDS_SLOTS];
 
 /* Does s[0..w) match lit[0..w) (w = 1, 2, 4 or 8), as fields_eq_row says? */
 static inline int
@@ -152,8 +151,8 @@ fields_eq_row(const char *s, const char *lit, size_t n)
 		return fields_eq_word(s + n - 8, lit + n - 8, 8);
 	}
 	if (n >= 4)
-		return fields_eq_word(s, lit, 4) &&
-		    fields_eq_word(s + n - 4, lit + n - 4, 4);
+		return fields_eq_word(s, lit, 4) && (n == 4 ||
+		    fields_eq_word(s + n - 4, lit + n - 4, 4));
 	if (n >= 2)
 		return fields_eq_word(s, lit, 2) &&
 		    fields_eq_word(s + n - 2, lit + n - 2, 2);
@@ -163,20 +162,20 @@ fields_eq_row(const char *s, const char *lit, size_t n)
 /*
  * The row of a field name (any case), or FIELD_OTHER. Runs once per field
  * line, so it is inline and has no branch but its tests: most names have
- * a length no row has, or a length and first letter whose bit in
- * fields_hashes is clear; the others are compared with the one row their
- * bit stands for.
+ * a length no row has, or a length and first letter whose slot in
+ * fields_ids is empty; the others are compared with the one row their
+ * slot holds.
  */
 static inline enum field_id
 fields_lookup(const char *name, size_t n)
 {
-	unsigned h, id, b;
+	unsigned id;
 
-	if (n == 0 || n >= 32 || !(FIELDS_LENGTHS >> n & 1) ||
-	    !(fields_hashes >> (h = FIELDS_HASH(n, (unsigned char)name[0])) & 1))
+	/* (no row's name is empty: bit 0 of FIELDS_LENGTHS is clear) */
+	if (n >= 32 || !(FIELDS_LENGTHS >> n & 1) ||
+	    (id = fields_ids[FIELDS_HASH(n, (unsigned char)name[0])]) ==
+	    FIELD_OTHER)
 		return FIELD_OTHER;
-	for (id = 0, b = 0; b < FIELDS_ID_BITS; b++)
-		id |= (unsigned)(fields_slots[b] >> h & 1) << b;
 	if (fields_table[id].len != n ||
 	    !fields_eq_row(name, fields_table[id].name, n))
 		return FIELD_OTHER;

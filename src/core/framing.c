@@ -10,27 +10,28 @@
  *
  * A head that arrives whole and plain (head_clean: field lines of a token,
  * ':', HTAB and visible ASCII, CRLF) is read once by the core instead:
- * head_clean checks those bytes as strictly as llhttp would, notes where
- * each line is for head_scan, and gives llhttp only the request line and
- * the field lines llhttp reads for framing and persistence (Connection,
- * Content-Length, Transfer-Encoding, Upgrade). Anything else, or anything
- * llhttp refuses there, is read the usual way, from the start, so both
- * paths give the same verdict (tests/core feeds every case whole and in
- * pieces; fuzz_framing compares the two). bench/parse_bench: the core
- * then costs about what llhttp alone does on the same bytes.
+ * head_clean checks those bytes as strictly as llhttp would, applies
+ * head_scan's rules to its request line and field lines as it goes
+ * (field_line), and gives llhttp only the request line and the field
+ * lines llhttp reads for framing and persistence (Connection,
+ * Content-Length, Transfer-Encoding, Upgrade); head_scan then applies
+ * the rules that need llhttp's reading. Anything else, anything a field
+ * line refuses, or anything llhttp refuses there, is read the usual way,
+ * from the start, so both paths give the same verdict (tests/core feeds
+ * every case whole and in pieces; fuzz_framing compares the two).
+ * bench/parse_bench: the core then costs about what llhttp alone does on
+ * the same bytes.
  *
  * on_headers_complete returns 1 ("no body") and on_message_complete pauses,
  * so llhttp stops right after the head; body bytes are counted, never read.
  *
  * Memory, allocated once per inspector:
- *   arena[0 .. arena_cap)        canonical: [target][Name: value\r\n]...;
- *                                before that, for a head_clean head, what
- *                                llhttp reads of it
+ *   arena[0 .. arena_cap)        canonical: [target][Name: value\r\n]...
  *   arena[arena_cap .. +raw_cap) the raw head, when it came in pieces
  *                                (a head in one piece is read where it is),
  *                                and a head refused by a limit (414, 431),
- *                                read for its Accept (raw_accept)
- *   then spans[0 .. span_cap)    head_clean's field lines (max_headers)
+ *                                read for its Accept (raw_accept); for a
+ *                                head_clean head, what llhttp reads of it
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -104,27 +105,17 @@ struct framing {
 	unsigned discardable:1;		/* its 411 may keep the connection */
 	unsigned client_closes:1;	/* its head allows no other request */
 
-	/* The field lines of a head read by head_clean, for head_scan:
-	 * offsets in the head. */
-	struct span *spans;		/* span_cap of them, after the raw copy */
-	uint32_t nspans, span_cap;
-
 	/* the verdict */
-	uint64_t body_left;
+	uint64_t body_left;		/* what framing_body_left() says: the
+					   body still expected in ST_BODY,
+					   FRAMING_BODY_UNKNOWN in ST_CHUNKED,
+					   0 in any other state */
 	enum reason reason;		/* of a refusal: status, text, label */
 	struct framing_request req;
 	char line[FRAMING_LOG_LINE];	/* req.line: a refused request's line */
 
 	uint32_t arena_len, arena_cap, raw_cap;
 	char arena[];
-};
-
-/* One field line as head_clean found it: name[0..name_len) and its
- * row, value[0..value_len) (without its leading OWS, as llhttp's
- * on_header_value would give it), whether the name holds a '_'. */
-struct span {
-	uint32_t name, name_len, value, value_len;
-	unsigned char id, under;
 };
 
 static const char *const method_names[] = {
@@ -285,7 +276,7 @@ conn_element(void *arg, const char *s, size_t n)
  * Host (RFC 9112 §3.2, RFC 3986 §3.2.2): uri-host [ ":" port ], possibly
  * empty. Anything else makes the request invalid (400).
  */
-static int
+static inline __attribute__((always_inline)) int
 host_valid(const char *s, size_t n)
 {
 	size_t i = 0;
@@ -301,18 +292,20 @@ host_valid(const char *s, size_t n)
 			return 0;
 		i++;
 	} else {
-		/* reg-name: unreserved / pct-encoded / sub-delims */
+		/* reg-name: unreserved / pct-encoded / sub-delims (1), up
+		 * to the port's ':' (2) */
 		static const unsigned char reg_name[256] = {
 			['a' ... 'z'] = 1, ['A' ... 'Z'] = 1, ['0' ... '9'] = 1,
 			['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1, ['%'] = 1,
 			['!'] = 1, ['$'] = 1, ['&'] = 1, ['\''] = 1, ['('] = 1,
 			[')'] = 1, ['*'] = 1, ['+'] = 1, [','] = 1, [';'] = 1,
-			['='] = 1,
+			['='] = 1, [':'] = 2,
 		};
 
-		for (; i < n && s[i] != ':'; i++)
-			if (!reg_name[(unsigned char)s[i]])
-				return 0;
+		for (; i < n && reg_name[(unsigned char)s[i]] == 1; i++)
+			;
+		if (i < n && reg_name[(unsigned char)s[i]] != 2)
+			return 0;
 	}
 	if (i == n)
 		return 1;
@@ -338,11 +331,14 @@ cl_parse(const char *s, size_t n, uint64_t *out)
 	if (n == 0)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
+		unsigned c = (unsigned char)s[i] - (unsigned)'0';
+
+		if (c > 9)
 			return -1;
-		if (v > (UINT64_MAX - 9) / 10)
+		/* (19 digits never overflow: UINT64_MAX has 20) */
+		if (i >= 19 && v > (UINT64_MAX - 9) / 10)
 			return -1;
-		v = v * 10 + (uint64_t)(s[i] - '0');
+		v = v * 10 + c;
 	}
 	*out = v;
 	return 0;
@@ -364,11 +360,10 @@ cl_fault(const char *s, size_t n)
 
 /* ---------------------------------------------------- llhttp callbacks */
 
-static int
-on_message_begin(llhttp_t *p)
+/* A new head: the state of the last one is forgotten. */
+static void
+message_begin(struct framing *f)
 {
-	struct framing *f = (struct framing *)p;
-
 	f->nfields = 0;
 	f->target_len = 0;
 	f->arena_len = 0;
@@ -395,6 +390,12 @@ on_message_begin(llhttp_t *p)
 	f->req.chunked = 0;
 	f->req.chunked_forward = 0;
 	f->req.would_refuse = REASON_NONE;
+}
+
+static int
+on_message_begin(llhttp_t *p)
+{
+	message_begin((struct framing *)p);
 	return 0;
 }
 
@@ -457,6 +458,21 @@ conn_strip(struct framing *f)
 	return 0;
 }
 
+/* Is c in s[0..n)? Short strings (a target of "/", "/index.html") are
+ * read here, without a call. */
+static int
+has_byte(const char *s, size_t n, char c)
+{
+	size_t i;
+
+	if (n >= 32)
+		return memchr(s, c, n) != NULL;
+	for (i = 0; i < n; i++)
+		if (s[i] == c)
+			return 1;
+	return 0;
+}
+
 /*
  * RFC 9112 §3.2: origin-form, absolute-form, or "*" for OPTIONS
  * (authority-form is CONNECT's, refused earlier). A fragment is never
@@ -471,7 +487,7 @@ target_check(struct framing *f)
 	size_t n = f->target_len, i, a, e;
 
 	/* (monitor mode: the target goes upstream as received) */
-	if (memchr(t, '#', n) != NULL && refuse(f, REASON_TARGET_FRAGMENT))
+	if (has_byte(t, n, '#') && refuse(f, REASON_TARGET_FRAGMENT))
 		return -1;
 	f->path_off = 0;
 	if (n > 0 && t[0] == '/')
@@ -507,7 +523,7 @@ target_check(struct framing *f)
  * Inspects what the core needs. Returns 1 to forward the line, 0 to drop
  * it, -1 to refuse the request.
  */
-static int
+static inline __attribute__((always_inline)) int
 field_inspect(struct framing *f, enum field_id id, size_t nlen,
     const char *v, size_t vlen, uint32_t at)
 {
@@ -718,65 +734,94 @@ scan_cr(const char *h, const char *end)
 }
 
 /*
- * head_scan's fast path: field line k, which starts at h, from the spans
- * head_clean noted, checked against the bytes around them as head_scan
- * would read the line: a name (a token: never ':' or CR) followed by ':',
- * then no OWS or one byte of it and the value (HTAB and visible ASCII:
- * never a CR), then CRLF at the start of the next span's line, or of the
- * empty line that ends the head. Returns 1 with *colon,
- * *eol (the CR) and *v (the value after its leading OWS) set, 0 at the
- * end of the field lines (h at a CR, or the end of the head), -1 for a
- * line the slow path must read (then what happened before this line is
- * what the slow path would have done).
+ * One field line of a head, at h: its name h[0..nlen) (row id, with a '_'
+ * when `under`), its colon, its value v[0..) after the leading OWS, up to
+ * eol (its CR), the line forwarded or dropped as the rules say. *run is
+ * the start of the lines already canonical and not yet in the arena
+ * (NULL: none). Returns 0; -1 for a refusal (the lines of *run still to
+ * go to the arena: scan_fail), -2 for one where the arena is full.
  */
-static int
-span_line(const struct framing *f, const char *h0, const char *h,
-    size_t n, uint32_t k, const char **colon, const char **eol,
-    const char **v, const struct span **line)
+static inline __attribute__((always_inline)) int
+field_line(struct framing *f, const char *h, size_t nlen, const char *colon,
+    const char *v, const char *eol, enum field_id id, int under,
+    const char **run)
 {
-	const struct span *sp;
-	size_t c, e, next;
+	const char *ve;
+	int keep;
 
-	if (k == f->nspans)
-		return h >= h0 + n || *h == '\r' ? 0 : -1;
-	sp = &f->spans[k];
-	if (h0 + sp->name != h || sp->name_len == 0 || n < 2)
+	if (++f->nfields > f->policy->max_headers)
+		return reject(f, REASON_TOO_MANY_FIELDS), -1;
+	ve = eol;
+	if (ve[-1] <= ' ')	/* (most often a visible byte: none) */
+		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+			ve--;
+	if (id == FIELD_OTHER && under)
+		keep = underscore_name(f, h, nlen);
+	else if (id == FIELD_OTHER)
+		keep = 1;	/* end-to-end (field_inspect's default) */
+	else
+		keep = field_inspect(f, id, nlen, v, (size_t)(ve - v),
+		    f->arena_len + (uint32_t)(*run ? h - *run : 0));
+	if (keep < 0)
 		return -1;
-	c = (size_t)sp->name + sp->name_len;
-	next = k + 1 < f->nspans ? f->spans[k + 1].name : n - 2;
-	if (next < c + 3 || next > n - 2 || h0[c] != ':' ||
-	    h0[next - 2] != '\r' || h0[next - 1] != '\n')
-		return -1;
-	e = next - 2;
-	if (sp->value_len > 0) {
-		/* no OWS or one byte of it before the value, whose end is the
-		 * line's CR */
-		if (sp->value < c + 1 || sp->value > c + 2 ||
-		    (size_t)sp->value + sp->value_len != e ||
-		    h0[sp->value] == ' ' || h0[sp->value] == '\t' ||
-		    (sp->value == c + 2 && h0[c + 1] != ' ' && h0[c + 1] != '\t'))
-			return -1;
-		*v = h0 + sp->value;
-	} else {
-		/* an empty value: nothing or one byte of OWS */
-		if (e != c + 1 && !(e == c + 2 &&
-		    (h0[c + 1] == ' ' || h0[c + 1] == '\t')))
-			return -1;
-		*v = h0 + e;
+	if (keep && v == colon + 2 && ve == eol) {
+		if (*run == NULL)
+			*run = h;	/* canonical already */
+		return 0;
 	}
-	*colon = h0 + c;
-	*eol = h0 + e;
-	*line = sp;
-	return 1;
+	if (*run != NULL && arena_add(f, *run, (size_t)(h - *run)) != 0)
+		return -2;
+	*run = NULL;
+	if (keep && (arena_add(f, h, nlen) != 0 ||
+	    arena_add(f, LIT(": ")) != 0 ||
+	    arena_add(f, v, (size_t)(ve - v)) != 0 ||
+	    arena_add(f, LIT("\r\n")) != 0))
+		return -2;
+	return 0;
+}
+
+/*
+ * The request-target, t[0..n), at the start of the arena, where the
+ * canonical block follows it. The request line goes on for " HTTP/1.x"
+ * CRLF after it: a target of up to 24 bytes is copied 8 at a time,
+ * without a call, and no read passes the line's CR (what is written
+ * after the target is the canonical block's room).
+ */
+static void
+copy_target(struct framing *f, const char *t, size_t n)
+{
+	size_t i;
+
+	f->target_len = (uint32_t)n;
+	f->arena_len = (uint32_t)n;
+	if (n > 24) {
+		memcpy(f->arena, t, n);
+		return;
+	}
+	for (i = 0; i < n; i += 8)
+		memcpy(f->arena + i, t + i, 8);
+}
+
+/* The request line, for logs, even if the request is refused. */
+static void
+note_line(struct framing *f)
+{
+	const llhttp_t *p = &f->parser;
+	struct framing_request *r = &f->req;
+
+	r->method = p->method;
+	r->method_name = p->method < NMETHODS ? method_names[p->method] : NULL;
+	r->http_minor = p->http_minor;
+	r->target = f->arena;
+	r->target_len = f->target_len;
 }
 
 /*
  * Read a head llhttp has accepted, h[0..n) (its request line and fields,
  * CRLF ended, the empty line last), and apply the rules llhttp leaves to
- * us. `fast`: head_clean read it, and its field lines are where f->spans
- * say (span_line checks each against the bytes; a line it cannot take,
- * and all after it, are read byte by byte). Returns 0 to approve (the
- * canonical block is built), -1 to refuse.
+ * us. `fast`: head_clean read its request line and field lines already
+ * (the target and the canonical block are in the arena). Returns 0 to
+ * approve (the canonical block is built), -1 to refuse.
  */
 static int
 head_scan(struct framing *f, const char *h, size_t n, int fast)
@@ -784,18 +829,20 @@ head_scan(struct framing *f, const char *h, size_t n, int fast)
 	const struct framing_policy *pol = f->policy;
 	const llhttp_t *p = &f->parser;
 	struct framing_request *r = &f->req;
-	const char *const h0 = h, *end = h + n;
-	const char *eol, *sp1, *sp2, *colon, *v, *ve, *run;
-	int close_upstream = 0, forward_chunked = 0, zero_length = 0;
-	uint32_t k;
+	const char *const end = h + n;
+	const char *eol, *sp1, *sp2, *colon, *v, *run;
+	int close_upstream = 0, forward_chunked = 0, zero_length = 0, rv;
 
 	/* RFC 9112 §2.3: a request line without a version is HTTP/0.9 */
 	if (!f->line_done)
 		return reject(f, REASON_HTTP09);
+	if (fast) {
+		note_line(f);
+		goto fields_done;
+	}
 	/* RFC 9112 §2.2: empty lines before the request line are ignored */
 	while (h + 1 < end && h[0] == '\r' && h[1] == '\n')
 		h += 2;
-
 	/* RFC 9112 §3: method SP request-target SP HTTP-version, one space
 	 * each (llhttp lets more through) */
 	if ((eol = memchr(h, '\r', (size_t)(end - h))) == NULL ||
@@ -810,16 +857,8 @@ head_scan(struct framing *f, const char *h, size_t n, int fast)
 		return reject(f, memchr(h, '\n', (size_t)(eol - h)) != NULL ?
 		    REASON_BARE_LF : sp1 == NULL ? REASON_REQUEST_LINE :
 		    REASON_REQUEST_LINE_SPACE);
-	f->target_len = (uint32_t)(sp2 - sp1 - 1);
-	memcpy(f->arena, sp1 + 1, f->target_len);
-	f->arena_len = f->target_len;
-
-	/* the request line, for logs, even if the request is refused */
-	r->method = p->method;
-	r->method_name = p->method < NMETHODS ? method_names[p->method] : NULL;
-	r->http_minor = p->http_minor;
-	r->target = f->arena;
-	r->target_len = f->target_len;
+	copy_target(f, sp1 + 1, (size_t)(sp2 - sp1 - 1));
+	note_line(f);
 
 	/*
 	 * Field lines. Most are forwarded as they came ("Name: value" with
@@ -827,23 +866,10 @@ head_scan(struct framing *f, const char *h, size_t n, int fast)
 	 * go; the others are dropped or written canonically.
 	 */
 	run = NULL;
-	for (k = 0, h = eol + 2;; k++, h = eol + 2) {
-		enum field_id id;
+	for (h = eol + 2;; h = eol + 2) {
 		size_t nlen;
-		int keep, under = 0, sl = -1;
-		const struct span *sp;
+		int under = 0;
 
-		/* the line where head_clean found it, if it did */
-		if (fast && (sl = span_line(f, h0, h, n, k, &colon, &eol,
-		    &v, &sp)) == 0)
-			break;
-		if (sl > 0) {
-			nlen = (size_t)(colon - h);
-			id = (enum field_id)sp->id;
-			under = sp->under;
-			goto line;
-		}
-		fast = 0;
 		if (h >= end || *h == '\r')
 			break;
 		/* RFC 9112 §5.2: obs-fold, which llhttp takes as more value */
@@ -868,34 +894,11 @@ head_scan(struct framing *f, const char *h, size_t n, int fast)
 		/* RFC 9112 §5.1: OWS around the value is not part of it */
 		for (v = colon + 1; v < eol && (*v == ' ' || *v == '\t'); v++)
 			;
-		id = fields_lookup(h, nlen);
-line:
-		if (++f->nfields > pol->max_headers)
-			return reject(f, REASON_TOO_MANY_FIELDS),
-			    scan_fail(f, run, h);
-		for (ve = eol; ve > v && (ve[-1] == ' ' || ve[-1] == '\t'); ve--)
-			;
-		if (id == FIELD_OTHER && under)
-			keep = underscore_name(f, h, nlen);
-		else if (id == FIELD_OTHER)
-			keep = 1;	/* end-to-end (field_inspect's default) */
-		else
-			keep = field_inspect(f, id, nlen, v, (size_t)(ve - v),
-			    f->arena_len + (uint32_t)(run ? h - run : 0));
-		if (keep < 0)
+		rv = field_line(f, h, nlen, colon, v, eol,
+		    fields_lookup(h, nlen), under, &run);
+		if (rv == -1)
 			return scan_fail(f, run, h);
-		if (keep && v == colon + 2 && ve == eol) {
-			if (run == NULL)
-				run = h;	/* canonical already */
-			continue;
-		}
-		if (run != NULL && arena_add(f, run, (size_t)(h - run)) != 0)
-			return -1;
-		run = NULL;
-		if (keep && (arena_add(f, h, nlen) != 0 ||
-		    arena_add(f, LIT(": ")) != 0 ||
-		    arena_add(f, v, (size_t)(ve - v)) != 0 ||
-		    arena_add(f, LIT("\r\n")) != 0))
+		if (rv != 0)
 			return -1;
 	}
 	if (h + 1 >= end || h[0] != '\r' || h[1] != '\n')
@@ -903,6 +906,7 @@ line:
 	if (run != NULL && arena_add(f, run, (size_t)(h - run)) != 0)
 		return -1;
 
+fields_done:
 	/* RFC 9110 §9.3.6, §7.8: no tunnels, no protocol switch (yet) */
 	if (p->method == HTTP_CONNECT)
 		return reject(f, REASON_CONNECT);
@@ -1045,6 +1049,15 @@ static const llhttp_settings_t framing_settings = {
 	.on_message_complete = on_message_complete,
 };
 
+/* For what head_clean gives llhttp: head_clean did on_message_begin's
+ * work already, on the head's field lines too; framing_feed does what
+ * on_method_complete and on_version_complete do once llhttp has read
+ * the whole head. */
+static const llhttp_settings_t clean_settings = {
+	.on_headers_complete = on_headers_complete,
+	.on_message_complete = on_message_complete,
+};
+
 /* ------------------------------------------------------------ the API */
 
 void
@@ -1119,24 +1132,18 @@ struct framing *
 framing_new(const struct framing_policy *policy)
 {
 	struct framing *f;
-	size_t cap, raw, spans;
+	size_t cap, raw;
 
 	/* a canonical line is at most one byte longer than the client's
 	 * ("Name:v" gains a space); the raw copy is at most one head */
 	cap = (size_t)policy->max_head_size + policy->max_headers + 64;
 	raw = policy->max_head_size;
-	/* the spans, after the raw copy (aligned), one per field line */
-	cap += (0u - (offsetof(struct framing, arena) + cap + raw)) %
-	    _Alignof(struct span);
-	spans = (size_t)policy->max_headers * sizeof(struct span);
 	/* only the struct is cleared: arena pages are touched when used */
-	if ((f = malloc(sizeof(*f) + cap + raw + spans)) == NULL)
+	if ((f = malloc(sizeof(*f) + cap + raw)) == NULL)
 		return NULL;
 	memset(f, 0, sizeof(*f));
 	f->arena_cap = (uint32_t)cap;
 	f->raw_cap = (uint32_t)raw;
-	f->spans = (struct span *)(void *)(f->arena + cap + raw);
-	f->span_cap = policy->max_headers;
 	f->policy = policy;
 	f->line_open = 1;
 	llhttp_init(&f->parser, HTTP_REQUEST, &framing_settings);
@@ -1154,15 +1161,11 @@ void
 framing_reset(struct framing *f)
 {
 	const struct framing_policy *policy = f->policy;
-	uint32_t span_cap = f->span_cap;
-	struct span *spans = f->spans;
 
 	/* all but line[] (read only up to req.line_len, now 0) and the
 	 * arena's sizes */
 	memset(f, 0, offsetof(struct framing, line));
 	f->arena_len = 0;
-	f->spans = spans;
-	f->span_cap = span_cap;
 	f->policy = policy;
 	f->line_open = 1;
 	llhttp_init(&f->parser, HTTP_REQUEST, &framing_settings);
@@ -1547,6 +1550,7 @@ static void
 message_done(struct framing *f)
 {
 	f->state = f->req.keep_alive ? ST_HEAD : ST_CLOSED;
+	f->body_left = 0;
 }
 
 /* Decode a chunked body from here, up to max_payload (chunked.h). */
@@ -1560,6 +1564,7 @@ chunked_start(struct framing *f, uint64_t max_payload)
 	f->sink = NULL;
 	f->sink_arg = NULL;
 	f->state = ST_CHUNKED;
+	f->body_left = FRAMING_BODY_UNKNOWN;
 }
 
 /* RFC 9112 §7.1: one step of a chunked body (chunked.c has the rules).
@@ -1579,6 +1584,7 @@ chunked_step(struct framing *f, const char *data, size_t len)
 		break;
 	case CHUNKED_ERROR:
 		f->state = ST_CLOSED;
+		f->body_left = 0;
 		reject(f, chunked_reason(&f->ck));
 		return step(FRAMING_REJECT, cs.consumed);
 	}
@@ -1586,8 +1592,8 @@ chunked_step(struct framing *f, const char *data, size_t len)
 }
 
 /*
- * llhttp paused at the end of a head, h[0..n) (its spans from head_clean
- * when `fast`), which used `consumed` bytes of the input: the core's
+ * llhttp paused at the end of a head, h[0..n) (read by head_clean when
+ * `fast`), which used `consumed` bytes of the input: the core's
  * verdict on it.
  */
 static struct framing_step
@@ -1620,12 +1626,20 @@ static const unsigned char tchar_table[256] = {
 	['`'] = 1, ['|'] = 1, ['~'] = 1,
 };
 
+/* name_end, a byte at a time. */
+static size_t
+name_tchar(const char *d, size_t i, size_t lim, unsigned *under)
+{
+	for (; i < lim && tchar_table[(unsigned char)d[i]]; i++)
+		*under |= d[i] == '_';
+	return i;
+}
+
 /*
  * The first byte of d[i..lim) that is no tchar, or lim; *under is set when
  * a '_' comes before it. 32 bytes at a time with AVX2 (a nibble table),
- * 16 with SSE2, where a byte is no tchar below '!' or above '~' (signed:
- * 0x80-0xff are below too), or when it is one of the delimiters of RFC
- * 9110 §5.6.2 or DEL.
+ * then 16 at a time with SSE2 for the letters, digits and '-' of most
+ * names, then a byte at a time.
  */
 static size_t
 name_end(const char *d, size_t i, size_t lim, unsigned *under)
@@ -1665,32 +1679,43 @@ name_end(const char *d, size_t i, size_t lim, unsigned *under)
 	}
 #endif
 #ifdef __SSE2__
-#define NE_EQ(c)	_mm_cmpeq_epi8(v, _mm_set1_epi8(c))
-#define NE_IN(lo, hi)	_mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8((lo) - 1)), \
-	_mm_cmplt_epi8(v, _mm_set1_epi8((hi) + 1)))
+	/* letters (a byte | 0x20 is a lower case letter for letters only),
+	 * digits and '-', the bytes of most names, 16 at a time: the first
+	 * other byte is most often the name's ':'; from any other, the
+	 * bytes are read one by one (name_tchar) */
+	/* (x in [lo, hi]: x - lo - 128, in two's complement, is below
+	 * hi - lo + 1 - 128) */
+#define NE_IN(x, lo, hi) _mm_cmplt_epi8(					\
+	_mm_add_epi8((x), _mm_set1_epi8((char)(-128 - (lo)))),		\
+	_mm_set1_epi8((char)((hi) - (lo) + 1 - 128)))
+#define NE_OK(v)	(unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(	\
+	NE_IN(_mm_or_si128((v), _mm_set1_epi8(0x20)), 'a', 'z'),		\
+	NE_IN((v), '0', '9')), _mm_cmpeq_epi8((v), _mm_set1_epi8('-'))))
 	for (; lim - i >= 16; i += 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
-		__m128i bad = _mm_or_si128(_mm_or_si128(
-		    _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8('!')), NE_EQ('"')),
-		    _mm_or_si128(NE_IN('(', ')'), NE_EQ(','))),
-		    _mm_or_si128(_mm_or_si128(NE_EQ('/'), NE_IN(':', '@')),
-		    _mm_or_si128(_mm_or_si128(NE_IN('[', ']'), NE_EQ('{')),
-		    _mm_or_si128(NE_EQ('}'), NE_EQ(0x7f)))));
-		unsigned m = (unsigned)_mm_movemask_epi8(bad);
-		unsigned u = (unsigned)_mm_movemask_epi8(NE_EQ('_'));
+		unsigned ok = NE_OK(_mm_loadu_si128(
+		    (const __m128i *)(const void *)(d + i)));
 
-		if (m != 0) {
-			*under |= (u & ((1u << __builtin_ctz(m)) - 1)) != 0;
-			return i + (size_t)__builtin_ctz(m);
+		if (ok != 0xffff) {
+			i += (unsigned)__builtin_ctz(~ok);
+			return d[i] == ':' ? i : name_tchar(d, i, lim, under);
 		}
-		*under |= u != 0;
 	}
-#undef NE_EQ
+	/* the last bytes, as the end of a block that overlaps the one
+	 * before (the name of a head's last line, when nothing follows) */
+	if (i < lim && lim >= 16) {
+		unsigned r = (unsigned)(lim - i), stop = ~NE_OK(_mm_loadu_si128(
+		    (const __m128i *)(const void *)(d + lim - 16))) >> (16 - r) &
+		    ((1u << r) - 1);
+
+		if (stop == 0)
+			return lim;
+		i += (unsigned)__builtin_ctz(stop);
+		return d[i] == ':' ? i : name_tchar(d, i, lim, under);
+	}
+#undef NE_OK
 #undef NE_IN
 #endif
-	for (; i < lim && tchar_table[(unsigned char)d[i]]; i++)
-		*under |= d[i] == '_';
-	return i;
+	return name_tchar(d, i, lim, under);
 }
 
 /*
@@ -1720,15 +1745,25 @@ value_end(const char *d, size_t i, size_t lim)
 	const __m128i sp = _mm_set1_epi8(' '), ht = _mm_set1_epi8('\t');
 	const __m128i del = _mm_set1_epi8(0x7f);
 
+#define VE_BAD(v)	(unsigned)_mm_movemask_epi8(_mm_or_si128(		\
+	_mm_andnot_si128(_mm_cmpeq_epi8((v), ht), _mm_cmplt_epi8((v), sp)),	\
+	_mm_cmpeq_epi8((v), del)))
 	for (; lim - i >= 16; i += 16) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(d + i));
-		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-		    _mm_andnot_si128(_mm_cmpeq_epi8(v, ht), _mm_cmplt_epi8(v, sp)),
-		    _mm_cmpeq_epi8(v, del)));
+		unsigned m = VE_BAD(_mm_loadu_si128(
+		    (const __m128i *)(const void *)(d + i)));
 
 		if (m != 0)
 			return i + (size_t)__builtin_ctz(m);
 	}
+	/* the last bytes, as the end of a block that overlaps the one
+	 * before (the value of a head's last line, when nothing follows) */
+	if (i < lim && lim >= 16) {
+		unsigned m = VE_BAD(_mm_loadu_si128((const __m128i *)(const void *)
+		    (d + lim - 16))) >> (16 - (lim - i));
+
+		return m != 0 ? i + (size_t)__builtin_ctz(m) : lim;
+	}
+#undef VE_BAD
 #endif
 	for (; i < lim; i++) {
 		unsigned char c = (unsigned char)d[i];
@@ -1737,6 +1772,69 @@ value_end(const char *d, size_t i, size_t lim)
 			return i;
 	}
 	return lim;
+}
+
+/*
+ * head_clean's request line, in d[0..lim): the offset of its CR, the
+ * first CR or LF of d[0..lim), or 0 when there is none or an LF comes
+ * first (a bare LF, RFC 9112 §2.2; d[0] is neither). sp[] gets the
+ * offsets of the line's first two spaces (sp[1] 0: fewer than two). 16
+ * bytes at a time where SSE2 is there, the last block overlapping the
+ * one before.
+ */
+static size_t
+request_line_end(const char *d, size_t lim, uint32_t sp[2])
+{
+	uint32_t nsp = 0;
+	size_t i = 0, e;
+
+	sp[0] = sp[1] = 0;
+#ifdef __SSE2__
+	const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+	const __m128i space = _mm_set1_epi8(' ');
+
+	while (lim >= 16 && i < lim) {
+		/* the block at i, or the last 16 bytes (without those
+		 * before i) */
+		size_t at = lim - i >= 16 ? i : lim - 16;
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(d + at));
+		unsigned skip = (unsigned)(i - at);
+		unsigned stop = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		    _mm_cmpeq_epi8(x, cr), _mm_cmpeq_epi8(x, lf))) >> skip;
+		unsigned m = (unsigned)_mm_movemask_epi8(
+		    _mm_cmpeq_epi8(x, space)) >> skip;
+
+		if (stop != 0)
+			m &= (1u << __builtin_ctz(stop)) - 1;
+		/* the first two spaces: no loop */
+		if (m != 0 && nsp == 0) {
+			sp[nsp++] = (uint32_t)(i + (unsigned)__builtin_ctz(m));
+			m &= m - 1;
+		}
+		if (m != 0 && nsp == 1)
+			sp[nsp++] = (uint32_t)(i + (unsigned)__builtin_ctz(m));
+		if (stop != 0) {
+			e = i + (unsigned)__builtin_ctz(stop);
+			goto found;
+		}
+		i += 16 - skip;
+	}
+#endif
+	for (; i < lim; i++) {
+		if (d[i] == '\r' || d[i] == '\n') {
+			e = i;
+			goto found;
+		}
+		if (d[i] == ' ' && nsp < 2)
+			sp[nsp++] = (uint32_t)i;
+	}
+	return 0;
+found:
+	if (d[e] != '\r')
+		return 0;
+	if (nsp < 2)
+		sp[1] = 0;
+	return e;
 }
 
 /* The fields whose lines llhttp reads for the message's framing and
@@ -1748,27 +1846,33 @@ value_end(const char *d, size_t i, size_t lim)
 
 /*
  * A head that came whole in d[0..len), within the limits, and is plain:
- * a request line with no LF before its CRLF, then field lines each made
- * of a token, ':', and a value of HTAB and visible ASCII only, each ended
- * by CRLF, then CRLF. Those field lines are what llhttp (strict mode)
- * accepts without a second look, and only the ones named in LLHTTP_FIELDS
- * change what it makes of the message. So this pass reads the head once,
- * noting each field line (f->spans) for head_scan, and writes into the
- * arena what llhttp needs to read: the request line, the LLHTTP_FIELDS
- * lines in their order, and the empty line (*rlen bytes). Returns the
- * head's length, or 0 for a head to be read as usual (any other head, or
- * one that does not end in d[0..len)), however the input was cut: the
- * verdict is the same on either path (tests/core: every case fed whole
- * and in pieces).
+ * a request line with no LF before its CRLF and one space before and
+ * after its target, then field lines each made of a token, ':', and a
+ * value of HTAB and visible ASCII only, each ended by CRLF, then CRLF.
+ * Those field lines are what llhttp (strict mode) accepts without a
+ * second look, and only the ones named in LLHTTP_FIELDS change what it
+ * makes of the message; they are also what head_scan reads byte by byte
+ * (a name of tchar, never ':', CR or a blank, its ':', the value after
+ * its leading OWS up to the line's CR), so this pass reads the head once
+ * and does head_scan's work on its request line and field lines: the
+ * target and the canonical block go to the arena, the rules of each
+ * field line are applied (field_line). It writes into the raw copy's
+ * room, unused by a head in one piece, what llhttp needs to read: the
+ * request line, the LLHTTP_FIELDS lines in their order, and the empty
+ * line (*rlen bytes). Returns the head's length, or 0 for a head to be
+ * read as usual: any other head, one that does not end in d[0..len),
+ * or one a field line refuses (the usual way then finds the reason,
+ * after what llhttp says of the head). The verdict is the same on either
+ * path (tests/core: every case fed whole and in pieces).
  */
 static size_t
 head_clean(struct framing *f, const char *d, size_t len, size_t *rlen)
 {
 	const struct framing_policy *pol = f->policy;
-	char *out = f->arena;	/* (the canonical block is written after) */
+	char *out = f->arena + f->arena_cap;
+	const char *run = NULL;
 	size_t lim = len, rl, pos, i, b, v, o;
-	const char *cr;
-	struct span *sp;
+	uint32_t sp[2];
 	unsigned under;
 	enum field_id id;
 
@@ -1777,17 +1881,19 @@ head_clean(struct framing *f, const char *d, size_t len, size_t *rlen)
 	if (lim > f->raw_cap)
 		lim = f->raw_cap;
 	/* the request line, whole within max_request_line (RFC 9112 §3),
-	 * with no empty line before it (RFC 9112 §2.2) */
+	 * with no empty line before it (RFC 9112 §2.2), and its target
+	 * between single spaces as head_scan asks */
 	rl = lim < pol->max_request_line ? lim : pol->max_request_line;
 	if (rl < 2 || d[0] == '\r' || d[0] == '\n' ||
-	    (cr = memchr(d, '\r', rl - 1)) == NULL || cr[1] != '\n')
+	    (rl = request_line_end(d, rl - 1, sp)) == 0 || d[rl + 1] != '\n' ||
+	    sp[1] <= sp[0] + 1 || rl - sp[1] != LITLEN(" HTTP/1.1"))
 		return 0;
-	rl = (size_t)(cr - d);
-	if (memchr(d, '\n', rl) != NULL)
-		return 0;
+	/* a request begins (llhttp's on_message_begin, on this first byte
+	 * that is no CR or LF, does the same on the usual way) */
+	message_begin(f);
 	memcpy(out, d, rl + 2);
 	o = rl + 2;
-	f->nspans = 0;
+	copy_target(f, d + sp[0] + 1, sp[1] - sp[0] - 1);
 	for (pos = rl + 2;; pos = b + 2) {
 		if (lim - pos < 2)
 			return 0;
@@ -1801,24 +1907,26 @@ head_clean(struct framing *f, const char *d, size_t len, size_t *rlen)
 		if (i == pos || i == lim || d[i] != ':')
 			return 0;
 		b = value_end(d, i + 1, lim);
-		if (lim - b < 2 || d[b] != '\r' || d[b + 1] != '\n' ||
-		    f->nspans == f->span_cap)
+		if (lim - b < 2 || d[b] != '\r' || d[b + 1] != '\n')
 			return 0;
-		for (v = i + 1; v < b && (d[v] == ' ' || d[v] == '\t'); v++)
-			;
+		/* (most often one space, then a visible byte) */
+		v = i + 1;
+		if (d[v] == ' ' && d[v + 1] > ' ')
+			v++;
+		else
+			while (v < b && (d[v] == ' ' || d[v] == '\t'))
+				v++;
 		id = fields_lookup(d + pos, i - pos);
-		sp = &f->spans[f->nspans++];
-		sp->name = (uint32_t)pos;
-		sp->name_len = (uint32_t)(i - pos);
-		sp->value = (uint32_t)v;
-		sp->value_len = (uint32_t)(b - v);
-		sp->id = (unsigned char)id;
-		sp->under = (unsigned char)under;
+		if (field_line(f, d + pos, i - pos, d + i, d + v, d + b, id,
+		    (int)under, &run) != 0)
+			return 0;
 		if (LLHTTP_FIELDS >> id & 1) {
 			memcpy(out + o, d + pos, b + 2 - pos);
 			o += b + 2 - pos;
 		}
 	}
+	if (run != NULL && arena_add(f, run, (size_t)(d + pos - run)) != 0)
+		return 0;
 	memcpy(out + o, LIT("\r\n"));
 	*rlen = o + LITLEN("\r\n");
 	return pos + LITLEN("\r\n");
@@ -1852,15 +1960,27 @@ framing_feed(struct framing *f, const char *data, size_t len)
 	/* a head that came whole and plain: llhttp reads only its request
 	 * line and framing fields (head_clean) */
 	if (f->head_bytes == 0 && (n = head_clean(f, data, len, &used)) != 0) {
-		const char *r = f->arena;
+		const char *r = f->arena + f->arena_cap;
 
-		/* (a request line with no version is never done: it is
-		 * refused by the line limit as the head is read on, 414) */
+		const llhttp_t *p = &f->parser;
+
+		/* without the callbacks of the request line, whose work
+		 * head_clean did first or is done below */
+		f->parser.settings = (void *)&clean_settings;
 		err = llhttp_execute(&f->parser, r, used);
-		if (err == HPE_PAUSED && f->line_done &&
-		    llhttp_get_error_pos(&f->parser) == r + used) {
+		f->parser.settings = (void *)&framing_settings;
+		/* llhttp read the whole head: then it read the version
+		 * (head_clean's request line has one space and 8 bytes after
+		 * its target, which strict llhttp takes only as a version);
+		 * on_version_complete's rules, on_method_complete's note. A
+		 * version we do not speak is refused the usual way. */
+		if (err == HPE_PAUSED &&
+		    llhttp_get_error_pos(&f->parser) == r + used &&
+		    p->http_major == 1 && p->http_minor <= 1) {
 			llhttp_resume(&f->parser);
+			f->line_done = 1;
 			f->line_open = 1;	/* for the next request */
+			f->req.head_method = p->method == HTTP_HEAD;
 			return head_done(f, data, n, 1, n);
 		}
 		/* llhttp refused it: read the head as it came, from the
@@ -1939,6 +2059,7 @@ framing_eof(struct framing *f)
 	case ST_BODY:
 	case ST_CHUNKED:
 		f->state = ST_CLOSED;
+		f->body_left = 0;
 		reject(f, REASON_BODY_CUT_SHORT);
 		return step(FRAMING_REJECT, 0);
 	case ST_HEAD:
@@ -1963,9 +2084,7 @@ framing_eof(struct framing *f)
 uint64_t
 framing_body_left(const struct framing *f)
 {
-	if (f->state == ST_CHUNKED)
-		return FRAMING_BODY_UNKNOWN;
-	return f->state == ST_BODY ? f->body_left : 0;
+	return f->body_left;
 }
 
 void

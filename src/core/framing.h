@@ -129,6 +129,17 @@ int framing_policy_body_methods(const char *list, uint64_t *out, size_t *bad);
 
 struct framing;
 
+/*
+ * The accessors below only read the inspector: marked pure, a caller's
+ * compiler may take one call for two with no framing_* call that changes
+ * it in between (GCC and Clang).
+ */
+#if defined(__GNUC__)
+#define FRAMING_PURE	__attribute__((pure))
+#else
+#define FRAMING_PURE
+#endif
+
 /* One step of framing_feed(). */
 struct framing_step {
 	enum framing_verdict verdict;
@@ -165,7 +176,7 @@ struct framing_step framing_eof(struct framing *);
 /* Body bytes still expected for the approved request (0 when none);
  * FRAMING_BODY_UNKNOWN while a chunked body is being decoded. */
 #define FRAMING_BODY_UNKNOWN	UINT64_MAX
-uint64_t framing_body_left(const struct framing *);
+uint64_t framing_body_left(const struct framing *) FRAMING_PURE;
 
 /* Account for `n` body bytes moved by the caller (n <= framing_body_left).
  * Not for a chunked body, which only framing_feed() reads. */
@@ -205,15 +216,15 @@ int framing_discard_body(struct framing *, uint64_t max_payload);
  */
 #define FRAMING_REWRITE_TARGET	0x1
 #define FRAMING_REWRITE_PROXY	0x2
-int framing_rewrites(const struct framing *);
+int framing_rewrites(const struct framing *) FRAMING_PURE;
 
 /* After that 411: did its head allow no other request ("Connection: close",
  * or HTTP/1.0 without keep-alive; RFC 9112 §9.3)? Such a client sends
  * nothing after the request (§9.6). 0 for any other refusal. */
-int framing_client_closes(const struct framing *);
+int framing_client_closes(const struct framing *) FRAMING_PURE;
 
 /* Is the inspector between requests (no byte of a next request seen)? */
-int framing_idle(const struct framing *);
+int framing_idle(const struct framing *) FRAMING_PURE;
 
 /*
  * --- the approved request (valid after FRAMING_HEAD until the next head).
@@ -261,7 +272,8 @@ struct framing_request {
 	size_t   line_len;
 	int      line_cut;
 };
-const struct framing_request *framing_request(const struct framing *);
+const struct framing_request *framing_request(const struct framing *)
+    FRAMING_PURE;
 
 /*
  * What the front end knows and the core cannot: the client's side. Set
@@ -313,8 +325,8 @@ enum desync_class framing_desync(const struct framing *);
 
 /* --- a rejected request (valid after FRAMING_REJECT) */
 
-enum reason framing_refusal(const struct framing *);	/* REASON_NONE if none */
-int framing_status(const struct framing *);		/* 400, 411, ... */
+enum reason framing_refusal(const struct framing *) FRAMING_PURE; /* REASON_NONE if none */
+int framing_status(const struct framing *) FRAMING_PURE;	/* 400, 411, ... */
 const char *framing_reason(const struct framing *);	/* its text: static */
 /* Accept prefers JSON: the request's last Accept line before the point of
  * refusal (for a 431 too, from the complete lines read so far; for a 414,
