@@ -659,16 +659,19 @@ call_request(struct guard *g)
 	g->call_reqs++;
 }
 
-/* A read call starts: none of its requests yet, but the one under way
- * (a head approved by a peek, or its body, still to deliver), whose last
- * byte this call may deliver. */
+/* A read call judges its first bytes: none of its requests yet, but the
+ * one under way when it started (a head approved by a peek, or its body,
+ * still to deliver), whose last byte this call may deliver: `delivered`,
+ * the call gave the host approved bytes of the stash already, or approved
+ * bytes are still queued in the kernel. (Counted only once the call judges
+ * something: a call that judges nothing finds no refusal to wake for.) */
 static void
-call_starts(struct guard *g)
+call_starts(struct guard *g, int delivered)
 {
 	g->call_reqs = 0;
 	g->call_heads = 0;
 	g->call_lost = 0;
-	if (g->s_ok > 0 || kernel_approved(g) > 0)
+	if (delivered || kernel_approved(g) > 0)
 		call_request(g);
 }
 
@@ -905,9 +908,8 @@ guarded_read(int fd, struct guard *g, struct out *o)
 	char *base;
 	uint64_t a;
 	ssize_t r;
-	int full = 0, fl;
+	int full = 0, fl, judged = 0;
 
-	call_starts(g);
 	for (;;) {
 		room = o->want - got;
 		fl = o->flags | (got > 0 ? MSG_DONTWAIT : 0);
@@ -931,7 +933,14 @@ guarded_read(int fd, struct guard *g, struct out *o)
 			return got > 0 ? (ssize_t)got : ended(fd, g);
 		if ((a = kernel_approved(g)) >= room) {
 			/* all the host asked for is approved: straight in */
-			r = kread(fd, o, cut, out_cut(o, got, room, cut), fl);
+			if (o->cnt == 1) {
+				one.iov_base = (char *)o->iov[0].iov_base + got;
+				one.iov_len = room;
+				r = kread(fd, o, &one, 1, fl);
+			} else {
+				r = kread(fd, o, cut, out_cut(o, got, room,
+				    cut), fl);
+			}
 			if (r < 0)
 				return got > 0 ? (ssize_t)got : -1;
 			took_kernel(g, (size_t)r);
@@ -971,6 +980,10 @@ guarded_read(int fd, struct guard *g, struct out *o)
 			return at_end(fd, g);
 		}
 		full = (size_t)r == k;
+		if (!judged) {
+			call_starts(g, got > 0);
+			judged = 1;
+		}
 		ok = judge_read(g, base, p, (size_t)r);
 		if (base == g->buf) {
 			out_copy(o, got, g->buf, ok);
