@@ -306,47 +306,8 @@ recvmsg(int fd, struct msghdr *msg, int flags)
 	return n;
 }
 
-/* _FORTIFY_SOURCE variants: glibc's check, then the call above (as the
- * guard does) */
-EXPORT ssize_t __read_chk(int, void *, size_t, size_t);
-EXPORT ssize_t __recv_chk(int, void *, size_t, size_t, int);
-EXPORT ssize_t __recvfrom_chk(int, void *, size_t, size_t, int,
-    struct sockaddr *, socklen_t *);
-
-static void
-chk_fail(void)
-{
-	void (*f)(void) = (void (*)(void))dlsym(RTLD_NEXT, "__chk_fail");
-
-	if (f)
-		f();
-	_exit(127);	/* as __chk_fail: a buffer overflow of the host */
-}
-
-EXPORT ssize_t
-__read_chk(int fd, void *buf, size_t len, size_t buflen)
-{
-	if (len > buflen)
-		chk_fail();
-	return read(fd, buf, len);
-}
-
-EXPORT ssize_t
-__recv_chk(int fd, void *buf, size_t len, size_t buflen, int flags)
-{
-	if (len > buflen)
-		chk_fail();
-	return recv(fd, buf, len, flags);
-}
-
-EXPORT ssize_t
-__recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
-    struct sockaddr *from, socklen_t *fromlen)
-{
-	if (len > buflen)
-		chk_fail();
-	return recvfrom(fd, buf, len, flags, from, fromlen);
-}
+/* _FORTIFY_SOURCE variants: glibc's check, then the call above */
+#include "chk.h"
 
 /* ---------------------------------------------------------------- writes */
 
