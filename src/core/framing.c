@@ -106,10 +106,7 @@ struct framing {
 	unsigned client_closes:1;	/* its head allows no other request */
 
 	/* the verdict */
-	uint64_t body_left;		/* what framing_body_left() says: the
-					   body still expected in ST_BODY,
-					   FRAMING_BODY_UNKNOWN in ST_CHUNKED,
-					   0 in any other state */
+	uint64_t body_left;
 	enum reason reason;		/* of a refusal: status, text, label */
 	struct framing_request req;
 	char line[FRAMING_LOG_LINE];	/* req.line: a refused request's line */
@@ -1550,7 +1547,6 @@ static void
 message_done(struct framing *f)
 {
 	f->state = f->req.keep_alive ? ST_HEAD : ST_CLOSED;
-	f->body_left = 0;
 }
 
 /* Decode a chunked body from here, up to max_payload (chunked.h). */
@@ -1564,7 +1560,6 @@ chunked_start(struct framing *f, uint64_t max_payload)
 	f->sink = NULL;
 	f->sink_arg = NULL;
 	f->state = ST_CHUNKED;
-	f->body_left = FRAMING_BODY_UNKNOWN;
 }
 
 /* RFC 9112 §7.1: one step of a chunked body (chunked.c has the rules).
@@ -1584,7 +1579,6 @@ chunked_step(struct framing *f, const char *data, size_t len)
 		break;
 	case CHUNKED_ERROR:
 		f->state = ST_CLOSED;
-		f->body_left = 0;
 		reject(f, chunked_reason(&f->ck));
 		return step(FRAMING_REJECT, cs.consumed);
 	}
@@ -1806,12 +1800,7 @@ request_line_end(const char *d, size_t lim, uint32_t sp[2])
 
 		if (stop != 0)
 			m &= (1u << __builtin_ctz(stop)) - 1;
-		/* the first two spaces: no loop */
-		if (m != 0 && nsp == 0) {
-			sp[nsp++] = (uint32_t)(i + (unsigned)__builtin_ctz(m));
-			m &= m - 1;
-		}
-		if (m != 0 && nsp == 1)
+		for (; m != 0 && nsp < 2; m &= m - 1)
 			sp[nsp++] = (uint32_t)(i + (unsigned)__builtin_ctz(m));
 		if (stop != 0) {
 			e = i + (unsigned)__builtin_ctz(stop);
@@ -1830,11 +1819,7 @@ request_line_end(const char *d, size_t lim, uint32_t sp[2])
 	}
 	return 0;
 found:
-	if (d[e] != '\r')
-		return 0;
-	if (nsp < 2)
-		sp[1] = 0;
-	return e;
+	return d[e] == '\r' ? e : 0;
 }
 
 /* The fields whose lines llhttp reads for the message's framing and
@@ -2059,7 +2044,6 @@ framing_eof(struct framing *f)
 	case ST_BODY:
 	case ST_CHUNKED:
 		f->state = ST_CLOSED;
-		f->body_left = 0;
 		reject(f, REASON_BODY_CUT_SHORT);
 		return step(FRAMING_REJECT, 0);
 	case ST_HEAD:
@@ -2084,7 +2068,9 @@ framing_eof(struct framing *f)
 uint64_t
 framing_body_left(const struct framing *f)
 {
-	return f->body_left;
+	if (f->state == ST_CHUNKED)
+		return FRAMING_BODY_UNKNOWN;
+	return f->state == ST_BODY ? f->body_left : 0;
 }
 
 void
