@@ -76,8 +76,8 @@
 #define IOV_USE		64
 /* the largest descriptor table kept (descriptors above are not guarded) */
 #define TABLE_MAX	(1 << 20)
-/* the guard's buffer holds at least this much: a host's read of a head
- * is made into it, at most this long */
+/* the guard's buffer holds at least this much: a read after part of a
+ * head, or into scattered buffers, is made into it, at most this long */
 #define STASH_MIN	(16 * 1024)
 /* the environment variable naming the socket (st_dev:st_ino) an inetd-style
  * fd 0 was guarded as: an image exec'ed later with it does not judge it
