@@ -19,6 +19,11 @@
  * guard built on llhttp pays (lengthguard's core does more: its own strict
  * pass over the head).
  *
+ * With LG_FLOOR_SPIN=N in its environment (bench/preload --spin), it also
+ * spins N turns of an empty loop (a decrement and a branch: about one
+ * cycle each) at the end of each request llhttp reads: a known amount of
+ * CPU per request, to tell what CPU time costs in the benchmark.
+ *
  * Neither changes what the host reads or writes. A connection whose bytes
  * llhttp refuses (none of the benchmark's should be) is no longer parsed,
  * and a line saying so goes to stderr: bench/preload looks for it, since a
@@ -38,6 +43,7 @@
 #include <sys/syscall.h>
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,7 +138,8 @@ takes(int flags)
 /* the largest descriptor table kept (descriptors above are not parsed) */
 #define TABLE_MAX	(1 << 20)
 
-static llhttp_settings_t settings;	/* no callbacks */
+static llhttp_settings_t settings;	/* no callbacks (but spin's) */
+static unsigned long spin;		/* LG_FLOOR_SPIN */
 static llhttp_t **table;		/* by descriptor; NULL: not parsed */
 static size_t table_len;
 static int errfd = 2;		/* stderr as it was at load (nginx moves 2) */
@@ -163,6 +170,19 @@ report(int fd, const char *what, const char *why)
 	if (n > 0)
 		(void)!REAL(write)(errfd, line,
 		    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/* on_message_complete under LG_FLOOR_SPIN: `spin` turns of a loop the
+ * compiler keeps. */
+static int
+spin_request(llhttp_t *h)
+{
+	unsigned long i;
+
+	(void)h;
+	for (i = spin; i > 0; i--)
+		__asm__ volatile("" ::: "memory");
+	return 0;
 }
 
 /* Feed p[0..n) to fd's parser h; 0, or -1 if llhttp refused them (fd is
@@ -363,12 +383,22 @@ floor_preload_init(void)
 {
 #ifdef FLOOR_LLHTTP
 	struct rlimit rl;
+	const char *s;
+	char *end;
 	int fd;
 #endif
 
 	resolve();
 #ifdef FLOOR_LLHTTP
 	llhttp_settings_init(&settings);
+	if ((s = getenv("LG_FLOOR_SPIN")) != NULL) {
+		errno = 0;
+		spin = strtoul(s, &end, 10);
+		if (errno != 0 || end == s || *end != '\0')
+			die("read LG_FLOOR_SPIN (a number of loop turns)");
+		if (spin > 0)
+			settings.on_message_complete = spin_request;
+	}
 	if ((fd = fcntl(2, F_DUPFD_CLOEXEC, 3)) >= 0)
 		errfd = fd;
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 ||
