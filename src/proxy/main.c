@@ -211,6 +211,8 @@ reload(const char *path, struct gen *cur, int nworkers)
 	if (g->conf.nlisten != cur->conf.nlisten ||
 	    memcmp(g->conf.listen, cur->conf.listen, sizeof(g->conf.listen)) != 0)
 		log_warn("listen addresses changed: they take effect on restart");
+	if (g->conf.workers != cur->conf.workers)
+		log_warn("[proxy] workers changed: it takes effect on restart");
 	if ((g->conf.user == NULL) != (cur->conf.user == NULL) ||
 	    (g->conf.user && (g->conf.uid != cur->conf.uid ||
 	    g->conf.gid != cur->conf.gid)))

@@ -309,6 +309,31 @@ class TestServerHeader(CliCase):
         self.assertEqual(self.refused(p).header_all("Server"), [])
 
 
+class TestReloadRestartOnly(CliCase):
+    """A reload leaves what needs a restart as it is, and says so for each
+    setting the new conf changes (README, signals)."""
+
+    def reload_lines(self, p, section, key, value):
+        p.settings.setdefault(section, {})[key] = value
+        write_conf(p.conf, p.settings)
+        mark = p.log.mark()
+        p.send_signal(signal.SIGHUP)
+        p.signalled = False
+        p.wait_line(r"configuration reloaded", since=mark)
+        return p.log.lines()[mark:]
+
+    def test_workers_changed(self):
+        p = self.proxy({"proxy": {"workers": "1"}})
+        said = [l for l in self.reload_lines(p, "proxy", "workers", "2")
+                if "takes effect on restart" in l]
+        self.assertEqual(len(said), 1, said)
+        self.assertIn("[proxy] workers changed", said[0])
+        # the same count again: nothing to say
+        said = [l for l in self.reload_lines(p, "proxy", "workers", "2")
+                if "takes effect on restart" in l]
+        self.assertEqual(said, [])
+
+
 def journal_env(value):
     """preexec_fn: set JOURNAL_STREAM in the child, before exec; value None
     names the child's own stderr, as systemd does."""
