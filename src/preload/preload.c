@@ -1244,11 +1244,19 @@ read(int fd, void *buf, size_t len)
 	return n;
 }
 
-/* The iovecs a guarded read fills: at most IOV_USE of them. */
+/* How many of iov[0..cnt) a guarded read fills: up to the IOV_USE-th that
+ * is not empty (an empty one takes no place in out_cut()'s cut). A count
+ * of IOV_USE iovecs would leave the host's buffers after IOV_USE empty
+ * ones to the real call, unjudged. */
 static int
-iov_count(int cnt)
+iov_count(const struct iovec *iov, int cnt)
 {
-	return cnt < IOV_USE ? cnt : IOV_USE;
+	int i, used = 0;
+
+	for (i = 0; i < cnt && used < IOV_USE; i++)
+		if (iov[i].iov_len > 0)
+			used++;
+	return i;
 }
 
 static size_t
@@ -1266,11 +1274,11 @@ EXPORT ssize_t
 readv(int fd, const struct iovec *iov, int cnt)
 {
 	struct guard *g;
-	struct out o = { iov, iov_count(cnt), 0, 0, NULL, NULL, NULL, 0 };
+	struct out o = { iov, 0, 0, 0, NULL, NULL, NULL, 0 };
 	ssize_t n;
 
 	if (cnt <= 0 || cnt > IOV_MAX ||
-	    (o.want = iov_total(iov, o.cnt)) == 0 ||
+	    (o.want = iov_total(iov, o.cnt = iov_count(iov, cnt))) == 0 ||
 	    (g = guard_get(fd)) == NULL)
 		return real_readv(fd, iov, cnt);
 	n = guarded(fd, g, 0, &o);
@@ -1289,7 +1297,7 @@ recvmsg(int fd, struct msghdr *msg, int flags)
 	    !stream_read(flags))
 		return real_recvmsg(fd, msg, flags);
 	o.iov = msg->msg_iov;
-	o.cnt = iov_count((int)msg->msg_iovlen);
+	o.cnt = iov_count(o.iov, (int)msg->msg_iovlen);
 	if ((o.want = iov_total(o.iov, o.cnt)) == 0 ||
 	    (g = guard_get(fd)) == NULL)
 		return real_recvmsg(fd, msg, flags);

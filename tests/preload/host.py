@@ -27,6 +27,10 @@ real one, on a loopback port they choose ("listening on PORT" once bound):
              buffer filled with 0xaa first: "host: residue" if, after a
              read of N bytes, the buffer holds past N anything but 0xaa
              or zeros (a byte the read did not give the host)
+  empty-iov  a thread per connection, blocking, reading with readv into
+             64 empty buffers and then one of BUF bytes
+  empty-iov-msg
+             the same with recvmsg_into
   prefork    accepts, forks; the child serves the connection, blocking
   forklock   a thread blocks in a read of a connection while the main
              thread forks; the child then reads the same connection
@@ -270,6 +274,18 @@ def residue_read(c):
     return bytes(buf[:n])
 
 
+def empty_iov_read(c):
+    buf = bytearray(BUF)
+    n = os.readv(c.fileno(), [bytearray(0)] * 64 + [buf])
+    return bytes(buf[:n])
+
+
+def empty_iov_msg_read(c):
+    buf = bytearray(BUF)
+    n = c.recvmsg_into([bytearray(0)] * 64 + [buf])[0]
+    return bytes(buf[:n])
+
+
 def serve_blocking(c, read=lambda c: c.recv(BUF)):
     buf = b""
     while True:
@@ -435,6 +451,8 @@ def main():
          "peek": lambda: threaded(peek_then_read),
          "scatter": lambda: threaded(scatter_read),
          "residue": lambda: threaded(residue_read),
+         "empty-iov": lambda: threaded(empty_iov_read),
+         "empty-iov-msg": lambda: threaded(empty_iov_msg_read),
          "dup2": dup2, "inetd": inetd, "inetd-child": inetd_child}[mode]()
 
 

@@ -778,6 +778,17 @@ class TestBlocking(HostCase):
                 self.assertNotIn("host: residue", h.log.lines())
         self.assert_never_seen(h)
 
+    def test_empty_iovecs_before_the_buffer(self):
+        # readv and recvmsg with more iovecs than the guard fills in one
+        # call, the first ones empty: the buffer after them is the host's
+        # too, and what lands there must be judged
+        for mode in ("empty-iov", "empty-iov-msg"):
+            with self.subTest(mode=mode):
+                h = self.host(mode)
+                self.refused(h)
+                self.served(h)
+                self.assert_never_seen(h)
+
     def test_prefork_child_serves(self):
         h = self.host("prefork")
         self.refused(h)
