@@ -1059,6 +1059,24 @@ guarded_peek(int fd, struct guard *g, struct out *o)
 	}
 }
 
+/* A call that returned n >= 0 with no read of the kernel's that gave it
+ * a name (its bytes came from the stash, or it returned the end): what
+ * the kernel's read of a TCP socket would have said, no address, no
+ * control message, no flag. Left as the host passed them, they are its
+ * own stale or uninitialized memory, taken for what the read returned. */
+static void
+out_unnamed(struct out *o)
+{
+	if (o->msg != NULL) {
+		if (o->msg->msg_name != NULL)
+			o->msg->msg_namelen = 0;
+		o->msg->msg_controllen = 0;
+		o->msg->msg_flags = 0;
+	} else if (o->from != NULL && o->fromlen != NULL) {
+		*o->fromlen = 0;
+	}
+}
+
 /* Lock, read (or peek), unlock. */
 static INLINE ssize_t
 guarded(int fd, struct guard *g, int flags, struct out *o)
@@ -1070,6 +1088,8 @@ guarded(int fd, struct guard *g, int flags, struct out *o)
 	held = lock(&g->lock);
 	n = flags & MSG_PEEK ? guarded_peek(fd, g, o) : guarded_read(fd, g, o);
 	unlock(&g->lock, held);
+	if (n >= 0 && !o->named)
+		out_unnamed(o);
 	return n;
 }
 

@@ -31,6 +31,10 @@ real one, on a loopback port they choose ("listening on PORT" once bound):
              64 empty buffers and then one of BUF bytes
   empty-iov-msg
              the same with recvmsg_into
+  names      a thread per connection, blocking, reading one byte per
+             read, with recvfrom and recvmsg (a control buffer of 64
+             bytes) in turn: "host: name" if a read gives an address, a
+             control message or a flag (a TCP socket's reads give none)
   prefork    accepts, forks; the child serves the connection, blocking
   forklock   a thread blocks in a read of a connection while the main
              thread forks; the child then reads the same connection
@@ -286,6 +290,18 @@ def empty_iov_msg_read(c):
     return bytes(buf[:n])
 
 
+def names_read(c, turn=[0]):
+    turn[0] += 1
+    if turn[0] % 2:
+        data, addr = c.recvfrom(1)
+        anc, flags = [], 0
+    else:
+        data, anc, flags, addr = c.recvmsg(1, 64)
+    if data and (addr is not None or anc or flags):
+        log("name")
+    return data
+
+
 def serve_blocking(c, read=lambda c: c.recv(BUF)):
     buf = b""
     while True:
@@ -453,6 +469,7 @@ def main():
          "residue": lambda: threaded(residue_read),
          "empty-iov": lambda: threaded(empty_iov_read),
          "empty-iov-msg": lambda: threaded(empty_iov_msg_read),
+         "names": lambda: threaded(names_read),
          "dup2": dup2, "inetd": inetd, "inetd-child": inetd_child}[mode]()
 
 

@@ -789,6 +789,23 @@ class TestBlocking(HostCase):
                 self.served(h)
                 self.assert_never_seen(h)
 
+    def test_reads_from_the_stash_give_no_name(self):
+        # one-byte recvfrom and recvmsg while a head that came in two
+        # parts is delivered from the guard's stash, with no read of the
+        # kernel's: no address, no control message, no flag, as the
+        # kernel's reads of a TCP socket
+        h = self.host("names")
+        head = build_request("GET", "/n")
+        c = self.client(h.port)
+        c.send(head[:20])
+        time.sleep(0.1)     # input pacing: the rest comes later
+        c.send(head[20:])
+        self.assertEqual(c.read_response().status, 200)
+        h.wait_line(r"^host: GET /n ")
+        self.assertNotIn("host: name", h.log.lines())
+        self.refused(h)
+        self.assert_never_seen(h)
+
     def test_prefork_child_serves(self):
         h = self.host("prefork")
         self.refused(h)
