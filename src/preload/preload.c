@@ -109,6 +109,9 @@ static ssize_t (*real_sendmsg)(int, const struct msghdr *, int);
 static ssize_t (*real_sendfile)(int, int, off_t *, size_t);
 static ssize_t (*real_sendfile64)(int, int, off64_t *, size_t);
 static int (*real_close)(int);
+static int (*real_fclose)(FILE *);
+static int (*real_close_range)(unsigned int, unsigned int, int);
+static void (*real_closefrom)(int);
 static int (*real_dup)(int);
 static int (*real_dup2)(int, int);
 static int (*real_dup3)(int, int, int);
@@ -1537,24 +1540,113 @@ sendfile64(int out, int in, off64_t *off, size_t len)
 	WROTE(sendfile64, (out, in, off, len), woke(out, NULL, 0, (size_t)r_));
 }
 
-EXPORT int
-close(int fd)
+/* The host is about to close fd: a refused connection's bytes that came
+ * since are dropped first, so that the close does not reset the reply
+ * away (not while another thread is in a read of it: never block a
+ * close). Returns whether fd has a guard. */
+static int
+closing(int fd)
 {
 	struct guard *g = guard_get(fd);
 
-	if (g != NULL) {
-		/* a refused connection: what came since is dropped first,
-		 * so that the close does not reset the reply away (not while
-		 * another thread is in a read of it: never block a close) */
-		if (pthread_mutex_trylock(&g->lock) == 0) {
-			if (g->refused)
-				drain(fd);
-			pthread_mutex_unlock(&g->lock);
-		}
-		guard_put(g);
-		guard_set(fd, NULL);
+	if (g == NULL)
+		return 0;
+	if (pthread_mutex_trylock(&g->lock) == 0) {
+		if (g->refused)
+			drain(fd);
+		pthread_mutex_unlock(&g->lock);
 	}
+	guard_put(g);
+	return 1;
+}
+
+EXPORT int
+close(int fd)
+{
+	if (closing(fd))
+		guard_set(fd, NULL);
 	return real_close(fd);
+}
+
+/*
+ * The other calls that close descriptors without calling close: a guard
+ * left on a closed number would judge whatever gets it next (a pipe, a
+ * file, a connection the host makes) as a client's requests. fclose (a
+ * FILE fdopen'ed on a connection: glibc closes its descriptor inside),
+ * close_range and closefrom (Python's os.closerange). The real calls are
+ * resolved here if the constructor has not run yet (another library's
+ * constructor may close a file first); close_range and closefrom are not
+ * in a glibc before 2.34.
+ */
+EXPORT int
+fclose(FILE *f)
+{
+	int fd = f != NULL ? fileno(f) : -1;
+
+	if (real_fclose == NULL)
+		*(void **)&real_fclose = dlsym(RTLD_NEXT, "fclose");
+	if (real_fclose == NULL) {
+		errno = ENOSYS;
+		return EOF;
+	}
+	if (closing(fd))
+		guard_set(fd, NULL);
+	return real_fclose(f);
+}
+
+/* Drain the refused connections of [lo, hi], which are about to close. */
+static void
+closing_range(unsigned int lo, unsigned int hi)
+{
+	size_t fd;
+
+	for (fd = lo; table != NULL && fd <= hi && fd <= table_hi &&
+	    fd < table_len; fd++)
+		(void)closing((int)fd);
+}
+
+/* The guards of [lo, hi] are forgotten: their descriptors are closed. */
+static void
+closed_range(unsigned int lo, unsigned int hi)
+{
+	size_t fd;
+
+	for (fd = lo; table != NULL && fd <= hi && fd <= table_hi &&
+	    fd < table_len; fd++)
+		if (__atomic_load_n(&table[fd], __ATOMIC_ACQUIRE) != NULL)
+			guard_set((int)fd, NULL);
+}
+
+EXPORT int
+close_range(unsigned int lo, unsigned int hi, int flags)
+{
+	int r;
+
+	if (real_close_range == NULL)
+		*(void **)&real_close_range = dlsym(RTLD_NEXT, "close_range");
+	if (real_close_range == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	/* CLOSE_RANGE_CLOEXEC closes nothing now (exec starts anew) */
+	if (flags & CLOSE_RANGE_CLOEXEC)
+		return real_close_range(lo, hi, flags);
+	closing_range(lo, hi);
+	if ((r = real_close_range(lo, hi, flags)) == 0)
+		closed_range(lo, hi);
+	return r;
+}
+
+EXPORT void
+closefrom(int lo)
+{
+	if (real_closefrom == NULL)
+		*(void **)&real_closefrom = dlsym(RTLD_NEXT, "closefrom");
+	if (real_closefrom == NULL || lo < 0)
+		return;
+	closing_range((unsigned int)lo, UINT_MAX);
+	real_closefrom(lo);
+	closed_range((unsigned int)lo, UINT_MAX);
 }
 
 EXPORT int
@@ -1655,6 +1747,10 @@ preload_init(void)
 	RESOLVE(sendfile);
 	RESOLVE(sendfile64);
 	RESOLVE(close);
+	RESOLVE(fclose);
+	/* (none before glibc 2.34: then no host calls them either) */
+	*(void **)&real_close_range = dlsym(RTLD_NEXT, "close_range");
+	*(void **)&real_closefrom = dlsym(RTLD_NEXT, "closefrom");
 	RESOLVE(dup);
 	RESOLVE(dup2);
 	RESOLVE(dup3);

@@ -35,6 +35,13 @@ real one, on a loopback port they choose ("listening on PORT" once bound):
              read, with recvfrom and recvmsg (a control buffer of 64
              bytes) in turn: "host: name" if a read gives an address, a
              control message or a flag (a TCP socket's reads give none)
+  closerange, fclose
+             one connection at a time, one request each, blocking; the
+             connection is then closed with os.closerange, or with
+             fclose of a FILE fdopen'ed on it (libc's fclose closes the
+             descriptor itself), and a pipe that gets its number carries
+             PIPE_LINE: "host: pipe ok" if it reads back whole, else
+             "host: pipe" and what went wrong
   prefork    accepts, forks; the child serves the connection, blocking
   forklock   a thread blocks in a read of a connection while the main
              thread forks; the child then reads the same connection
@@ -58,6 +65,8 @@ in inetd-child read their head only and exec "cgi", which reads the body
 from fd 0 (a CGI whose stdin is the client's socket).
 """
 
+import ctypes
+import errno
 import hashlib
 import os
 import select
@@ -75,6 +84,9 @@ SLOW_PAUSE = float(os.environ.get("HOST_SLOW_PAUSE") or "0.05")
 # whose Content-Length is no number (RFC 9110 §8.6)
 NOT_A_RESPONSE = b"this is not an HTTP response\r\n\r\n"
 BAD_LENGTH = b"HTTP/1.1 200 OK\r\nContent-Length: six\r\n\r\nhello\n"
+# what a pipe carries after a connection on its number was closed: no
+# request of a client's
+PIPE_LINE = b"not a request at all\r\n\r\n"
 
 
 def log(*a):
@@ -320,6 +332,38 @@ def serve_blocking(c, read=lambda c: c.recv(BUF)):
     c.close()
 
 
+def closer(how):
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.fdopen.restype = ctypes.c_void_p
+    libc.fdopen.argtypes = [ctypes.c_int, ctypes.c_char_p]
+    libc.fclose.argtypes = [ctypes.c_void_p]
+    lsn = listener()
+    while True:
+        c, _ = lsn.accept()
+        buf = b""
+        while parse(buf) is None:
+            data = c.recv(BUF)
+            if not data:
+                break
+            buf += data
+        serve_all(buf, c.sendall)
+        fd = c.detach()
+        if how == "closerange":
+            os.closerange(fd, fd + 1)
+        else:
+            libc.fclose(libc.fdopen(fd, b"r+"))
+        r, w = os.pipe()
+        try:
+            os.write(w, PIPE_LINE)
+            got = os.read(r, len(PIPE_LINE))
+            log("pipe", "ok" if got == PIPE_LINE and r == fd else
+                "read %r on fd %d (was %d)" % (got, r, fd))
+        except OSError as e:
+            log("pipe", errno.errorcode.get(e.errno, e.errno))
+        os.close(r)
+        os.close(w)
+
+
 def rcvtimeo():
     lsn = listener()
     while True:
@@ -470,6 +514,8 @@ def main():
          "empty-iov": lambda: threaded(empty_iov_read),
          "empty-iov-msg": lambda: threaded(empty_iov_msg_read),
          "names": lambda: threaded(names_read),
+         "closerange": lambda: closer("closerange"),
+         "fclose": lambda: closer("fclose"),
          "dup2": dup2, "inetd": inetd, "inetd-child": inetd_child}[mode]()
 
 

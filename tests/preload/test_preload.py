@@ -40,7 +40,7 @@ INTERPOSED = {"accept", "accept4", "read", "readv", "recv", "recvfrom",
               "recvmsg", "close", "__read_chk", "__recv_chk",
               "__recvfrom_chk", "dup", "dup2", "dup3", "fcntl", "fcntl64",
               "write", "writev", "send", "sendto", "sendmsg", "sendfile",
-              "sendfile64"}
+              "sendfile64", "fclose", "close_range", "closefrom"}
 RUNTIME = {"_init", "_fini", "_edata", "_end", "__bss_start"}
 
 APP_RX = re.compile(r"^app: (\S+) (\S+) te=(\S+) cl=(\S+) len=(\d+) "
@@ -805,6 +805,17 @@ class TestBlocking(HostCase):
         self.assertNotIn("host: name", h.log.lines())
         self.refused(h)
         self.assert_never_seen(h)
+
+    def test_closed_without_close_leaves_no_guard(self):
+        # a connection closed by close_range or fclose: the pipe that gets
+        # its number next is the host's, not judged as a client's bytes
+        for mode in ("closerange", "fclose"):
+            with self.subTest(mode=mode):
+                h = self.host(mode)
+                r = self.client(h.port).request("GET", "/c")
+                self.assertEqual(r.status, 200)
+                m = h.wait_line(r"^host: pipe (.+)$")
+                self.assertEqual(m.group(1), "ok")
 
     def test_prefork_child_serves(self):
         h = self.host("prefork")
