@@ -535,11 +535,16 @@ struct out {
 	const struct iovec *iov;
 	int	cnt;
 	size_t	want;			/* their total length, > 0 */
-	int	flags;			/* the host's, MSG_PEEK excepted */
+	int	flags;			/* the host's, MSG_PEEK and MSG_TRUNC
+					   excepted */
 	struct msghdr *msg;		/* recvmsg: name, control, flags */
 	struct sockaddr *from;		/* recvfrom */
 	socklen_t *fromlen;
 	int	named;			/* a read of this call gave them */
+	int	discard;		/* MSG_TRUNC: of a TCP socket, the
+					   bytes are dropped, the host's
+					   buffers never written (they may be
+					   NULL: HAProxy's drain) */
 };
 
 /* The host's buffers from byte `at` on, `max` bytes at most, as at most
@@ -565,12 +570,17 @@ out_cut(const struct out *o, size_t at, size_t max, struct iovec *cut)
 	return k;
 }
 
-/* Copy n bytes into the host's buffers from byte `at` on. */
+/* Copy n bytes into the host's buffers from byte `at` on (none for a
+ * host that discards them). */
 static void
 out_copy(const struct out *o, size_t at, const char *src, size_t n)
 {
 	struct iovec cut[IOV_USE];
-	int i, k = out_cut(o, at, n, cut);
+	int i, k;
+
+	if (o->discard)
+		return;
+	k = out_cut(o, at, n, cut);
 
 	for (i = 0; i < k; i++) {
 		memcpy(cut[i].iov_base, src, cut[i].iov_len);
@@ -935,8 +945,14 @@ guarded_read(int fd, struct guard *g, struct out *o)
 		if (g->end != END_NONE)
 			return got > 0 ? (ssize_t)got : ended(fd, g);
 		if ((a = kernel_approved(g)) >= room) {
-			/* all the host asked for is approved: straight in */
-			if (o->cnt == 1) {
+			/* all the host asked for is approved: straight in
+			 * (or dropped by the kernel, for a host that
+			 * discards them) */
+			if (o->discard) {
+				one.iov_base = NULL;
+				one.iov_len = room;
+				r = kread(fd, o, &one, 1, fl | MSG_TRUNC);
+			} else if (o->cnt == 1) {
 				one.iov_base = (char *)o->iov[0].iov_base + got;
 				one.iov_len = room;
 				r = kread(fd, o, &one, 1, fl);
@@ -960,7 +976,7 @@ guarded_read(int fd, struct guard *g, struct out *o)
 				return r;
 			continue;
 		}
-		if (p == 0 && o->cnt == 1) {
+		if (p == 0 && o->cnt == 1 && !o->discard) {
 			/* no stash, one buffer: the read lands in the host's
 			 * buffer and is judged there; what is not approved
 			 * leaves it before the call returns (below) */
@@ -1032,7 +1048,7 @@ guarded_read(int fd, struct guard *g, struct out *o)
 static ssize_t
 guarded_peek(int fd, struct guard *g, struct out *o)
 {
-	struct iovec cut[IOV_USE];
+	struct iovec cut[IOV_USE], one;
 	uint64_t a;
 	size_t n;
 	int r;
@@ -1047,7 +1063,13 @@ guarded_peek(int fd, struct guard *g, struct out *o)
 			return 0;
 		if (g->end != END_NONE)
 			return ended(fd, g);
-		if ((a = kernel_approved(g)) > 0)
+		if ((a = kernel_approved(g)) > 0 && o->discard) {
+			one.iov_base = NULL;
+			one.iov_len = a < o->want ? (size_t)a : o->want;
+			return kread(fd, o, &one, 1,
+			    o->flags | MSG_PEEK | MSG_TRUNC);
+		}
+		if (a > 0)
 			return kread(fd, o, cut, out_cut(o, 0,
 			    a < o->want ? (size_t)a : o->want, cut),
 			    o->flags | MSG_PEEK);
@@ -1088,6 +1110,7 @@ guarded(int fd, struct guard *g, int flags, struct out *o)
 	int held;
 
 	o->flags = flags & ~(MSG_PEEK | MSG_TRUNC);
+	o->discard = (flags & MSG_TRUNC) != 0;
 	held = lock(&g->lock);
 	n = flags & MSG_PEEK ? guarded_peek(fd, g, o) : guarded_read(fd, g, o);
 	unlock(&g->lock, held);
@@ -1236,7 +1259,7 @@ recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
 {
 	struct guard *g;
 	struct iovec iov = { buf, len };
-	struct out o = { &iov, 1, len, 0, NULL, from, fromlen, 0 };
+	struct out o = { &iov, 1, len, 0, NULL, from, fromlen, 0, 0 };
 	ssize_t n;
 
 	if (len == 0 || !stream_read(flags) || (g = guard_get(fd)) == NULL)
@@ -1257,7 +1280,7 @@ read(int fd, void *buf, size_t len)
 {
 	struct guard *g;
 	struct iovec iov = { buf, len };
-	struct out o = { &iov, 1, len, 0, NULL, NULL, NULL, 0 };
+	struct out o = { &iov, 1, len, 0, NULL, NULL, NULL, 0, 0 };
 	ssize_t n;
 
 	if (len == 0 || (g = guard_get(fd)) == NULL)
@@ -1297,7 +1320,7 @@ EXPORT ssize_t
 readv(int fd, const struct iovec *iov, int cnt)
 {
 	struct guard *g;
-	struct out o = { iov, 0, 0, 0, NULL, NULL, NULL, 0 };
+	struct out o = { iov, 0, 0, 0, NULL, NULL, NULL, 0, 0 };
 	ssize_t n;
 
 	if (cnt <= 0 || cnt > IOV_MAX ||
@@ -1313,7 +1336,7 @@ EXPORT ssize_t
 recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	struct guard *g;
-	struct out o = { NULL, 0, 0, 0, msg, NULL, NULL, 0 };
+	struct out o = { NULL, 0, 0, 0, msg, NULL, NULL, 0, 0 };
 	ssize_t n;
 
 	if (msg == NULL || msg->msg_iovlen == 0 || msg->msg_iovlen > IOV_MAX ||

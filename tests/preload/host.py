@@ -42,6 +42,11 @@ real one, on a loopback port they choose ("listening on PORT" once bound):
              descriptor itself), and a pipe that gets its number carries
              PIPE_LINE: "host: pipe ok" if it reads back whole, else
              "host: pipe" and what went wrong
+  trunc      a thread per connection, blocking, reading heads with recv
+             and dropping the body bytes a head's read did not bring with
+             recv(NULL, n, MSG_TRUNC), as HAProxy drains a connection
+             ("host: trunc ERRNO" if that fails); a POST is answered as
+             if its body were empty
   prefork    accepts, forks; the child serves the connection, blocking
   forklock   a thread blocks in a read of a connection while the main
              thread forks; the child then reads the same connection
@@ -364,6 +369,36 @@ def closer(how):
         os.close(w)
 
 
+def trunc_serve(c):
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.recv.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t,
+                          ctypes.c_int]
+    libc.recv.restype = ctypes.c_ssize_t
+    buf = b""
+    while True:
+        end = buf.find(b"\r\n\r\n")
+        if end < 0:
+            data = c.recv(BUF)
+            if not data:
+                log("eof")
+                break
+            buf += data
+            continue
+        method, target, te, n = parse_head(buf[:end])
+        buf = buf[end + 4:]
+        left = n - min(n, len(buf))
+        buf = buf[n - left:]
+        while left > 0:
+            r = libc.recv(c.fileno(), None, left, socket.MSG_TRUNC)
+            if r <= 0:
+                log("trunc", errno.errorcode.get(ctypes.get_errno(), r))
+                c.close()
+                return
+            left -= r
+        c.sendall(answer(method, target, te, b""))
+    c.close()
+
+
 def rcvtimeo():
     lsn = listener()
     while True:
@@ -379,6 +414,13 @@ def threaded(read):
         c, _ = lsn.accept()
         threading.Thread(target=serve_blocking, args=(c, read),
                          daemon=True).start()
+
+
+def threaded_serve(serve):
+    lsn = listener()
+    while True:
+        c, _ = lsn.accept()
+        threading.Thread(target=serve, args=(c,), daemon=True).start()
 
 
 def prefork():
@@ -514,6 +556,7 @@ def main():
          "empty-iov": lambda: threaded(empty_iov_read),
          "empty-iov-msg": lambda: threaded(empty_iov_msg_read),
          "names": lambda: threaded(names_read),
+         "trunc": lambda: threaded_serve(trunc_serve),
          "closerange": lambda: closer("closerange"),
          "fclose": lambda: closer("fclose"),
          "dup2": dup2, "inetd": inetd, "inetd-child": inetd_child}[mode]()

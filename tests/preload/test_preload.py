@@ -817,6 +817,26 @@ class TestBlocking(HostCase):
                 m = h.wait_line(r"^host: pipe (.+)$")
                 self.assertEqual(m.group(1), "ok")
 
+    def test_body_dropped_with_msg_trunc(self):
+        # recv(NULL, n, MSG_TRUNC) drops n bytes of a TCP socket, writing
+        # no buffer: the body, then a refused request the guard must still
+        # judge (and a GET it serves)
+        h = self.host("trunc")
+        for after, status in ((CHUNKED, 411), (build_request("GET", "/t2"),
+                                                200)):
+            with self.subTest(after=status):
+                head = build_request("POST", "/t", [("Content-Length",
+                                                     "3000")], body=None)
+                c = self.client(h.port)
+                c.send(head)
+                time.sleep(0.1)     # input pacing: the body comes later
+                c.send(b"x" * 3000 + after)
+                self.assertEqual(c.read_response().status, 200)
+                self.assertEqual(c.read_response().status, status)
+                self.assertEqual([l for l in h.log.lines()
+                                  if l.startswith("host: trunc")], [])
+        self.assert_never_seen(h)
+
     def test_prefork_child_serves(self):
         h = self.host("prefork")
         self.refused(h)
