@@ -100,6 +100,8 @@ static ssize_t (*real_recv)(int, void *, size_t, int);
 static ssize_t (*real_recvfrom)(int, void *, size_t, int, struct sockaddr *,
     socklen_t *);
 static ssize_t (*real_recvmsg)(int, struct msghdr *, int);
+static int (*real_recvmmsg)(int, struct mmsghdr *, unsigned int, int,
+    struct timespec *);
 static ssize_t (*real_write)(int, const void *, size_t);
 static ssize_t (*real_writev)(int, const struct iovec *, int);
 static ssize_t (*real_send)(int, const void *, size_t, int);
@@ -1352,6 +1354,30 @@ recvmsg(int fd, struct msghdr *msg, int flags)
 	return n;
 }
 
+/*
+ * recvmmsg: a read of a TCP socket the host can make too (no server
+ * measured here does). A guarded descriptor gets one message, the guarded
+ * recvmsg into the first: a stream has no boundaries to fill more by, and
+ * recvmmsg may return fewer messages than asked (its timeout, checked
+ * after each message, has none to check).
+ */
+EXPORT int
+recvmmsg(int fd, struct mmsghdr *v, unsigned int vlen, int flags,
+    struct timespec *tmo)
+{
+	struct guard *g;
+	ssize_t n;
+
+	if (v == NULL || vlen == 0 || !stream_read(flags) ||
+	    (g = guard_get(fd)) == NULL)
+		return real_recvmmsg(fd, v, vlen, flags, tmo);
+	guard_put(g);
+	if ((n = recvmsg(fd, &v[0].msg_hdr, flags & ~MSG_WAITFORONE)) < 0)
+		return -1;
+	v[0].msg_len = (unsigned int)n;
+	return 1;
+}
+
 /* _FORTIFY_SOURCE variants: glibc's check, then the call above */
 #include "chk.h"
 
@@ -1762,6 +1788,7 @@ preload_init(void)
 	RESOLVE(recv);
 	RESOLVE(recvfrom);
 	RESOLVE(recvmsg);
+	RESOLVE(recvmmsg);
 	RESOLVE(write);
 	RESOLVE(writev);
 	RESOLVE(send);

@@ -31,6 +31,8 @@ real one, on a loopback port they choose ("listening on PORT" once bound):
              64 empty buffers and then one of BUF bytes
   empty-iov-msg
              the same with recvmsg_into
+  mmsg       a thread per connection, blocking, reading with recvmmsg
+             (one message of BUF bytes)
   names      a thread per connection, blocking, reading one byte per
              read, with recvfrom and recvmsg (a control buffer of 64
              bytes) in turn: "host: name" if a read gives an address, a
@@ -307,6 +309,33 @@ def empty_iov_msg_read(c):
     return bytes(buf[:n])
 
 
+class Iovec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
+
+
+class Msghdr(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint),
+                ("iov", ctypes.POINTER(Iovec)), ("iovlen", ctypes.c_size_t),
+                ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
+                ("flags", ctypes.c_int)]
+
+
+class Mmsghdr(ctypes.Structure):
+    _fields_ = [("hdr", Msghdr), ("len", ctypes.c_uint)]
+
+
+def mmsg_read(c):
+    libc = ctypes.CDLL(None, use_errno=True)
+    buf = ctypes.create_string_buffer(BUF)
+    v = Iovec(ctypes.cast(buf, ctypes.c_void_p), BUF)
+    m = Mmsghdr()
+    m.hdr.iov = ctypes.pointer(v)
+    m.hdr.iovlen = 1
+    if libc.recvmmsg(c.fileno(), ctypes.byref(m), 1, 0, None) != 1:
+        raise OSError(ctypes.get_errno(), "recvmmsg")
+    return buf.raw[:m.len]
+
+
 def names_read(c, turn=[0]):
     turn[0] += 1
     if turn[0] % 2:
@@ -556,6 +585,7 @@ def main():
          "empty-iov": lambda: threaded(empty_iov_read),
          "empty-iov-msg": lambda: threaded(empty_iov_msg_read),
          "names": lambda: threaded(names_read),
+         "mmsg": lambda: threaded(mmsg_read),
          "trunc": lambda: threaded_serve(trunc_serve),
          "closerange": lambda: closer("closerange"),
          "fclose": lambda: closer("fclose"),

@@ -40,7 +40,8 @@ INTERPOSED = {"accept", "accept4", "read", "readv", "recv", "recvfrom",
               "recvmsg", "close", "__read_chk", "__recv_chk",
               "__recvfrom_chk", "dup", "dup2", "dup3", "fcntl", "fcntl64",
               "write", "writev", "send", "sendto", "sendmsg", "sendfile",
-              "sendfile64", "fclose", "close_range", "closefrom"}
+              "sendfile64", "fclose", "close_range", "closefrom",
+              "recvmmsg"}
 RUNTIME = {"_init", "_fini", "_edata", "_end", "__bss_start"}
 
 APP_RX = re.compile(r"^app: (\S+) (\S+) te=(\S+) cl=(\S+) len=(\d+) "
@@ -788,6 +789,12 @@ class TestBlocking(HostCase):
                 self.refused(h)
                 self.served(h)
                 self.assert_never_seen(h)
+
+    def test_recvmmsg_is_guarded(self):
+        h = self.host("mmsg")
+        self.refused(h)
+        self.served(h)
+        self.assert_never_seen(h)
 
     def test_reads_from_the_stash_give_no_name(self):
         # one-byte recvfrom and recvmsg while a head that came in two
