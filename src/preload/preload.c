@@ -179,6 +179,8 @@ static pthread_mutex_t tlock = PTHREAD_MUTEX_INITIALIZER;
 static struct guard **table;
 static size_t table_len;
 static size_t table_hi;			/* no guard above this index */
+/* the process the table is of (see table_ours()) */
+static pid_t table_pid;
 
 /* guards with `wake` set, in this process: writes look at nothing else
  * while it is 0 */
@@ -289,12 +291,35 @@ guard_set(int fd, struct guard *g)
 		guard_put(old);
 }
 
+/*
+ * Is the table this process's own? Not in the child of a vfork (Python's
+ * subprocess), which shares the parent's memory until it execs: its
+ * dup2, close and close_range are of its own descriptors, and must leave
+ * the parent's guards where they are (a child that closed every
+ * descriptor above 2 would leave every connection of the parent
+ * unguarded). A system call: made only where a guard would change.
+ */
+static int
+table_ours(void)
+{
+	return getpid() == table_pid;
+}
+
+/* Has fd a guard? (No lock: a hint, for the calls that change the table.) */
+static INLINE int
+guard_at(int fd)
+{
+	return fd >= 0 && table != NULL && (size_t)fd < table_len &&
+	    __atomic_load_n(&table[fd], __ATOMIC_ACQUIRE) != NULL;
+}
+
 /* newfd now names what oldfd names (dup*, F_DUPFD): the same guard, or
  * none. Returns newfd. */
 static int
 aliased(int oldfd, int newfd)
 {
-	if (newfd >= 0 && oldfd != newfd && table != NULL)
+	if (newfd >= 0 && oldfd != newfd && (guard_at(oldfd) ||
+	    guard_at(newfd)) && table_ours())
 		guard_set(newfd, guard_get(oldfd));
 	return newfd;
 }
@@ -324,6 +349,7 @@ fork_child(void)
 	size_t i;
 
 	pthread_mutex_init(&tlock, NULL);
+	table_pid = getpid();
 	for (i = 0; table != NULL && i <= table_hi && i < table_len; i++)
 		if (table[i] != NULL)
 			pthread_mutex_init(&table[i]->lock, NULL);
@@ -1612,7 +1638,7 @@ closing(int fd)
 EXPORT int
 close(int fd)
 {
-	if (closing(fd))
+	if (closing(fd) && table_ours())
 		guard_set(fd, NULL);
 	return real_close(fd);
 }
@@ -1638,7 +1664,7 @@ fclose(FILE *f)
 		errno = ENOSYS;
 		return EOF;
 	}
-	if (closing(fd))
+	if (closing(fd) && table_ours())
 		guard_set(fd, NULL);
 	return real_fclose(f);
 }
@@ -1678,7 +1704,7 @@ close_range(unsigned int lo, unsigned int hi, int flags)
 		return -1;
 	}
 	/* CLOSE_RANGE_CLOEXEC closes nothing now (exec starts anew) */
-	if (flags & CLOSE_RANGE_CLOEXEC)
+	if ((flags & CLOSE_RANGE_CLOEXEC) || !table_ours())
 		return real_close_range(lo, hi, flags);
 	closing_range(lo, hi);
 	if ((r = real_close_range(lo, hi, flags)) == 0)
@@ -1693,6 +1719,10 @@ closefrom(int lo)
 		*(void **)&real_closefrom = dlsym(RTLD_NEXT, "closefrom");
 	if (real_closefrom == NULL || lo < 0)
 		return;
+	if (!table_ours()) {
+		real_closefrom(lo);
+		return;
+	}
 	closing_range((unsigned int)lo, UINT_MAX);
 	real_closefrom(lo);
 	closed_range((unsigned int)lo, UINT_MAX);
@@ -1841,6 +1871,7 @@ preload_init(void)
 	if ((table = calloc(rl.rlim_max, sizeof(*table))) == NULL)
 		die("cannot allocate the descriptor table", NULL);
 	table_len = rl.rlim_max;
+	table_pid = getpid();
 	if (pthread_atfork(fork_prepare, fork_parent, fork_child) != 0)
 		die("cannot register the fork handlers", NULL);
 	guard_inetd();

@@ -49,6 +49,11 @@ real one, on a loopback port they choose ("listening on PORT" once bound):
              recv(NULL, n, MSG_TRUNC), as HAProxy drains a connection
              ("host: trunc ERRNO" if that fails); a POST is answered as
              if its body were empty
+  spawn      a thread per connection, blocking, that first runs "true"
+             with the connection as its stdin (Python's subprocess: a
+             vfork, whose child dup2s it onto fd 0, then closes every
+             descriptor above 2, in the parent's memory), then reads its
+             own stdin ("host: stdin ERRNO" if that fails) and serves it
   prefork    accepts, forks; the child serves the connection, blocking
   forklock   a thread blocks in a read of a connection while the main
              thread forks; the child then reads the same connection
@@ -445,6 +450,15 @@ def threaded(read):
                          daemon=True).start()
 
 
+def spawn_serve(c):
+    subprocess.run(["true"], stdin=c.fileno(), check=True)
+    try:
+        os.read(0, 1)   # the host's own stdin (/dev/null): no connection
+    except OSError as e:
+        log("stdin", errno.errorcode.get(e.errno, e.errno))
+    serve_blocking(c)
+
+
 def threaded_serve(serve):
     lsn = listener()
     while True:
@@ -587,6 +601,7 @@ def main():
          "names": lambda: threaded(names_read),
          "mmsg": lambda: threaded(mmsg_read),
          "trunc": lambda: threaded_serve(trunc_serve),
+         "spawn": lambda: threaded_serve(spawn_serve),
          "closerange": lambda: closer("closerange"),
          "fclose": lambda: closer("fclose"),
          "dup2": dup2, "inetd": inetd, "inetd-child": inetd_child}[mode]()

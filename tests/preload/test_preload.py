@@ -844,6 +844,17 @@ class TestBlocking(HostCase):
                                   if l.startswith("host: trunc")], [])
         self.assert_never_seen(h)
 
+    def test_spawn_leaves_the_guards(self):
+        # a vfork child shares the host's memory: its dup2 onto fd 0 and
+        # its close_range of every descriptor above 2 are its own, and the
+        # host's connection stays guarded
+        h = self.host("spawn")
+        self.refused(h)
+        self.served(h)
+        self.assert_never_seen(h)
+        self.assertEqual([l for l in h.log.lines()
+                          if l.startswith("host: stdin")], [])
+
     def test_prefork_child_serves(self):
         h = self.host("prefork")
         self.refused(h)
