@@ -112,6 +112,8 @@ static ssize_t (*real_sendfile)(int, int, off_t *, size_t);
 static ssize_t (*real_sendfile64)(int, int, off64_t *, size_t);
 static int (*real_close)(int);
 static int (*real_fclose)(FILE *);
+static FILE *(*real_freopen)(const char *, const char *, FILE *);
+static FILE *(*real_freopen64)(const char *, const char *, FILE *);
 static int (*real_close_range)(unsigned int, unsigned int, int);
 static void (*real_closefrom)(int);
 static int (*real_dup)(int);
@@ -1669,6 +1671,47 @@ fclose(FILE *f)
 	return real_fclose(f);
 }
 
+/* freopen with a path closes the stream's descriptor, and glibc puts the
+ * new file on the same number: the guard goes, as at fclose, whether the
+ * open succeeds or not (the stream is closed either way). Without a
+ * path, the stream's own socket is reopened: the guard stays. */
+static void
+reopening(const char *path, FILE *f)
+{
+	int fd;
+
+	if (path != NULL && f != NULL && (fd = fileno(f)) >= 0 &&
+	    closing(fd) && table_ours())
+		guard_set(fd, NULL);
+}
+
+EXPORT FILE *
+freopen(const char *path, const char *mode, FILE *f)
+{
+	if (real_freopen == NULL)
+		*(void **)&real_freopen = dlsym(RTLD_NEXT, "freopen");
+	if (real_freopen == NULL) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	reopening(path, f);
+	return real_freopen(path, mode, f);
+}
+
+/* what glibc's headers call for freopen with _FILE_OFFSET_BITS=64 */
+EXPORT FILE *
+freopen64(const char *path, const char *mode, FILE *f)
+{
+	if (real_freopen64 == NULL)
+		*(void **)&real_freopen64 = dlsym(RTLD_NEXT, "freopen64");
+	if (real_freopen64 == NULL) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	reopening(path, f);
+	return real_freopen64(path, mode, f);
+}
+
 /* Drain the refused connections of [lo, hi], which are about to close. */
 static void
 closing_range(unsigned int lo, unsigned int hi)
@@ -1828,6 +1871,8 @@ preload_init(void)
 	RESOLVE(sendfile64);
 	RESOLVE(close);
 	RESOLVE(fclose);
+	RESOLVE(freopen);
+	RESOLVE(freopen64);
 	/* (none before glibc 2.34: then no host calls them either) */
 	*(void **)&real_close_range = dlsym(RTLD_NEXT, "close_range");
 	*(void **)&real_closefrom = dlsym(RTLD_NEXT, "closefrom");

@@ -37,13 +37,15 @@ real one, on a loopback port they choose ("listening on PORT" once bound):
              read, with recvfrom and recvmsg (a control buffer of 64
              bytes) in turn: "host: name" if a read gives an address, a
              control message or a flag (a TCP socket's reads give none)
-  closerange, fclose
+  closerange, fclose, freopen
              one connection at a time, one request each, blocking; the
              connection is then closed with os.closerange, or with
              fclose of a FILE fdopen'ed on it (libc's fclose closes the
              descriptor itself), and a pipe that gets its number carries
-             PIPE_LINE: "host: pipe ok" if it reads back whole, else
-             "host: pipe" and what went wrong
+             PIPE_LINE; or the FILE is freopen'ed on a file that holds
+             PIPE_LINE (libc puts it on the same number): "host: pipe ok"
+             if PIPE_LINE reads back whole, else "host: pipe" and what
+             went wrong
   trunc      a thread per connection, blocking, reading heads with recv
              and dropping the body bytes a head's read did not bring with
              recv(NULL, n, MSG_TRUNC), as HAProxy drains a connection
@@ -376,6 +378,10 @@ def closer(how):
     libc.fdopen.restype = ctypes.c_void_p
     libc.fdopen.argtypes = [ctypes.c_int, ctypes.c_char_p]
     libc.fclose.argtypes = [ctypes.c_void_p]
+    libc.freopen.restype = ctypes.c_void_p
+    libc.freopen.argtypes = [ctypes.c_char_p, ctypes.c_char_p,
+                             ctypes.c_void_p]
+    libc.fileno.argtypes = [ctypes.c_void_p]
     lsn = listener()
     while True:
         c, _ = lsn.accept()
@@ -387,20 +393,34 @@ def closer(how):
             buf += data
         serve_all(buf, c.sendall)
         fd = c.detach()
+        f = None
         if how == "closerange":
             os.closerange(fd, fd + 1)
-        else:
+        elif how == "fclose":
             libc.fclose(libc.fdopen(fd, b"r+"))
-        r, w = os.pipe()
-        try:
+        else:
+            path = os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                                "host-freopen-%d" % os.getpid())
+            with open(path, "wb") as out:
+                out.write(PIPE_LINE)
+            f = libc.freopen(path.encode(), b"r", libc.fdopen(fd, b"r+"))
+            os.unlink(path)
+        if f is None:
+            r, w = os.pipe()
             os.write(w, PIPE_LINE)
+        else:
+            r, w = libc.fileno(f), None
+        try:
             got = os.read(r, len(PIPE_LINE))
             log("pipe", "ok" if got == PIPE_LINE and r == fd else
                 "read %r on fd %d (was %d)" % (got, r, fd))
         except OSError as e:
             log("pipe", errno.errorcode.get(e.errno, e.errno))
-        os.close(r)
-        os.close(w)
+        if f is None:
+            os.close(r)
+            os.close(w)
+        else:
+            libc.fclose(f)
 
 
 def trunc_serve(c):
@@ -604,6 +624,7 @@ def main():
          "spawn": lambda: threaded_serve(spawn_serve),
          "closerange": lambda: closer("closerange"),
          "fclose": lambda: closer("fclose"),
+         "freopen": lambda: closer("freopen"),
          "dup2": dup2, "inetd": inetd, "inetd-child": inetd_child}[mode]()
 
 

@@ -41,7 +41,7 @@ INTERPOSED = {"accept", "accept4", "read", "readv", "recv", "recvfrom",
               "__recvfrom_chk", "dup", "dup2", "dup3", "fcntl", "fcntl64",
               "write", "writev", "send", "sendto", "sendmsg", "sendfile",
               "sendfile64", "fclose", "close_range", "closefrom",
-              "recvmmsg"}
+              "recvmmsg", "freopen", "freopen64"}
 RUNTIME = {"_init", "_fini", "_edata", "_end", "__bss_start"}
 
 APP_RX = re.compile(r"^app: (\S+) (\S+) te=(\S+) cl=(\S+) len=(\d+) "
@@ -814,9 +814,10 @@ class TestBlocking(HostCase):
         self.assert_never_seen(h)
 
     def test_closed_without_close_leaves_no_guard(self):
-        # a connection closed by close_range or fclose: the pipe that gets
-        # its number next is the host's, not judged as a client's bytes
-        for mode in ("closerange", "fclose"):
+        # a connection closed by close_range, fclose or freopen: the pipe
+        # or file that gets its number next is the host's, not judged as a
+        # client's bytes
+        for mode in ("closerange", "fclose", "freopen"):
             with self.subTest(mode=mode):
                 h = self.host(mode)
                 r = self.client(h.port).request("GET", "/c")
