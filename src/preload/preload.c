@@ -1132,6 +1132,31 @@ out_unnamed(struct out *o)
 	}
 }
 
+/*
+ * The guard's lock for a read call: 1 taken, 0 not needed (one thread),
+ * -1 with EAGAIN for a read that must not block while another thread
+ * holds it (a read of the same connection, which may be blocked in the
+ * kernel for as long as the client waits): MSG_DONTWAIT, or a socket in
+ * O_NONBLOCK (asked only then, with one fcntl).
+ */
+static int
+lock_read(int fd, struct guard *g, int flags)
+{
+	int fl;
+
+	if (__libc_single_threaded)
+		return 0;
+	if (pthread_mutex_trylock(&g->lock) == 0)
+		return 1;
+	if ((flags & MSG_DONTWAIT) ||
+	    ((fl = real_fcntl(fd, F_GETFL)) >= 0 && (fl & O_NONBLOCK))) {
+		errno = EAGAIN;
+		return -1;
+	}
+	pthread_mutex_lock(&g->lock);
+	return 1;
+}
+
 /* Lock, read (or peek), unlock. */
 static INLINE ssize_t
 guarded(int fd, struct guard *g, int flags, struct out *o)
@@ -1141,7 +1166,8 @@ guarded(int fd, struct guard *g, int flags, struct out *o)
 
 	o->flags = flags & ~(MSG_PEEK | MSG_TRUNC);
 	o->discard = (flags & MSG_TRUNC) != 0;
-	held = lock(&g->lock);
+	if ((held = lock_read(fd, g, flags)) < 0)
+		return -1;
 	n = flags & MSG_PEEK ? guarded_peek(fd, g, o) : guarded_read(fd, g, o);
 	unlock(&g->lock, held);
 	if (n >= 0 && !o->named)

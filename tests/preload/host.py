@@ -59,6 +59,10 @@ real one, on a loopback port they choose ("listening on PORT" once bound):
   prefork    accepts, forks; the child serves the connection, blocking
   forklock   a thread blocks in a read of a connection while the main
              thread forks; the child then reads the same connection
+  dontwait   one connection: a thread blocks in a read of it (the client
+             sent part of a head), then the main thread reads it with
+             MSG_DONTWAIT: "host: dontwait EAGAIN" (or "data") once that
+             returns
   dup2       the connection is put on fd 0 (dup2) and read from there
   inetd      an inetd: each connection is the stdin and stdout of a new
              "inetd-child" process, run with HOST_CHILD_PRELOAD as its
@@ -536,6 +540,27 @@ def forklock():
     time.sleep(60)
 
 
+def dontwait():
+    lsn = listener()
+    c, _ = lsn.accept()
+    tids = []
+
+    def reader():
+        tids.append(threading.get_native_id())
+        c.recv(BUF)     # blocks: the client sent part of a head
+
+    threading.Thread(target=reader, daemon=True).start()
+    deadline = time.monotonic() + 5
+    while (not tids or not in_syscall(tids[0])) and time.monotonic() < deadline:
+        time.sleep(0.01)    # polling a condition, bounded
+    try:
+        c.recv(BUF, socket.MSG_DONTWAIT)
+        log("dontwait data")
+    except BlockingIOError:
+        log("dontwait EAGAIN")
+    time.sleep(60)
+
+
 def dup2():
     lsn = listener()
     while True:
@@ -613,6 +638,7 @@ def main():
         cgi(int(sys.argv[2]))
     else:
         {"rcvtimeo": rcvtimeo, "prefork": prefork, "forklock": forklock,
+         "dontwait": dontwait,
          "peek": lambda: threaded(peek_then_read),
          "scatter": lambda: threaded(scatter_read),
          "residue": lambda: threaded(residue_read),

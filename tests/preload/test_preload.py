@@ -874,6 +874,16 @@ class TestBlocking(HostCase):
         m = h.wait_line(r"^host: child read (\S+)$", timeout=10)
         self.assertEqual(m.group(1), "EAGAIN")
 
+    def test_dontwait_while_another_thread_reads(self):
+        # a thread blocks in a read of a connection (partial head): a
+        # MSG_DONTWAIT read of it from another thread returns EAGAIN at
+        # once, as without the library, rather than wait for the first
+        h = self.host("dontwait")
+        c = self.client(h.port)
+        c.send(b"GET /slow HTTP/1.1\r\nHost: t")
+        m = h.wait_line(r"^host: dontwait (\S+)$", timeout=3)
+        self.assertEqual(m.group(1), "EAGAIN")
+
     def test_dup2_onto_fd0(self):
         h = self.host("dup2")
         self.refused(h)
