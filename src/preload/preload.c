@@ -1379,11 +1379,15 @@ readv(int fd, const struct iovec *iov, int cnt)
 	struct out o = { iov, 0, 0, 0, NULL, NULL, NULL, 0, 0 };
 	ssize_t n;
 
-	if (cnt <= 0 || cnt > IOV_MAX ||
-	    (o.want = iov_total(iov, o.cnt = iov_count(iov, cnt))) == 0 ||
+	/* the host's iovecs are read only for a guarded descriptor, and
+	 * never through NULL: a bad array is the kernel's EFAULT */
+	if (cnt <= 0 || cnt > IOV_MAX || iov == NULL ||
 	    (g = guard_get(fd)) == NULL)
 		return real_readv(fd, iov, cnt);
-	n = guarded(fd, g, 0, &o);
+	if ((o.want = iov_total(iov, o.cnt = iov_count(iov, cnt))) == 0)
+		n = real_readv(fd, iov, cnt);
+	else
+		n = guarded(fd, g, 0, &o);
 	guard_put(g);
 	return n;
 }
@@ -1395,15 +1399,21 @@ recvmsg(int fd, struct msghdr *msg, int flags)
 	struct out o = { NULL, 0, 0, 0, msg, NULL, NULL, 0, 0 };
 	ssize_t n;
 
-	if (msg == NULL || msg->msg_iovlen == 0 || msg->msg_iovlen > IOV_MAX ||
-	    !stream_read(flags))
+	/* as readv: the host's msghdr and iovecs are read only for a
+	 * guarded descriptor, and never through NULL */
+	if (msg == NULL || !stream_read(flags) || (g = guard_get(fd)) == NULL)
 		return real_recvmsg(fd, msg, flags);
+	if (msg->msg_iovlen == 0 || msg->msg_iovlen > IOV_MAX ||
+	    msg->msg_iov == NULL) {
+		guard_put(g);
+		return real_recvmsg(fd, msg, flags);
+	}
 	o.iov = msg->msg_iov;
 	o.cnt = iov_count(o.iov, (int)msg->msg_iovlen);
-	if ((o.want = iov_total(o.iov, o.cnt)) == 0 ||
-	    (g = guard_get(fd)) == NULL)
-		return real_recvmsg(fd, msg, flags);
-	n = guarded(fd, g, flags, &o);
+	if ((o.want = iov_total(o.iov, o.cnt)) == 0)
+		n = real_recvmsg(fd, msg, flags);
+	else
+		n = guarded(fd, g, flags, &o);
 	guard_put(g);
 	return n;
 }

@@ -6,6 +6,7 @@ application itself logs shows which requests reached it. Loopback only;
 every wait is on a port, a log line or a bounded socket timeout.
 """
 
+import errno
 import hashlib
 import json
 import os
@@ -1166,6 +1167,43 @@ class TestLoading(harness.E2ECase):
                              check=True, capture_output=True, text=True).stdout
         syms = {l.split()[0].split("@")[0] for l in out.splitlines() if l}
         self.assertEqual(syms - RUNTIME, INTERPOSED)
+
+    def test_null_iovecs_are_the_kernels_efault(self):
+        # readv with a NULL array, recvmsg with a NULL msg_iov: EFAULT, of a
+        # pipe and of a guarded connection, not a crash of the host
+        script = "\n".join([
+            "import ctypes, os, socket",
+            "libc = ctypes.CDLL(None, use_errno=True)",
+            "class Msghdr(ctypes.Structure):",
+            "    _fields_ = [('name', ctypes.c_void_p),"
+            " ('namelen', ctypes.c_uint), ('iov', ctypes.c_void_p),"
+            " ('iovlen', ctypes.c_size_t), ('control', ctypes.c_void_p),"
+            " ('controllen', ctypes.c_size_t), ('flags', ctypes.c_int)]",
+            "lsn = socket.socket()",
+            "lsn.bind(('127.0.0.1', 0))",
+            "lsn.listen()",
+            "cl = socket.create_connection(lsn.getsockname())",
+            "c, _ = lsn.accept()",
+            "cl.sendall(b'GET / HTTP/1.1\\r\\nHost: t\\r\\n\\r\\n')",
+            "r, w = os.pipe()",
+            "os.write(w, b'x')",
+            "for fd in (r, c.fileno()):",
+            "    n = libc.readv(fd, None, 1)",
+            "    print('readv', n, ctypes.get_errno())",
+            "    m = Msghdr(iovlen=1)",
+            "    n = libc.recvmsg(fd, ctypes.byref(m), 0)",
+            "    print('recvmsg', n, ctypes.get_errno())",
+        ])
+        e = dict(os.environ, LD_PRELOAD=PRELOAD)
+        e.pop("LENGTHGUARD_CONF", None)
+        p = subprocess.run([sys.executable, "-c", script], env=e,
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        ef = errno.EFAULT
+        # recvmsg of a pipe: ENOTSOCK, as without the library
+        self.assertEqual(p.stdout.split("\n"), [
+            "readv -1 %d" % ef, "recvmsg -1 %d" % errno.ENOTSOCK,
+            "readv -1 %d" % ef, "recvmsg -1 %d" % ef, ""])
 
     def test_conf_is_used(self):
         # no [proxy] section: the library needs none
