@@ -1580,20 +1580,27 @@ woke_buf(int fd, const void *buf, size_t n)
 }
 
 /*
- * The real write, then `after` (with r_, what it wrote) if any guard waits
- * for the host's answers: while none does, a write costs one atomic load.
- * The real call is resolved here if the constructor has not run yet
- * (another library's constructor may write first).
+ * The real call, resolved here if the constructor has not run yet
+ * (another library's constructor may write or close a file first), or
+ * ENOSYS and return `fail` (nothing, in a void function).
  */
-#define WROTE(name, args, after) do {					\
-	int saved_;							\
-	ssize_t r_;							\
+#define RESOLVED(name, fail) do {					\
 	if (real_##name == NULL)					\
 		*(void **)&real_##name = dlsym(RTLD_NEXT, #name);	\
 	if (real_##name == NULL) {					\
 		errno = ENOSYS;						\
-		return -1;						\
+		return fail;						\
 	}								\
+} while (0)
+
+/*
+ * The real write, then `after` (with r_, what it wrote) if any guard waits
+ * for the host's answers: while none does, a write costs one atomic load.
+ */
+#define WROTE(name, args, after) do {					\
+	int saved_;							\
+	ssize_t r_;							\
+	RESOLVED(name, -1);						\
 	r_ = real_##name args;						\
 	if (r_ > 0 && __atomic_load_n(&wakes, __ATOMIC_RELAXED) > 0) {	\
 		saved_ = errno;						\
@@ -1696,12 +1703,7 @@ fclose(FILE *f)
 {
 	int fd = f != NULL ? fileno(f) : -1;
 
-	if (real_fclose == NULL)
-		*(void **)&real_fclose = dlsym(RTLD_NEXT, "fclose");
-	if (real_fclose == NULL) {
-		errno = ENOSYS;
-		return EOF;
-	}
+	RESOLVED(fclose, EOF);
 	if (closing(fd) && table_ours())
 		guard_set(fd, NULL);
 	return real_fclose(f);
@@ -1724,12 +1726,7 @@ reopening(const char *path, FILE *f)
 EXPORT FILE *
 freopen(const char *path, const char *mode, FILE *f)
 {
-	if (real_freopen == NULL)
-		*(void **)&real_freopen = dlsym(RTLD_NEXT, "freopen");
-	if (real_freopen == NULL) {
-		errno = ENOSYS;
-		return NULL;
-	}
+	RESOLVED(freopen, NULL);
 	reopening(path, f);
 	return real_freopen(path, mode, f);
 }
@@ -1738,12 +1735,7 @@ freopen(const char *path, const char *mode, FILE *f)
 EXPORT FILE *
 freopen64(const char *path, const char *mode, FILE *f)
 {
-	if (real_freopen64 == NULL)
-		*(void **)&real_freopen64 = dlsym(RTLD_NEXT, "freopen64");
-	if (real_freopen64 == NULL) {
-		errno = ENOSYS;
-		return NULL;
-	}
+	RESOLVED(freopen64, NULL);
 	reopening(path, f);
 	return real_freopen64(path, mode, f);
 }
@@ -1776,12 +1768,7 @@ close_range(unsigned int lo, unsigned int hi, int flags)
 {
 	int r;
 
-	if (real_close_range == NULL)
-		*(void **)&real_close_range = dlsym(RTLD_NEXT, "close_range");
-	if (real_close_range == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
+	RESOLVED(close_range, -1);
 	/* CLOSE_RANGE_CLOEXEC closes nothing now (exec starts anew) */
 	if ((flags & CLOSE_RANGE_CLOEXEC) || !table_ours())
 		return real_close_range(lo, hi, flags);
@@ -1794,9 +1781,8 @@ close_range(unsigned int lo, unsigned int hi, int flags)
 EXPORT void
 closefrom(int lo)
 {
-	if (real_closefrom == NULL)
-		*(void **)&real_closefrom = dlsym(RTLD_NEXT, "closefrom");
-	if (real_closefrom == NULL || lo < 0)
+	RESOLVED(closefrom, );
+	if (lo < 0)
 		return;
 	if (!table_ours()) {
 		real_closefrom(lo);

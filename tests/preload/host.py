@@ -512,19 +512,25 @@ def in_syscall(tid):
         return False
 
 
-def forklock():
-    lsn = listener()
-    c, _ = lsn.accept()
+def blocked_reader(c):
+    """A thread that reads c and blocks there (the client sent part of a
+    head): returns once it is in the system call (or after 5 s)."""
     tids = []
 
     def reader():
         tids.append(threading.get_native_id())
-        c.recv(BUF)     # blocks: the client sent part of a head
+        c.recv(BUF)
 
     threading.Thread(target=reader, daemon=True).start()
     deadline = time.monotonic() + 5
     while (not tids or not in_syscall(tids[0])) and time.monotonic() < deadline:
         time.sleep(0.01)    # polling a condition, bounded
+
+
+def forklock():
+    lsn = listener()
+    c, _ = lsn.accept()
+    blocked_reader(c)
     pid = os.fork()
     if pid != 0:
         log("child %d" % pid)
@@ -543,16 +549,7 @@ def forklock():
 def dontwait():
     lsn = listener()
     c, _ = lsn.accept()
-    tids = []
-
-    def reader():
-        tids.append(threading.get_native_id())
-        c.recv(BUF)     # blocks: the client sent part of a head
-
-    threading.Thread(target=reader, daemon=True).start()
-    deadline = time.monotonic() + 5
-    while (not tids or not in_syscall(tids[0])) and time.monotonic() < deadline:
-        time.sleep(0.01)    # polling a condition, bounded
+    blocked_reader(c)
     try:
         c.recv(BUF, socket.MSG_DONTWAIT)
         log("dontwait data")
