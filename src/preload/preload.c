@@ -26,12 +26,16 @@
 #include <sys/single_threaded.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+
+#include <linux/futex.h>
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -145,6 +149,9 @@ enum guard_end {
 
 struct guard {
 	pthread_mutex_t lock;		/* held for one read call */
+	/* blocking reads waiting for the lock (lock_wait()), and the word
+	 * they sleep on: bumped when the lock is released while some wait */
+	unsigned waiters, gen;
 	int	refs;			/* the table's, and each caller's (tlock) */
 	struct framing *fr;
 	char   *buf;			/* the stash, and where reads land */
@@ -214,6 +221,22 @@ unlock(pthread_mutex_t *m, int held)
 {
 	if (held)
 		pthread_mutex_unlock(m);
+}
+
+/* Release a guard's lock taken with pthread_mutex_lock or trylock, and
+ * wake the blocking reads that wait for it (lock_wait()). */
+static void
+guard_unlock(struct guard *g)
+{
+	pthread_mutex_unlock(&g->lock);
+	/* (pairs with the waiter's count before its trylock: either it
+	 * gets the lock, or this sees it waiting) */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&g->waiters, __ATOMIC_RELAXED) > 0) {
+		__atomic_add_fetch(&g->gen, 1, __ATOMIC_RELEASE);
+		(void)syscall(SYS_futex, &g->gen, FUTEX_WAKE_PRIVATE, INT_MAX,
+		    NULL, NULL, 0);
+	}
 }
 
 /* The guard's wake-up is no longer needed (it happened, or the host read
@@ -353,8 +376,10 @@ fork_child(void)
 	pthread_mutex_init(&tlock, NULL);
 	table_pid = getpid();
 	for (i = 0; table != NULL && i <= table_hi && i < table_len; i++)
-		if (table[i] != NULL)
+		if (table[i] != NULL) {
 			pthread_mutex_init(&table[i]->lock, NULL);
+			table[i]->waiters = 0;
+		}
 }
 
 /* ---------------------------------------------------------------- logging */
@@ -1133,11 +1158,73 @@ out_unnamed(struct out *o)
 }
 
 /*
+ * A blocking read waits for the guard's lock, held by another thread's
+ * read of the same connection, as it would wait in the kernel: until
+ * SO_RCVTIMEO (asked only here) has passed, EAGAIN, or a signal whose
+ * handler returns without SA_RESTART, EINTR (the kernel restarts a futex
+ * wait after a handler with SA_RESTART, as it restarts a read). A mutex
+ * wait would end at neither. 1 with the lock, or -1 with errno.
+ */
+static int
+lock_wait(int fd, struct guard *g)
+{
+	struct timeval tv = { 0, 0 };
+	socklen_t tl = sizeof(tv);
+	struct timespec end = { 0, 0 }, now, left, *tp = NULL;
+	unsigned v;
+	int e = 0;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &tl) == 0 &&
+	    (tv.tv_sec > 0 || tv.tv_usec > 0)) {
+		clock_gettime(CLOCK_MONOTONIC, &end);
+		end.tv_sec += tv.tv_sec;
+		end.tv_nsec += tv.tv_usec * 1000;
+		if (end.tv_nsec >= 1000000000) {
+			end.tv_sec++;
+			end.tv_nsec -= 1000000000;
+		}
+		tp = &left;
+	}
+	__atomic_add_fetch(&g->waiters, 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		v = __atomic_load_n(&g->gen, __ATOMIC_ACQUIRE);
+		if (pthread_mutex_trylock(&g->lock) == 0)
+			break;
+		if (tp != NULL) {
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			left.tv_sec = end.tv_sec - now.tv_sec;
+			left.tv_nsec = end.tv_nsec - now.tv_nsec;
+			if (left.tv_nsec < 0) {
+				left.tv_sec--;
+				left.tv_nsec += 1000000000;
+			}
+			if (left.tv_sec < 0) {
+				e = EAGAIN;
+				break;
+			}
+		}
+		/* returns at once if the lock was released since `v` */
+		if (syscall(SYS_futex, &g->gen, FUTEX_WAIT_PRIVATE, v, tp,
+		    NULL, 0) != 0 && errno == EINTR) {
+			e = EINTR;
+			break;
+		}
+	}
+	__atomic_sub_fetch(&g->waiters, 1, __ATOMIC_SEQ_CST);
+	if (e != 0) {
+		errno = e;
+		return -1;
+	}
+	return 1;
+}
+
+/*
  * The guard's lock for a read call: 1 taken, 0 not needed (one thread),
  * -1 with EAGAIN for a read that must not block while another thread
  * holds it (a read of the same connection, which may be blocked in the
  * kernel for as long as the client waits): MSG_DONTWAIT, or a socket in
- * O_NONBLOCK (asked only then, with one fcntl).
+ * O_NONBLOCK (asked only then, with one fcntl). A read that may block
+ * waits for it (lock_wait()).
  */
 static int
 lock_read(int fd, struct guard *g, int flags)
@@ -1153,8 +1240,7 @@ lock_read(int fd, struct guard *g, int flags)
 		errno = EAGAIN;
 		return -1;
 	}
-	pthread_mutex_lock(&g->lock);
-	return 1;
+	return lock_wait(fd, g);
 }
 
 /* Lock, read (or peek), unlock. */
@@ -1169,7 +1255,8 @@ guarded(int fd, struct guard *g, int flags, struct out *o)
 	if ((held = lock_read(fd, g, flags)) < 0)
 		return -1;
 	n = flags & MSG_PEEK ? guarded_peek(fd, g, o) : guarded_read(fd, g, o);
-	unlock(&g->lock, held);
+	if (held)
+		guard_unlock(g);
 	if (n >= 0 && !o->named)
 		out_unnamed(o);
 	return n;
@@ -1565,7 +1652,7 @@ woke(int fd, const struct iovec *iov, int cnt, size_t n)
 				break;
 			}
 		}
-		pthread_mutex_unlock(&g->lock);
+		guard_unlock(g);
 	}
 	guard_put(g);
 }
@@ -1674,7 +1761,7 @@ closing(int fd)
 	if (pthread_mutex_trylock(&g->lock) == 0) {
 		if (g->refused)
 			drain(fd);
-		pthread_mutex_unlock(&g->lock);
+		guard_unlock(g);
 	}
 	guard_put(g);
 	return 1;

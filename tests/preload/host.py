@@ -63,6 +63,12 @@ real one, on a loopback port they choose ("listening on PORT" once bound):
              sent part of a head), then the main thread reads it with
              MSG_DONTWAIT: "host: dontwait EAGAIN" (or "data") once that
              returns
+  lockwait   one connection: a thread blocks in a read of it (the client
+             sent part of a head), then the main thread reads it blocking,
+             with SO_RCVTIMEO of 0.3 s ("host: lockwait rcvtimeo ERRNO
+             SECONDS" once that returns), then without it, until a signal
+             whose handler raises ends the read ("host: lockwait signal
+             SECONDS"; SIGUSR1 to the main thread after 0.3 s)
   dup2       the connection is put on fd 0 (dup2) and read from there
   inetd      an inetd: each connection is the stdin and stdout of a new
              "inetd-child" process, run with HOST_CHILD_PRELOAD as its
@@ -88,6 +94,7 @@ import errno
 import hashlib
 import os
 import select
+import signal
 import socket
 import struct
 import subprocess
@@ -558,6 +565,40 @@ def dontwait():
     time.sleep(60)
 
 
+class Interrupted(Exception):
+    pass
+
+
+def lockwait():
+    lsn = listener()
+    c, _ = lsn.accept()
+    blocked_reader(c)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
+                 struct.pack("ll", 0, 300000))
+    t0 = time.monotonic()
+    try:
+        c.recv(BUF)
+        what = "data"
+    except OSError as e:
+        what = errno.errorcode.get(e.errno, str(e.errno))
+    log("lockwait rcvtimeo %s %.1f" % (what, time.monotonic() - t0))
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 0))
+
+    def interrupt(signum, frame):
+        raise Interrupted()
+
+    signal.signal(signal.SIGUSR1, interrupt)
+    main = threading.main_thread().ident
+    threading.Timer(0.3, signal.pthread_kill, (main, signal.SIGUSR1)).start()
+    t0 = time.monotonic()
+    try:
+        c.recv(BUF)
+        log("lockwait signal data")
+    except Interrupted:
+        log("lockwait signal %.1f" % (time.monotonic() - t0))
+    time.sleep(60)
+
+
 def dup2():
     lsn = listener()
     while True:
@@ -635,7 +676,7 @@ def main():
         cgi(int(sys.argv[2]))
     else:
         {"rcvtimeo": rcvtimeo, "prefork": prefork, "forklock": forklock,
-         "dontwait": dontwait,
+         "dontwait": dontwait, "lockwait": lockwait,
          "peek": lambda: threaded(peek_then_read),
          "scatter": lambda: threaded(scatter_read),
          "residue": lambda: threaded(residue_read),

@@ -885,6 +885,20 @@ class TestBlocking(HostCase):
         m = h.wait_line(r"^host: dontwait (\S+)$", timeout=3)
         self.assertEqual(m.group(1), "EAGAIN")
 
+    def test_blocking_read_waiting_for_another_thread_ends(self):
+        # a thread blocks in a read of a connection (partial head): a
+        # blocking read of it from another thread, which waits for the
+        # first, still ends as it would in the kernel: at SO_RCVTIMEO
+        # (EAGAIN), and at a signal whose handler does not return
+        h = self.host("lockwait")
+        c = self.client(h.port)
+        c.send(b"GET /slow HTTP/1.1\r\nHost: t")
+        m = h.wait_line(r"^host: lockwait rcvtimeo (\S+) (\S+)$", timeout=3)
+        self.assertEqual(m.group(1), "EAGAIN")
+        self.assertLess(float(m.group(2)), 2)
+        m = h.wait_line(r"^host: lockwait signal (\S+)$", timeout=3)
+        self.assertLess(float(m.group(1)), 2)
+
     def test_dup2_onto_fd0(self):
         h = self.host("dup2")
         self.refused(h)
