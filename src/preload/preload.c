@@ -149,6 +149,12 @@ enum guard_end {
 
 struct guard {
 	pthread_mutex_t lock;		/* held for one read call */
+	/* held with `lock`, by a read call that acts on its descriptor,
+	 * but never while it waits in the kernel (guarded()); and by woke()
+	 * and the fork handlers: a descriptor unnamed() is never acted on
+	 * once this is free, and a guard is consistent while it is */
+	pthread_mutex_t io;
+	int	forking;		/* fork_prepare() holds io */
 	/* blocking reads waiting for the lock (lock_wait()), and the word
 	 * they sleep on: bumped when the lock is released while some wait */
 	unsigned waiters, gen;
@@ -259,6 +265,7 @@ guard_free(struct guard *g)
 	framing_free(g->fr);
 	free(g->buf);
 	pthread_mutex_destroy(&g->lock);
+	pthread_mutex_destroy(&g->io);
 	free(g);
 }
 
@@ -349,22 +356,79 @@ aliased(int oldfd, int newfd)
 	return newfd;
 }
 
+/* Does fd still name g? (A read holding g->io, which unnamed() waits
+ * for.) */
+static INLINE int
+named(int fd, struct guard *g)
+{
+	return __atomic_load_n(&table[fd], __ATOMIC_ACQUIRE) == g;
+}
+
 /*
- * fork: no lock may be inherited held. The table's lock is taken around
- * the fork; in the child, every guard's lock is made anew (a thread of the
- * parent may have held one, in a blocking read: no such thread exists in
- * the child, and a guard is consistent whenever its lock is free or held
- * across that read).
+ * fd is about to name another file or none (close, dup2 over it): its
+ * guard, if any, leaves it first, and a read of it in another thread that
+ * is acting on it (between two calls of its own on fd) finishes first: its
+ * next act sees fd unnamed (named()) and leaves the number alone, which
+ * may be the next connection's by then. Returns the guard with a
+ * reference for the caller, or NULL.
+ */
+static struct guard *
+unnamed(int fd)
+{
+	struct guard *g = guard_get(fd);
+	int held;
+
+	if (g == NULL)
+		return NULL;
+	guard_set(fd, NULL);
+	held = lock(&g->io);
+	unlock(&g->io, held);
+	return g;
+}
+
+/* unnamed(), the reference dropped */
+static void
+unname(int fd)
+{
+	struct guard *g = unnamed(fd);
+
+	if (g != NULL)
+		guard_put(g);
+}
+
+/*
+ * fork: no lock may be inherited held. The table's lock, and every
+ * guard's io, are taken around the fork, so that no thread is in the
+ * middle of judging or of changing a guard; in the child, every guard's
+ * locks are made anew (a thread of the parent may have held one, in a
+ * blocking read or waiting for its lock: no such thread exists in the
+ * child, and a guard is consistent whenever its io is free).
  */
 static void
 fork_prepare(void)
 {
+	size_t i;
+	struct guard *g;
+
 	pthread_mutex_lock(&tlock);
+	for (i = 0; table != NULL && i <= table_hi && i < table_len; i++)
+		if ((g = table[i]) != NULL && !g->forking) {
+			pthread_mutex_lock(&g->io);
+			g->forking = 1;
+		}
 }
 
 static void
 fork_parent(void)
 {
+	size_t i;
+	struct guard *g;
+
+	for (i = 0; table != NULL && i <= table_hi && i < table_len; i++)
+		if ((g = table[i]) != NULL && g->forking) {
+			g->forking = 0;
+			pthread_mutex_unlock(&g->io);
+		}
 	pthread_mutex_unlock(&tlock);
 }
 
@@ -378,7 +442,9 @@ fork_child(void)
 	for (i = 0; table != NULL && i <= table_hi && i < table_len; i++)
 		if (table[i] != NULL) {
 			pthread_mutex_init(&table[i]->lock, NULL);
+			pthread_mutex_init(&table[i]->io, NULL);
 			table[i]->waiters = 0;
+			table[i]->forking = 0;
 		}
 }
 
@@ -600,6 +666,12 @@ struct out {
 					   bytes are dropped, the host's
 					   buffers never written (they may be
 					   NULL: HAProxy's drain) */
+	struct guard *g;
+	int	io;			/* the call holds g->io (it has
+					   threads): released while a read
+					   may wait in the kernel */
+	int	lost;			/* fd was unnamed() meanwhile: the
+					   call must not act on it again */
 };
 
 /* The host's buffers from byte `at` on, `max` bytes at most, as at most
@@ -643,13 +715,31 @@ out_copy(const struct out *o, size_t at, const char *src, size_t n)
 	}
 }
 
-/*
- * The real read into iov[0..cnt) with `flags`: recvmsg with the host's
- * name and control buffers, or recvfrom with its address, for the first
- * read of the call that returns; recv otherwise.
- */
+/* A read of the kernel's that may wait (flags without MSG_DONTWAIT)
+ * starts: g->io is released meanwhile, so that a close of fd from another
+ * thread need not wait for the client. */
+static INLINE void
+kwait(struct out *o, int flags)
+{
+	if (o->io && !(flags & MSG_DONTWAIT))
+		pthread_mutex_unlock(&o->g->io);
+}
+
+/* It returned: g->io again, and whether fd still names the connection
+ * (o->lost if not: a close, and perhaps an accept that gave the number to
+ * a new client, came meanwhile). */
+static INLINE void
+kwaited(int fd, struct out *o, int flags)
+{
+	if (o->io && !(flags & MSG_DONTWAIT)) {
+		pthread_mutex_lock(&o->g->io);
+		if (!named(fd, o->g))
+			o->lost = 1;
+	}
+}
+
 static ssize_t
-kread(int fd, struct out *o, struct iovec *iov, int cnt, int flags)
+kread_real(int fd, struct out *o, struct iovec *iov, int cnt, int flags)
 {
 	struct msghdr m;
 	ssize_t n;
@@ -678,6 +768,27 @@ kread(int fd, struct out *o, struct iovec *iov, int cnt, int flags)
 	m.msg_iov = iov;
 	m.msg_iovlen = (size_t)cnt;
 	return real_recvmsg(fd, &m, flags);
+}
+
+/*
+ * The real read into iov[0..cnt) with `flags`: recvmsg with the host's
+ * name and control buffers, or recvfrom with its address, for the first
+ * read of the call that returns; recv otherwise. Sets o->lost (above).
+ */
+static INLINE ssize_t
+kread(int fd, struct out *o, struct iovec *iov, int cnt, int flags)
+{
+	ssize_t n;
+	int saved;
+
+	if (!o->io || (flags & MSG_DONTWAIT))
+		return kread_real(fd, o, iov, cnt, flags);
+	kwait(o, flags);
+	n = kread_real(fd, o, iov, cnt, flags);
+	saved = errno;
+	kwaited(fd, o, flags);
+	errno = saved;
+	return n;
 }
 
 /* Approved bytes still queued in the kernel: k_fed head bytes, then the
@@ -875,18 +986,24 @@ judge_read(struct guard *g, const char *buf, size_t p, size_t n)
  * host must see EOF, -1 with errno.
  */
 static int
-judge_peek(int fd, struct guard *g, int flags)
+judge_peek(int fd, struct guard *g, struct out *o, int flags)
 {
 	struct framing_step s;
 	const char *why;
 	size_t p, pos;
 	ssize_t n, r;
-	int status;
+	int status, saved;
 
 	stash_front(g);
 	p = pos = g->s_len;
+	kwait(o, flags);
 	n = real_recv(fd, g->buf + p, g->cap - p, MSG_PEEK |
 	    (flags & MSG_DONTWAIT));
+	saved = errno;
+	kwaited(fd, o, flags);
+	errno = saved;
+	if (o->lost)
+		return 0;	/* (nothing taken: the guard is as it was) */
 	if (n < 0)
 		return -1;
 	if (n == 0)
@@ -1027,7 +1144,7 @@ guarded_read(int fd, struct guard *g, struct out *o)
 					rearm(fd);
 				return (ssize_t)got;
 			}
-			if ((r = judge_peek(fd, g, fl)) <= 0)
+			if ((r = judge_peek(fd, g, o, fl)) <= 0)
 				return r;
 			continue;
 		}
@@ -1047,6 +1164,15 @@ guarded_read(int fd, struct guard *g, struct out *o)
 		r = kread(fd, o, &one, 1, fl);
 		if (r < 0)
 			return got > 0 ? (ssize_t)got : -1;
+		if (o->lost) {
+			/* the host closed fd while this read waited: what it
+			 * read is no one's, never the host's, and the
+			 * connection is over (its guard missed the bytes) */
+			if (base != g->buf)
+				memset(one.iov_base, 0, (size_t)r);
+			g->done = 1;
+			return (ssize_t)got;
+		}
 		if (r == 0) {
 			/* EOF: in a body, the host sees it as it would */
 			if (got > 0 || a > 0)
@@ -1128,7 +1254,7 @@ guarded_peek(int fd, struct guard *g, struct out *o)
 			return kread(fd, o, cut, out_cut(o, 0,
 			    a < o->want ? (size_t)a : o->want, cut),
 			    o->flags | MSG_PEEK);
-		if ((r = judge_peek(fd, g, o->flags)) <= 0)
+		if ((r = judge_peek(fd, g, o, o->flags)) <= 0)
 			return r;
 		if (g->s_ok == 0 && g->k_fed > 0) {
 			/* the approved head is in the buffer, as peeked */
@@ -1254,9 +1380,23 @@ guarded(int fd, struct guard *g, int flags, struct out *o)
 	o->discard = (flags & MSG_TRUNC) != 0;
 	if ((held = lock_read(fd, g, flags)) < 0)
 		return -1;
-	n = flags & MSG_PEEK ? guarded_peek(fd, g, o) : guarded_read(fd, g, o);
-	if (held)
+	o->g = g;
+	if ((o->io = held) != 0) {
+		pthread_mutex_lock(&g->io);
+		/* closed while this call waited for the lock: its number
+		 * may be a new client's now */
+		o->lost = !named(fd, g);
+	}
+	if (o->lost)
+		n = 0;
+	else if (flags & MSG_PEEK)
+		n = guarded_peek(fd, g, o);
+	else
+		n = guarded_read(fd, g, o);
+	if (held) {
+		pthread_mutex_unlock(&g->io);
 		guard_unlock(g);
+	}
 	if (n >= 0 && !o->named)
 		out_unnamed(o);
 	return n;
@@ -1312,6 +1452,7 @@ guard_new(int fd)
 		return -1;
 	}
 	pthread_mutex_init(&g->lock, NULL);
+	pthread_mutex_init(&g->io, NULL);
 	guard_set(fd, g);
 	return 0;
 }
@@ -1402,7 +1543,7 @@ recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
 {
 	struct guard *g;
 	struct iovec iov = { buf, len };
-	struct out o = { &iov, 1, len, 0, NULL, from, fromlen, 0, 0 };
+	struct out o = { &iov, 1, len, 0, NULL, from, fromlen, 0, 0, NULL, 0, 0 };
 	ssize_t n;
 
 	if (len == 0 || !stream_read(flags) || (g = guard_get(fd)) == NULL)
@@ -1423,7 +1564,7 @@ read(int fd, void *buf, size_t len)
 {
 	struct guard *g;
 	struct iovec iov = { buf, len };
-	struct out o = { &iov, 1, len, 0, NULL, NULL, NULL, 0, 0 };
+	struct out o = { &iov, 1, len, 0, NULL, NULL, NULL, 0, 0, NULL, 0, 0 };
 	ssize_t n;
 
 	if (len == 0 || (g = guard_get(fd)) == NULL)
@@ -1463,7 +1604,7 @@ EXPORT ssize_t
 readv(int fd, const struct iovec *iov, int cnt)
 {
 	struct guard *g;
-	struct out o = { iov, 0, 0, 0, NULL, NULL, NULL, 0, 0 };
+	struct out o = { iov, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL, 0, 0 };
 	ssize_t n;
 
 	/* the host's iovecs are read only for a guarded descriptor, and
@@ -1483,7 +1624,7 @@ EXPORT ssize_t
 recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	struct guard *g;
-	struct out o = { NULL, 0, 0, 0, msg, NULL, NULL, 0, 0 };
+	struct out o = { NULL, 0, 0, 0, msg, NULL, NULL, 0, 0, NULL, 0, 0 };
 	ssize_t n;
 
 	/* as readv: the host's msghdr and iovecs are read only for a
@@ -1637,7 +1778,8 @@ woke(int fd, const struct iovec *iov, int cnt, size_t n)
 	if (g == NULL)
 		return;
 	if (pthread_mutex_trylock(&g->lock) == 0) {
-		if (g->wake) {
+		pthread_mutex_lock(&g->io);
+		if (g->wake && named(fd, g)) {
 			switch (answers(g, iov, cnt, n)) {
 			case ANSWER_WAIT:
 				break;
@@ -1652,6 +1794,7 @@ woke(int fd, const struct iovec *iov, int cnt, size_t n)
 				break;
 			}
 		}
+		pthread_mutex_unlock(&g->io);
 		guard_unlock(g);
 	}
 	guard_put(g);
@@ -1771,7 +1914,7 @@ EXPORT int
 close(int fd)
 {
 	if (closing(fd) && table_ours())
-		guard_set(fd, NULL);
+		unname(fd);
 	return real_close(fd);
 }
 
@@ -1792,7 +1935,7 @@ fclose(FILE *f)
 
 	RESOLVED(fclose, EOF);
 	if (closing(fd) && table_ours())
-		guard_set(fd, NULL);
+		unname(fd);
 	return real_fclose(f);
 }
 
@@ -1807,7 +1950,7 @@ reopening(const char *path, FILE *f)
 
 	if (path != NULL && f != NULL && (fd = fileno(f)) >= 0 &&
 	    closing(fd) && table_ours())
-		guard_set(fd, NULL);
+		unname(fd);
 }
 
 EXPORT FILE *
@@ -1847,7 +1990,7 @@ closed_range(unsigned int lo, unsigned int hi)
 	for (fd = lo; table != NULL && fd <= hi && fd <= table_hi &&
 	    fd < table_len; fd++)
 		if (__atomic_load_n(&table[fd], __ATOMIC_ACQUIRE) != NULL)
-			guard_set((int)fd, NULL);
+			unname((int)fd);
 }
 
 EXPORT int
@@ -1876,8 +2019,9 @@ closefrom(int lo)
 		return;
 	}
 	closing_range((unsigned int)lo, UINT_MAX);
-	real_closefrom(lo);
+	/* (before: closefrom cannot fail) */
 	closed_range((unsigned int)lo, UINT_MAX);
+	real_closefrom(lo);
 }
 
 EXPORT int
@@ -1886,16 +2030,40 @@ dup(int fd)
 	return aliased(fd, real_dup(fd));
 }
 
+/* dup2 and dup3 over a guarded number: it leaves its connection first
+ * (unnamed()), and names it again if the call fails. */
+static struct guard *
+duping(int fd, int nfd)
+{
+	return fd != nfd && guard_at(nfd) && table_ours() ? unnamed(nfd) : NULL;
+}
+
+static int
+duped(int fd, int nfd, int r, struct guard *old)
+{
+	if (old != NULL) {
+		if (r < 0)
+			guard_set(nfd, old);
+		else
+			guard_put(old);
+	}
+	return aliased(fd, r);
+}
+
 EXPORT int
 dup2(int fd, int nfd)
 {
-	return aliased(fd, real_dup2(fd, nfd));
+	struct guard *old = duping(fd, nfd);
+
+	return duped(fd, nfd, real_dup2(fd, nfd), old);
 }
 
 EXPORT int
 dup3(int fd, int nfd, int flags)
 {
-	return aliased(fd, real_dup3(fd, nfd, flags));
+	struct guard *old = duping(fd, nfd);
+
+	return duped(fd, nfd, real_dup3(fd, nfd, flags), old);
 }
 
 /* fcntl's third argument is read as glibc does: one word, whatever cmd. */

@@ -69,6 +69,11 @@ real one, on a loopback port they choose ("listening on PORT" once bound):
              SECONDS" once that returns), then without it, until a signal
              whose handler raises ends the read ("host: lockwait signal
              SECONDS"; SIGUSR1 to the main thread after 0.3 s)
+  closeread  a thread blocks in a read of a connection (the client sent
+             part of a head) while the main thread closes it ("host:
+             closeread closed"), accepts the next one ("host: closeread
+             fd1=N fd2=M": the numbers) and serves it, blocking; the first
+             read's end is logged ("host: closeread old read N")
   dup2       the connection is put on fd 0 (dup2) and read from there
   inetd      an inetd: each connection is the stdin and stdout of a new
              "inetd-child" process, run with HOST_CHILD_PRELOAD as its
@@ -565,6 +570,31 @@ def dontwait():
     time.sleep(60)
 
 
+def closeread():
+    lsn = listener()
+    c1, _ = lsn.accept()
+    fd1 = c1.fileno()
+
+    def reader():
+        try:
+            log("closeread old read %d" % len(c1.recv(BUF)))
+        except OSError as e:
+            log("closeread old read %s" % errno.errorcode.get(e.errno, e.errno))
+
+    threading.Thread(target=reader, daemon=True).start()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not any(
+            in_syscall(t.native_id) for t in threading.enumerate()
+            if t is not threading.main_thread()):
+        time.sleep(0.01)    # polling a condition, bounded
+    c1.close()
+    log("closeread closed")
+    c2, _ = lsn.accept()
+    log("closeread fd1=%d fd2=%d" % (fd1, c2.fileno()))
+    serve_blocking(c2)
+    time.sleep(60)
+
+
 class Interrupted(Exception):
     pass
 
@@ -677,6 +707,7 @@ def main():
     else:
         {"rcvtimeo": rcvtimeo, "prefork": prefork, "forklock": forklock,
          "dontwait": dontwait, "lockwait": lockwait,
+         "closeread": closeread,
          "peek": lambda: threaded(peek_then_read),
          "scatter": lambda: threaded(scatter_read),
          "residue": lambda: threaded(residue_read),

@@ -899,6 +899,25 @@ class TestBlocking(HostCase):
         m = h.wait_line(r"^host: lockwait signal (\S+)$", timeout=3)
         self.assertLess(float(m.group(1)), 2)
 
+    def test_close_while_another_thread_reads(self):
+        # a thread blocks in a read of a connection (partial head) while
+        # another closes it and accepts the next client on the same
+        # number: the first read's refusal, when the rest of its head
+        # comes, must not reach the new client (a reply, a shutdown, a
+        # drain of its bytes), which is served
+        h = self.host("closeread")
+        c1 = socket.create_connection(("127.0.0.1", h.port), timeout=5)
+        self.addCleanup(c1.close)
+        c1.sendall(b"POST / HTTP/1.1\r\nHost: t")
+        h.wait_line(r"^host: closeread closed$", timeout=6)
+        c2 = self.client(h.port)
+        m = h.wait_line(r"^host: closeread fd1=(\d+) fd2=(\d+)$", timeout=3)
+        self.assertEqual(m.group(1), m.group(2))    # the number came again
+        c1.sendall(b"\r\nTransfer-Encoding: chunked\r\n\r\n")
+        h.wait_line(r"^host: closeread old read ", timeout=3)
+        r = c2.request("GET", "/ok")
+        self.assertEqual(r.status, 200, r)
+
     def test_dup2_onto_fd0(self):
         h = self.host("dup2")
         self.refused(h)
