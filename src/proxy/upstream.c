@@ -94,6 +94,26 @@ relay_free(struct upstream *u)
 	w->relay_pool = u;
 }
 
+/*
+ * Close the relay's connection for good. A request that did not all go
+ * out (body bytes never sent, or bytes still queued) must reach the
+ * upstream as an error, never as a clean end that a backend reading to
+ * EOF takes for the whole body (RFC 9112 §8: a message cut short is
+ * incomplete): whatever gave it up, the client, a timeout, an invalid or
+ * an early response.
+ */
+static void
+relay_close(struct upstream *u)
+{
+	struct upconn *c = u->conn;
+
+	if (u->body_sent < u->req.body_len ||
+	    evbuffer_get_length(c->io.out) > 0)
+		io_reset_on_close(&c->io);
+	pool_close(c);
+	u->conn = NULL;
+}
+
 /* End with a failure: the connection is closed, then the client hears. */
 static void
 relay_fail(struct upstream *u, enum reason why)
@@ -102,7 +122,7 @@ relay_fail(struct upstream *u, enum reason why)
 	void *arg = u->arg;
 
 	if (u->conn)
-		pool_close(u->conn);
+		relay_close(u);
 	relay_free(u);
 	cbs->failed(arg, why);
 }
@@ -116,14 +136,15 @@ relay_end(struct upstream *u)
 	int client_close = response_client_close(c->resp);
 
 	c->io.read_size = IO_READ_SIZE;
-	/* a response that came before the whole body leaves the upstream
-	 * reading a body we will not send */
+	/* a response that came before the whole request went leaves the
+	 * upstream reading a body we will not send */
 	if (response_reusable(c->resp) && u->body_sent == u->req.body_len &&
-	    !u->req.close_after)
+	    evbuffer_get_length(c->io.out) == 0 && !u->req.close_after) {
 		pool_put(c);
-	else
-		pool_close(c);
-	u->conn = NULL;
+		u->conn = NULL;
+	} else {
+		relay_close(u);
+	}
 	relay_free(u);
 	cbs->end(arg, client_close);
 }
@@ -505,14 +526,9 @@ upstream_pause(struct upstream *u, int on)
 void
 upstream_abort(struct upstream *u)
 {
-	if (u->conn) {
-		/* a body cut short (the client left, or was too slow) must
-		 * reach the upstream as an error, never as a clean end that
-		 * a backend reading to EOF takes for the whole body */
-		if (u->body_sent < u->req.body_len)
-			io_reset_on_close(&u->conn->io);
-		pool_close(u->conn);
-	}
+	/* a body cut short (the client left, or was too slow): a reset */
+	if (u->conn)
+		relay_close(u);
 	relay_free(u);
 }
 

@@ -14,6 +14,7 @@ import random
 import re
 import selectors
 import socket
+import threading
 import time
 
 from harness import (IO_TIMEOUT, E2ECase, ProxyCase, ThreadedOrigin,
@@ -143,10 +144,11 @@ class BufferingCase(E2ECase):
     """A HashOrigin and a proxy in front of it."""
 
     overrides = None
+    origin_class = HashOrigin
 
     def setUp(self):
         super().setUp()
-        self.origin = HashOrigin()
+        self.origin = self.origin_class()
         self.addCleanup(self.origin.stop)
         self.temp_dir = os.path.join(self.tmpdir, "bodies")
         os.mkdir(self.temp_dir)
@@ -397,6 +399,74 @@ class StreamingCutTest(BufferingCase):
         self.assertLessEqual(self.origin.cut[0][1], 5)
         self.assertEqual(self.origin.seen, [])
 
+
+class StallOrigin(HashOrigin):
+    """A HashOrigin that, once it has read the head of /stall, reads
+    nothing more until the test sets .release, and that answers the head
+    of /early at once (a response before the body), then reads the body
+    on as usual."""
+
+    def __init__(self):
+        self.release = threading.Event()
+        super().__init__()
+
+    def read_head(self, s, buf):
+        got = HashOrigin.read_head(s, buf)
+        if got is not None:
+            target = got[0].split(b" ")[1]
+            if target == b"/stall":
+                self.release.wait(IO_TIMEOUT)
+            elif target == b"/early":
+                s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n"
+                          b"early\n")
+        return got
+
+
+class UpstreamSendCutTest(BufferingCase):
+    """A request lengthguard gives up on before all of it went upstream
+    reaches the upstream as a reset of its connection, never as a clean
+    end after part of the body, which a backend reading a body to EOF
+    would take for the whole body (docs/framing.md). Here the upstream
+    stops taking the body (upstream_send runs out)."""
+
+    origin_class = StallOrigin
+    overrides = {"timeouts": {"upstream_send": "1s"}}
+
+    def test_send_timeout_is_a_reset_upstream(self):
+        # more than the loopback socket buffers of both sides hold
+        size = 32 * MIB
+        c = self.client(self.proxy.port, timeout=30.0)
+        c.send(cl_head("/stall", size) + random.Random(2).randbytes(size))
+        r = c.read_response("POST")
+        self.assertEqual(r.status, 504, r)
+        self.origin.release.set()
+        self.assertTrue(self.origin.wait(lambda: self.origin.cut),
+                        "the origin never saw the end")
+        self.assertEqual([(t, how) for t, _, how in self.origin.cut],
+                         [("/stall", "reset")], self.origin.cut)
+        self.assertEqual(self.origin.seen, [])
+
+
+class EarlyResponseCutTest(BufferingCase):
+    """The same when the upstream answers before the body has come
+    (streamed: a buffered body would be whole before it went up): the
+    response is relayed, and the upstream, still reading the body, sees
+    a reset."""
+
+    origin_class = StallOrigin
+    overrides = {"proxy": {"request_buffering": "off"}}
+
+    def test_early_response_is_a_reset_upstream(self):
+        c = self.client(self.proxy.port)
+        c.send(cl_head("/early", 100000) + b"x" * 10)
+        r = c.read_response("POST")
+        self.assertEqual((r.status, r.body), (200, b"early\n"), r)
+        self.assertTrue(r.has_token("Connection", "close"), r)
+        self.assertTrue(self.origin.wait(lambda: self.origin.cut),
+                        "the origin never saw the end")
+        self.assertEqual([(t, how) for t, _, how in self.origin.cut],
+                         [("/early", "reset")], self.origin.cut)
+        self.assertEqual(self.origin.seen, [])
 
 class MemoryTest(BufferingCase):
     """1,000 clients upload 1 MiB each at once: bodies that would each fit
