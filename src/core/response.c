@@ -114,6 +114,19 @@ on_header_field(llhttp_t *p, const char *at, size_t len)
 	return put(r, at, len);
 }
 
+/*
+ * May a head of this status carry Content-Length or Transfer-Encoding?
+ * Not a 1xx or a 204 (RFC 9110 §8.6, RFC 9112 §6.1: a sender MUST NOT):
+ * they have no content, and a client that frames by such a field all the
+ * same would take the next response on its connection for this one's
+ * body. An upstream's are dropped, and lengthguard writes none.
+ */
+static int
+length_fields_banned(int status)
+{
+	return status < 200 || status == 204;
+}
+
 static int
 on_header_field_complete(llhttp_t *p)
 {
@@ -135,6 +148,9 @@ on_header_field_complete(llhttp_t *p)
 		r->hop = 2;
 	else if (id == FIELD_TRANSFER_ENCODING)
 		r->hop = 3;
+	else if (id == FIELD_CONTENT_LENGTH &&
+	    length_fields_banned(p->status_code))
+		r->hop = 1;	/* llhttp still frames by it (no body) */
 	else
 		r->hop = (fields_flags(id) & FIELD_HOP) != 0;
 	if (put(r, LIT(": ")) != 0)
@@ -521,7 +537,7 @@ response_write_head(const struct response *r, int close, char *out, size_t cap)
 	o = put_bytes(o, r->arena + r->reason_len, fields);
 	if (add_date)
 		o = put_bytes(o, r->date_line, date_len);
-	if (chunked && r->status >= 200)
+	if (chunked && !length_fields_banned(r->status))
 		o = PUT(o, "Transfer-Encoding: chunked\r\n");
 	if (r->status >= 200) {
 		/* (the longer of the two is counted in `need`) */

@@ -196,6 +196,18 @@ ROWP("304 with Content-Length has no body (§8.6 of RFC 9110), no reuse",
     R200 "Content-Length: 2\r\n\r\nok",
     "> HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n" NOREUSE
     W200 "Content-Length: 2\r\n\r\n. 2\n" KEEP),
+ROWP("204 with Content-Length: no body, the field dropped (§8.6), no reuse",
+    1, 0, 2,
+    "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\nX-A: 1\r\n\r\n"
+    R200 "Content-Length: 2\r\n\r\nok",
+    "> HTTP/1.1 204 No Content\r\nX-A: 1\r\n\r\n" NOREUSE
+    W200 "Content-Length: 2\r\n\r\n. 2\n" KEEP),
+ROWP("204 with Transfer-Encoding: chunked: no body, none written (§6.1)",
+    1, 0, 2,
+    "HTTP/1.1 204 No Content\r\n" TE_CH "\r\n"
+    R200 "Content-Length: 2\r\n\r\nok",
+    "> HTTP/1.1 204 No Content\r\n\r\n" NOREUSE
+    W200 "Content-Length: 2\r\n\r\n. 2\n" KEEP),
 ROWP("304 with Transfer-Encoding: chunked has no body, no reuse", 1, 0, 2,
     "HTTP/1.1 304 Not Modified\r\n" TE_CH "\r\n"
     R200 "Content-Length: 2\r\n\r\nok",
@@ -204,6 +216,11 @@ ROWP("304 with Transfer-Encoding: chunked has no body, no reuse", 1, 0, 2,
 
 /* ---------------------------------------- interim responses (§15.2) */
 /* any 1xx leaves the connection in doubt: not reused */
+ROW("100 with Content-Length: the field dropped (§8.6), then 200",
+    "HTTP/1.1 100 Continue\r\nContent-Length: 5\r\n\r\n"
+    R200 "Content-Length: 2\r\n\r\nok",
+    "> HTTP/1.1 100 Continue\r\n\r\n"
+    W200 "Content-Length: 2\r\n\r\n. 2\n" NOREUSE),
 ROW("100 Continue then 200",
     "HTTP/1.1 100 Continue\r\n\r\n" R200 "Content-Length: 2\r\n\r\nok",
     "> HTTP/1.1 100 Continue\r\n\r\n"

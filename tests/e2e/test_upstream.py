@@ -79,13 +79,31 @@ class TestStrayAfterHead(UpstreamCase):
 
 
 class TestStrayAfter204(UpstreamCase):
-    """A 204 with a Content-Length and that many bytes after it."""
+    """A 204 with a Content-Length and that many bytes after it, or with
+    Transfer-Encoding and a last chunk. The client gets neither field
+    (RFC 9110 §8.6, RFC 9112 §6.1: a 204 MUST NOT carry them): a client
+    that frames by them would read the next response as this one's body."""
 
     def script(self, conn, nth, method, target, body):
         if target == "/no-content":
             return [b"HTTP/1.1 204 No Content\r\nContent-Length: %d\r\n\r\n"
                     % len(STRAY) + STRAY]
+        if target == "/no-content-te":
+            return [b"HTTP/1.1 204 No Content\r\nTransfer-Encoding: "
+                    b"chunked\r\n\r\n0\r\n\r\n"]
         return [http_response(REAL)]
+
+    def test_no_length_fields_reach_the_client(self):
+        c = self.client(self.proxy.port)
+        for target in ("/no-content", "/no-content-te"):
+            c.send(build_request("GET", target) +
+                   build_request("GET", "/next"))
+            r = c.read_response()
+            self.assertEqual(r.status, 204, r)
+            self.assertEqual((r.header_all("content-length"),
+                              r.header_all("transfer-encoding")), ([], []),
+                             "%s: %r" % (target, r.raw_head))
+            self.assert_real(c.read_response(), "GET after %s" % target)
 
     def test_next_request_gets_its_own_response(self):
         c = self.client(self.proxy.port)
