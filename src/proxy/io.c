@@ -272,9 +272,15 @@ io_readable(evutil_socket_t fd, short what, void *arg)
 	int nv, i;
 
 	(void)what;
+	/* a failed write: the error, once what is left to read (read_on_fail)
+	 * has been read, one read at a time */
 	if (io->failed) {
-		io->cb(io, IO_ERROR, io->arg);
-		return;
+		if (!io->read_on_fail || (io->read_max &&
+		    evbuffer_get_length(io->in) >= io->read_max)) {
+			io->cb(io, IO_ERROR, io->arg);
+			return;
+		}
+		io_update_read(io);	/* on, paused or not: the end comes */
 	}
 	if (io->read_max && evbuffer_get_length(io->in) >= io->read_max) {
 		io_update_read(io);	/* full: wait for io_consumed() */
@@ -295,12 +301,17 @@ io_readable(evutil_socket_t fd, short what, void *arg)
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		evbuffer_commit_space(io->in, v, 0);
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
+		if ((errno == EAGAIN || errno == EWOULDBLOCK) && !io->failed)
 			return;
 		io->cb(io, IO_ERROR, io->arg);
 		return;
 	}
 	got = n;
+	if (n == 0 && io->failed) {
+		evbuffer_commit_space(io->in, v, 0);
+		io->cb(io, IO_ERROR, io->arg);
+		return;
+	}
 	if (n == 0) {
 		evbuffer_commit_space(io->in, v, 0);
 		io->eof = 1;

@@ -46,6 +46,9 @@ struct io {
 	unsigned rd_added:1, wr_added:1;
 	unsigned connecting:1;
 	unsigned failed:1;	/* a write failed: reported on the read side */
+	unsigned read_on_fail:1;	/* after a failed write, what the peer
+					   sent before it went away is read
+					   (IO_READ) before the IO_ERROR */
 	unsigned eof:1;
 	atomic_uint_least64_t *count_in, *count_out;	/* bytes read, written:
 					   the owner's counters, or NULL */

@@ -317,6 +317,10 @@ pool_get(struct wgen *wg, int idx, int fresh_only, int retryable, io_cb cb,
 		log_debug("upstream %s: new connection%s",
 		    wg->gen->upstream_host[idx], fresh_only ? " (a retry)" : "");
 		u->io.low_water = LOW_WATER;
+		/* an upstream that stops reading a request and closes may
+		 * have answered it first (413 to a body it will not take):
+		 * that answer is read before the failed write is heard */
+		u->io.read_on_fail = 1;
 		*reused = 0;
 	}
 	u->io.cb = cb;

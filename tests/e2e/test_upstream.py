@@ -376,6 +376,35 @@ class TestEarlyResponse(UpstreamCase):
         self.assertEqual(c.read_until_eof(IO_TIMEOUT), b"")
 
 
+class TestAnswerBeforeTheBody(UpstreamCase):
+    """An upstream that answers a request from its head (413 to a body it
+    will not take) and closes without reading the body: lengthguard's
+    write of the body then fails, and the answer the upstream sent before
+    it went away is what the client gets, not a 502. The body was
+    received whole (request buffering): the client's connection goes on."""
+
+    def on_head(self, conn, nth, method, target):
+        if method == "POST":
+            return [http_response(b"too big\n", "413 Content Too Large",
+                                  [("Connection", "close")]), None]
+        return []
+
+    def script(self, conn, nth, method, target, body):
+        return [http_response(REAL)]
+
+    def test_the_answer_reaches_the_client(self):
+        size = 8 << 20      # more than the upstream's socket takes unread
+        body = b"x" * size
+        for i in range(5):
+            c = self.client(self.proxy.port, timeout=30)
+            c.send(build_request("POST", "/upload-%d" % i, body=body))
+            r = c.read_response("POST")
+            self.assertEqual((r.status, r.body), (413, b"too big\n"),
+                             "upload %d: %r" % (i, r))
+            c.send(build_request("GET", "/next-%d" % i))
+            self.assert_real(c.read_response(), "GET after the 413")
+
+
 def _tasks_stopped(pid):
     """Are all of pid's threads stopped (state T)?"""
     for tid in os.listdir("/proc/%d/task" % pid):
