@@ -249,6 +249,12 @@ on_headers_complete(llhttp_t *p)
 	if ((p->flags & F_TRANSFER_ENCODING) && (p->flags & F_CONTENT_LENGTH))
 		return fail(r, REASON_UPSTREAM_INVALID_RESPONSE,
 		    "Content-Length with Transfer-Encoding");
+	/* RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 message is faulty
+	 * framing (its sender cannot have meant chunked, and may mean a body
+	 * that ends at the close), as in a request (framing.c) */
+	if ((p->flags & F_TRANSFER_ENCODING) && p->http_minor == 0)
+		return fail(r, REASON_UPSTREAM_INVALID_RESPONSE,
+		    "Transfer-Encoding in an HTTP/1.0 response");
 	if (r->conn_extra) {
 		char *block = r->arena + r->reason_len;
 		size_t len = r->arena_len - r->reason_len;
