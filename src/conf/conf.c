@@ -77,6 +77,7 @@ enum key {
 	K_CHUNKED,
 	K_REQUIRE_LENGTH,
 	K_BODY_METHODS,
+	K_CLOSE_AFTER_BODY,
 	K_UNDERSCORES,
 	K_VIA,
 	K_X_FORWARDED_FOR,
@@ -156,6 +157,8 @@ static const struct keydef {
 	[K_CHUNKED] =		{ S_POLICY, "chunked", T_CHUNKED, 0, 0 },
 	[K_REQUIRE_LENGTH] =	{ S_POLICY, "require_length", T_METHODS, 0, 0 },
 	[K_BODY_METHODS] =	{ S_POLICY, "body_methods", T_BODY_METHODS,
+				  0, 0 },
+	[K_CLOSE_AFTER_BODY] =	{ S_POLICY, "close_after_body", T_METHODS,
 				  0, 0 },
 	[K_UNDERSCORES] =	{ S_POLICY, "underscores", T_UNDERSCORES, 0, 0 },
 	[K_VIA] =		{ S_POLICY, "via", T_BOOL, 0, 0 },
@@ -648,6 +651,9 @@ store(struct conf *c, enum key k, uint64_t v)
 		break;
 	case K_BODY_METHODS:
 		c->policy.body_methods = v;
+		break;
+	case K_CLOSE_AFTER_BODY:
+		c->policy.close_after_body = v;
 		break;
 	case K_PRELOAD_INETD:
 		c->preload_inetd = (int)v;

@@ -976,6 +976,13 @@ fields_done:
 	} else if (f->n_cl > 0 && (BODYLESS_METHODS >> p->method & 1)) {
 		desync(f, DESYNC_ACCEPTABLE);	/* "Content-Length: 0" */
 	}
+	/* policy, RFC 9112 §9.6: a backend that answers such a request
+	 * without reading its body would read the body as the next request
+	 * on a reused connection (CL.0): this one has the connection to
+	 * itself, and says so */
+	if ((f->content_length > 0 || f->n_te > 0) &&
+	    (pol->close_after_body >> p->method & 1))
+		close_upstream = 1;
 	/* RFC 9112 §6.3 rule 7: no Content-Length and no Transfer-Encoding is
 	 * a body of length 0; monitor mode forwards it so, with
 	 * "Content-Length: 0" for a backend that would wait for one */
@@ -1071,6 +1078,7 @@ framing_policy_default(struct framing_policy *p)
 	p->max_request_line = FRAMING_DEFAULT_MAX_LINE;
 	p->max_headers = FRAMING_DEFAULT_MAX_HEADERS;
 	p->body_methods = 0;
+	p->close_after_body = 0;
 	p->underscores = FRAMING_UNDERSCORES_DROP;
 	p->add_via = 1;
 	p->add_x_forwarded_for = 1;

@@ -96,6 +96,11 @@ struct framing_policy {
 					   a body all the same, on an upstream
 					   connection that is then closed
 					   (framing_request.close_upstream) */
+	uint64_t close_after_body;	/* methods whose requests with a body
+					   have an upstream connection to
+					   themselves (close_upstream): for a
+					   backend that may answer one without
+					   reading its body (CL.0) */
 	uint64_t max_body_size;		/* 413 above it; 0 = no limit */
 	uint64_t max_buffered_body;	/* chunked = buffer: 413 as soon as the
 					   decoded body would go above it;

@@ -406,6 +406,7 @@ test_shipped(const char *path)
 	CHECK(c.policy.mode == FRAMING_ENFORCE, "mode");
 	CHECK(c.policy.chunked == FRAMING_CHUNKED_REJECT, "chunked");
 	CHECK(c.policy.body_methods == 0, "body_methods");
+	CHECK(c.policy.close_after_body == 0, "close_after_body");
 	CHECK(c.policy.underscores == FRAMING_UNDERSCORES_DROP, "underscores");
 	CHECK(c.policy.require_length == POST_PUT_PATCH, "require_length %#llx",
 	    (unsigned long long)c.policy.require_length);
@@ -834,6 +835,7 @@ test_tmp(void)
 	    "mode = monitor\n"
 	    "require_length =\n"
 	    "body_methods = GET  DELETE\n"
+	    "close_after_body = POST PATCH\n"
 	    "underscores = reject\n"
 	    "via = off\n"
 	    "x_forwarded_for = no\n"
@@ -869,7 +871,7 @@ test_tmp(void)
 		    c.listen[0].line == 4 && c.listen[1].port == 8080 &&
 		    strcmp(c.listen[2].host, "localhost") == 0 &&
 		    c.listen[2].port == 9090 && c.listen[3].port == 8081 &&
-		    c.listen[3].line == 44, "all.conf listen");
+		    c.listen[3].line == 45, "all.conf listen");
 		CHECK(c.nupstream == 2 && c.upstream[0].port == 80 &&
 		    strcmp(c.upstream[1].host, "::1") == 0,
 		    "all.conf upstream");
@@ -884,6 +886,8 @@ test_tmp(void)
 		    1ull << HTTP_DELETE) &&
 		    c.policy.underscores == FRAMING_UNDERSCORES_REJECT,
 		    "all.conf body_methods, underscores");
+		CHECK(c.policy.close_after_body == (1ull << HTTP_POST |
+		    1ull << HTTP_PATCH), "all.conf close_after_body");
 		CHECK(c.policy.mode == FRAMING_MONITOR, "all.conf mode");
 		CHECK(c.policy.require_length == 0 && !c.policy.add_via &&
 		    !c.policy.add_x_forwarded_for &&

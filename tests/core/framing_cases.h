@@ -20,6 +20,7 @@
 				   10) */
 #define O_MONITOR	0x200	/* mode = monitor (O_SMALL: max_buffered_body
 				   10 too) */
+#define O_CLOSE_POST	0x400	/* close_after_body = POST DELETE */
 
 struct fcase {
 	const char *name;
@@ -702,6 +703,18 @@ ROWO("body_methods: a GET without a body keeps the upstream connection",
 ROW("POST with a body is no CL.0 case",
     "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 27\r\n\r\n" GET_A,
     "> POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 27\r\n\r\n. 27\n= idle"),
+ROWO("close_after_body: a POST with a body has its upstream connection alone",
+    "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello" GET_A,
+    "> POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+    "Connection: close\r\n\r\n. 5\n" HEAD_A "= idle", O_CLOSE_POST),
+ROWO("close_after_body: a POST with Content-Length: 0 keeps it",
+    "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n",
+    "> POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n= idle",
+    O_CLOSE_POST),
+ROWO("close_after_body: a method it does not list keeps it",
+    "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+    "> PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n. 5\n= idle",
+    O_CLOSE_POST),
 
 /* ------------------------------------- field names with underscores */
 ROW("Transfer_Encoding aliases Transfer-Encoding: 400",

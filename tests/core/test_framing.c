@@ -236,6 +236,8 @@ case_policy(const struct fcase *c, struct framing_policy *pol)
 		pol->require_length = 0;
 	if (c->opts & O_BODY_GET)
 		pol->body_methods = 1ull << HTTP_GET | 1ull << HTTP_OPTIONS;
+	if (c->opts & O_CLOSE_POST)
+		pol->close_after_body = 1ull << HTTP_POST | 1ull << HTTP_DELETE;
 	if (c->opts & O_US_REJECT)
 		pol->underscores = FRAMING_UNDERSCORES_REJECT;
 	if (c->opts & O_US_PASS)

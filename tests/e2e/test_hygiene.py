@@ -137,6 +137,35 @@ class TestBodyMethods(HygieneCase):
                          "was used again")
 
 
+class TestCloseAfterBody(HygieneCase):
+    """close_after_body: a request of a listed method with a body goes
+    upstream with Connection: close, on a connection never used again (a
+    backend that answers without reading the body would read it as the
+    next request); a request without a body still shares connections."""
+
+    overrides = {"policy": {"close_after_body": "POST"}}
+
+    def test_each_post_body_has_a_connection_of_its_own(self):
+        c = self.client(self.proxy.port)
+        for i in range(3):
+            c.send(build_request("POST", "/p%d" % i, (), b"body%d" % i))
+            r = c.read_response()
+            self.assertEqual(r.status, 200, r)
+        for i in range(2):
+            c.send(build_request("GET", "/g%d" % i))
+            r = c.read_response()
+            self.assertEqual(r.status, 200, r)
+        seen = self.origin.wait_seen(5)
+        self.assertEqual([s[4] for s in seen[:3]], [b"body0", b"body1", b"body2"])
+        for s in seen[:3]:
+            self.assertEqual(fields(s[5], "Connection"), ["close"], s[5])
+        for s in seen[3:]:
+            self.assertEqual(fields(s[5], "Connection"), [], s[5])
+        self.assertEqual(self.origin.connections, 4,
+                         "a connection that carried a POST body was used "
+                         "again, or the GETs did not share one")
+
+
 class TestLimitsHonourAccept(HygieneCase):
     """414 and 431 are answered in JSON when Accept prefers it, like every
     other refusal, although their heads are never read whole."""
