@@ -1543,7 +1543,8 @@ recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
 {
 	struct guard *g;
 	struct iovec iov = { buf, len };
-	struct out o = { &iov, 1, len, 0, NULL, from, fromlen, 0, 0, NULL, 0, 0 };
+	struct out o = { .iov = &iov, .cnt = 1, .want = len, .from = from,
+	    .fromlen = fromlen };
 	ssize_t n;
 
 	if (len == 0 || !stream_read(flags) || (g = guard_get(fd)) == NULL)
@@ -1564,7 +1565,7 @@ read(int fd, void *buf, size_t len)
 {
 	struct guard *g;
 	struct iovec iov = { buf, len };
-	struct out o = { &iov, 1, len, 0, NULL, NULL, NULL, 0, 0, NULL, 0, 0 };
+	struct out o = { .iov = &iov, .cnt = 1, .want = len };
 	ssize_t n;
 
 	if (len == 0 || (g = guard_get(fd)) == NULL)
@@ -1604,7 +1605,7 @@ EXPORT ssize_t
 readv(int fd, const struct iovec *iov, int cnt)
 {
 	struct guard *g;
-	struct out o = { iov, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL, 0, 0 };
+	struct out o = { .iov = iov };
 	ssize_t n;
 
 	/* the host's iovecs are read only for a guarded descriptor, and
@@ -1624,7 +1625,7 @@ EXPORT ssize_t
 recvmsg(int fd, struct msghdr *msg, int flags)
 {
 	struct guard *g;
-	struct out o = { NULL, 0, 0, 0, msg, NULL, NULL, 0, 0, NULL, 0, 0 };
+	struct out o = { .msg = msg };
 	ssize_t n;
 
 	/* as readv: the host's msghdr and iovecs are read only for a
@@ -1657,13 +1658,10 @@ EXPORT int
 recvmmsg(int fd, struct mmsghdr *v, unsigned int vlen, int flags,
     struct timespec *tmo)
 {
-	struct guard *g;
 	ssize_t n;
 
-	if (v == NULL || vlen == 0 || !stream_read(flags) ||
-	    (g = guard_get(fd)) == NULL)
+	if (v == NULL || vlen == 0 || !stream_read(flags) || !guard_at(fd))
 		return real_recvmmsg(fd, v, vlen, flags, tmo);
-	guard_put(g);
 	if ((n = recvmsg(fd, &v[0].msg_hdr, flags & ~MSG_WAITFORONE)) < 0)
 		return -1;
 	v[0].msg_len = (unsigned int)n;
@@ -1910,11 +1908,19 @@ closing(int fd)
 	return 1;
 }
 
-EXPORT int
-close(int fd)
+/* The host closes fd, its own (not a vfork child's): closing(), then the
+ * guard leaves the number (unname()). */
+static void
+forget(int fd)
 {
 	if (closing(fd) && table_ours())
 		unname(fd);
+}
+
+EXPORT int
+close(int fd)
+{
+	forget(fd);
 	return real_close(fd);
 }
 
@@ -1934,8 +1940,7 @@ fclose(FILE *f)
 	int fd = f != NULL ? fileno(f) : -1;
 
 	RESOLVED(fclose, EOF);
-	if (closing(fd) && table_ours())
-		unname(fd);
+	forget(fd);
 	return real_fclose(f);
 }
 
@@ -1948,9 +1953,8 @@ reopening(const char *path, FILE *f)
 {
 	int fd;
 
-	if (path != NULL && f != NULL && (fd = fileno(f)) >= 0 &&
-	    closing(fd) && table_ours())
-		unname(fd);
+	if (path != NULL && f != NULL && (fd = fileno(f)) >= 0)
+		forget(fd);
 }
 
 EXPORT FILE *
